@@ -1,0 +1,313 @@
+"""The reverse-mode engine: eager application of primitives, graph Nodes, and the backward sweep.
+
+Depends on primitives/base.py and tensor.py; backward(), autograd.grad() and every tape or
+functional transform call `run_backward` here, the one entry point for reverse mode.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..dtype import FLOAT
+from ..errors import GradError
+from ..primitives import base
+from .grad_mode import STATE, enable_grad, no_grad
+
+_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or to read saved values after they were "
+    "freed): {node} saved values for backward and they were freed by the first backward() or "
+    "autograd.grad(). Pass retain_graph=True to the first call if you need to differentiate twice, "
+    "or recompute the forward pass."
+)
+
+
+class Node:
+    """A recorded operation: edges to where its inputs' gradients go, and what its vjp needs.
+
+    edges[i] is (Node, output_nr) for an input made by an op, (Tensor, 0) for a leaf that requires
+    grad, or None for an input that needs no gradient.
+    """
+
+    num_outputs = 1
+
+    def __init__(self, edges):
+        self.edges = edges
+        self.hooks = None  # {output_nr: [hook]} from Tensor.register_hook on this node's outputs
+        self.retained = None  # {output_nr: weakref to Tensor} from Tensor.retain_grad
+        self.cuts = None  # why some inputs carry no gradient (for autograd.explain)
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def apply(self, grads: list, create_graph: bool):
+        """Cotangents of the inputs (aligned with edges) from the cotangents of the outputs."""
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Free saved values after a backward without retain_graph."""
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+
+def _version_error(node, tensor_desc, saved_version, counter):
+    changed_by = f" by {counter.op}" if counter.op else ""
+    return GradError(
+        f"one of the values needed for gradient computation has been modified by an in-place "
+        f"operation: {tensor_desc} was saved by {node.name()} at version {saved_version} and is now at "
+        f"version {counter.value} (changed in place{changed_by}). Fix: use the out-of-place op "
+        f"(e.g. x = x + y instead of x += y), or .clone() the tensor before changing it."
+    )
+
+
+class PrimNode(Node):
+    """The Node of one primitive application."""
+
+    def __init__(self, prim, params, edges, args, out):
+        super().__init__(edges)
+        self.prim, self.params = prim, params
+        saved, versions = [], []
+        saves = prim.saves
+        for i, a in enumerate(args):
+            if i in saves:
+                saved.append(a)
+                versions.append((i, a._version.value))
+            else:
+                saved.append(base.AVal(a._data.shape, a.dtype))
+        self.saved, self.versions = saved, versions
+        if prim.saves_out:
+            self.out_data, self.out_version = out._data, (out._version, out._version.value)
+        self.freed = False
+
+    def name(self) -> str:
+        return _backward_name(self.prim.name)
+
+    def _unpack(self, create_graph):
+        if self.freed:
+            raise GradError(_FREED_MESSAGE.format(node=self.name()))
+        prim = self.prim
+        for i, version in self.versions:
+            t = self.saved[i]
+            if t._version.value != version:
+                raise _version_error(self, f"input {i} ({_describe(t)})", version, t._version)
+        out = None
+        if prim.saves_out:
+            counter, v = self.out_version
+            if counter.value != v:
+                raise _version_error(self, f"the output of {prim.name}", v, counter)
+            from ..tensor import Tensor
+
+            out = Tensor._make(self.out_data)
+            if create_graph:  # the output depends on the inputs through this very node
+                out._rg, out.grad_fn = True, self
+        return self.saved, out
+
+    def apply(self, grads, create_graph):
+        xs, out = self._unpack(create_graph)
+        g = grads[0]
+        return self.prim.vjp(g, *xs, out=out, **self.params)
+
+    def release(self):
+        if self.versions or self.prim.saves_out:
+            self.saved, self.out_data, self.freed = None, None, True
+
+
+def _backward_name(op: str) -> str:
+    return "".join(p.capitalize() for p in op.split("_")) + "Backward"
+
+
+def _describe(t) -> str:
+    return f"a tensor of shape {tuple(t.shape)} and dtype {t.dtype.name}"
+
+
+def edge_of(t):
+    """Where the gradient of tensor t goes: its grad_fn, itself when a leaf, None when not needed."""
+    if not t._rg:
+        return None
+    fn = t.grad_fn
+    return (fn, t._output_nr) if fn is not None else (t, 0)
+
+
+def eager_apply(prim, args, params):
+    """Run prim on concrete data with the numpy backend, recording a Node when grad is needed."""
+    from ..tensor import Tensor
+
+    out = Tensor._make(prim.impl(*[a._data for a in args], **params))
+    if prim.is_view:
+        _link_view(out, args[0], prim, params)
+    if STATE.enabled and prim.differentiable and out.dtype.category == FLOAT:
+        for a in args:
+            if a._rg:
+                edges = [edge_of(x) for x in args]
+                out._rg = True
+                out.grad_fn = node = PrimNode(prim, params, edges, args, out)
+                _note_cuts(node, args)
+                return out
+    for a in args:  # no grad recorded: remember why, for autograd.explain
+        if a._rg:
+            out._cut = _cut_reason(prim, out)
+            break
+        if a._cut is not None:
+            out._cut = a._cut
+    return out
+
+
+def _cut_reason(prim, out):
+    # NOTE: no frame walk here: this runs for every op of a backward pass (under no_grad).
+    if not STATE.enabled:
+        return ("no_grad", f"{prim.name} under no_grad / inference_mode entered at {STATE.where}")
+    if prim.differentiable:
+        return ("integer", f"{prim.name}, whose result is {out.dtype.name}")
+    return ("integer", f"{prim.name}, which has no gradient")
+
+
+def _link_view(out, x, prim, params):
+    """Make out a view of x's base when the backend returned a view: shared version counter and a
+    recipe (the chain of view primitives) to rebuild it from the base after an in-place change."""
+    if out._data.base is None or not np.may_share_memory(out._data, x._data):
+        return
+    base_t = x._base if x._base is not None else x
+    out._base, out._version = base_t, x._version
+    out._view_ops = (x._view_ops or ()) + ((prim, params),)
+
+
+def _note_cuts(node, args):
+    for i, a in enumerate(args):
+        if a._cut is not None:
+            if node.cuts is None:
+                node.cuts = {}
+            node.cuts[i] = a._cut
+
+
+base._eager_apply = eager_apply
+
+
+# *** the backward sweep ***
+
+
+def _graph_dependencies(roots):
+    """Count, for every Node and leaf reachable from roots, the edges that point at it."""
+    deps = {}
+    stack = [r for r in roots if isinstance(r, Node)]
+    seen = {id(r) for r in stack}
+    while stack:
+        node = stack.pop()
+        for e in node.edges:
+            if e is None:
+                continue
+            target = e[0]
+            key = id(target)
+            deps[key] = deps.get(key, 0) + 1
+            if key not in seen and isinstance(target, Node):
+                seen.add(key)
+                stack.append(target)
+    return deps
+
+
+def _accumulate(slot, g):
+    return g if slot is None else slot + g
+
+
+def _check_grad_shape(node, i, g, edge):
+    target, nr = edge
+    shape = target.shape if not isinstance(target, Node) else None
+    if shape is not None and tuple(g.shape) != tuple(shape):
+        raise GradError(
+            f"{node.name()} returned a gradient of shape {tuple(g.shape)} for input {i}, which has shape "
+            f"{tuple(shape)}; a backward rule must return one gradient per input with that input's shape"
+        )
+
+
+def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None, accumulate=True):
+    """Propagate root_grads from roots to leaves in reverse topological order.
+
+    roots are (Node or leaf Tensor, output_nr) edges. With accumulate=True leaves (or only `inputs`,
+    when given) get their `.grad` summed in; with accumulate=False the gradients of `inputs` (edges)
+    are captured and returned in a dict keyed by edge.
+    """
+    deps = _graph_dependencies([r[0] for r in roots])
+    buffers = {}  # id(target) -> [target, [grad per output]]
+    for (target, nr), g in zip(roots, root_grads):
+        _add_to_buffer(buffers, target, nr, g)
+    capture = None if inputs is None else {(id(t), nr): None for t, nr in inputs}
+    ready = [r[0] for r in roots if deps.get(id(r[0]), 0) == 0]
+    ready = list({id(r): r for r in ready}.values())
+    with enable_grad() if create_graph else no_grad():
+        while ready:
+            target = ready.pop()
+            _, grads = buffers.pop(id(target), (target, None))
+            if isinstance(target, Node):
+                _run_node(target, grads, buffers, deps, ready, capture, retain_graph, create_graph)
+            else:
+                _finish_leaf(target, grads, capture, accumulate, create_graph)
+    return capture
+
+
+def _add_to_buffer(buffers, target, nr, g):
+    entry = buffers.get(id(target))
+    if entry is None:
+        n = target.num_outputs if isinstance(target, Node) else 1
+        entry = buffers[id(target)] = [target, [None] * n]
+    entry[1][nr] = _accumulate(entry[1][nr], g)
+
+
+def _run_node(node, grads, buffers, deps, ready, capture, retain_graph, create_graph):
+    grads = list(grads) if grads is not None else [None] * node.num_outputs
+    for nr, g in enumerate(grads):
+        if g is not None:
+            grads[nr] = g = _call_hooks(node.hooks.get(nr) if node.hooks else None, g)
+            if node.retained and nr in node.retained:
+                _retain(node.retained[nr](), g, create_graph)
+            if capture is not None and (id(node), nr) in capture:
+                capture[(id(node), nr)] = g
+    if any(g is not None for g in grads):
+        in_grads = node.apply(grads, create_graph)
+        if not retain_graph:
+            node.release()
+    else:
+        in_grads = [None] * len(node.edges)
+    for i, (e, g) in enumerate(zip(node.edges, in_grads)):
+        if e is None:
+            continue
+        if g is not None:
+            _check_grad_shape(node, i, g, e)
+            _add_to_buffer(buffers, e[0], e[1], g)
+        key = id(e[0])
+        deps[key] -= 1
+        if deps[key] == 0:
+            ready.append(e[0])
+
+
+def _call_hooks(hooks, g):
+    for hook in hooks or ():
+        new = hook(g)
+        if new is not None:
+            g = new
+    return g
+
+
+def _retain(tensor, g, create_graph):
+    if tensor is not None:
+        g = g if create_graph else g.detach()
+        tensor.grad = g if tensor.grad is None else tensor.grad + g
+
+
+def _finish_leaf(leaf, grads, capture, accumulate, create_graph):
+    g = grads[0] if grads else None
+    if g is None:
+        return
+    g = _call_hooks(leaf._hooks, g)
+    if capture is not None:
+        key = (id(leaf), 0)
+        if key in capture:
+            capture[key] = g
+        return
+    if accumulate:
+        if not create_graph:
+            g = g.detach()
+        if leaf.grad is None:
+            leaf.grad = g if create_graph or g._data.flags.owndata else g.clone()
+        else:
+            leaf.grad = leaf.grad + g
+        for hook in leaf._post_accumulate_hooks or ():
+            hook(leaf)

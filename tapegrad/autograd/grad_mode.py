@@ -1,0 +1,94 @@
+"""Grad mode: whether ops record the graph. no_grad / enable_grad / set_grad_enabled / inference_mode."""
+
+from __future__ import annotations
+
+import functools
+
+from ..errors import user_frame
+
+
+class _State:
+    enabled = True
+    where = "<unknown>"  # the user's line that last turned grad mode off (for autograd.explain)
+
+
+STATE = _State()
+
+
+def is_grad_enabled() -> bool:
+    return STATE.enabled
+
+
+class _GradModeContext:
+    """Base for the grad-mode switches; each works as a context manager and as a decorator."""
+
+    _mode: bool
+
+    def __enter__(self):
+        self._prev = STATE.enabled
+        STATE.enabled = self._mode
+        if not self._mode:
+            STATE.where = user_frame()
+
+    def __exit__(self, *exc):
+        STATE.enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__._fresh(self):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+    def _fresh(self):  # a new context per call so that recursion and threads nest correctly
+        return self.__class__()
+
+
+class no_grad(_GradModeContext):
+    """Ops inside do not record the graph: outputs never require grad (`with tg.no_grad():`)."""
+
+    _mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Turns recording back on inside a no_grad region."""
+
+    _mode = True
+
+
+class inference_mode(_GradModeContext):
+    """Like no_grad (tapegrad has no separate inference tensors); `inference_mode(False)` is a no-op."""
+
+    def __init__(self, mode: bool = True):
+        self._on = mode
+        self._mode = False if mode else True
+
+    def __enter__(self):
+        self._prev = STATE.enabled
+        if self._on:
+            STATE.enabled = False
+            STATE.where = user_frame()
+
+    def _fresh(self):
+        return inference_mode(self._on)
+
+
+class set_grad_enabled(_GradModeContext):
+    """Sets grad mode at once (like PyTorch) and restores it when used as a context manager."""
+
+    def __init__(self, mode: bool):
+        self._prev = STATE.enabled
+        self._mode = bool(mode)
+        STATE.enabled = self._mode
+
+    def __enter__(self):
+        pass
+
+    def __call__(self, fn):
+        STATE.enabled = self._prev  # used as a decorator: the mode applies only inside fn
+        return super().__call__(fn)
+
+    def _fresh(self):
+        return set_grad_enabled(self._mode)

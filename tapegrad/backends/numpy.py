@@ -1,0 +1,220 @@
+"""The numpy backend: the reference implementation of every primitive (the executable spec).
+
+One entry per primitive in IMPLS; `install()` attaches them to the primitive table. Inputs arrive
+with equal shapes and dtypes where the primitive requires it (the front end broadcasts and promotes).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from ..primitives import PRIMITIVES
+from ..primitives.indexing import decode_key
+from ..primitives.linalg import window_out_size
+
+try:  # erf/erfc: scipy when present, the exact scalar math functions otherwise
+    from scipy.special import erf as _erf, erfc as _erfc
+except ImportError:  # pragma: no cover - depends on the environment
+    _erf, _erfc = np.frompyfunc(math.erf, 1, 1), np.frompyfunc(math.erfc, 1, 1)
+
+
+def _quiet(fn):
+    """numpy warns on log(0), 0/0, ...; PyTorch returns inf/nan silently, and so do we."""
+
+    def run(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+
+    run.__name__ = getattr(fn, "__name__", "op")
+    return run
+
+
+def _typed(fn):
+    """For ufuncs computed in another precision (scipy on float16/bfloat16): cast back to x's dtype."""
+
+    def run(x):
+        return np.asarray(fn(x.astype(np.float32) if x.dtype.itemsize < 4 else x)).astype(x.dtype, copy=False)
+
+    return run
+
+
+def _sigmoid(x):
+    # NOTE: split by sign so that exp never overflows: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) otherwise.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def _slice(x, *, index):
+    return x[tuple(slice(*s) for s in index)]
+
+
+def _unslice(x, *, shape, index):
+    out = np.zeros(shape, x.dtype)
+    out[tuple(slice(*s) for s in index)] = x
+    return out
+
+
+def _pad(x, *, widths, value):
+    return np.pad(x, widths, constant_values=value)
+
+
+def _index(x, *idx, key):
+    return x[decode_key(key, idx)]
+
+
+def _index_put(x, v, *idx, key, accumulate):
+    out = x.copy()
+    k = decode_key(key, idx)
+    if accumulate:
+        np.add.at(out, k, v)
+    else:
+        out[k] = v
+    return out
+
+
+def _reduce(fn):
+    def run(x, *, axes, keepdim):
+        return fn(x, axis=axes, keepdims=keepdim)
+
+    return run
+
+
+def _sum(x, *, axes, keepdim):
+    out_dtype = x.dtype if x.dtype.kind == "f" or x.dtype.kind == "V" else np.int64
+    return np.sum(x, axis=axes, keepdims=keepdim, dtype=out_dtype)
+
+
+def _amax(x, *, axes, keepdim):
+    if x.size == 0 and any(x.shape[a] == 0 for a in axes):
+        raise ValueError(f"amax: cannot reduce over an empty dimension of a tensor of shape {x.shape}")
+    return np.amax(x, axis=axes, keepdims=keepdim)
+
+
+def _arg(fn):
+    def run(x, *, axis, keepdim):
+        return fn(x, axis=axis, keepdims=keepdim).astype(np.int64, copy=False)
+
+    return run
+
+
+def _argsort(x, *, axis, descending):
+    if descending:  # stable and descending: sort the reversed array, then map indices back
+        n = x.shape[axis]
+        rev = np.flip(x, axis)
+        return (n - 1 - np.flip(np.argsort(rev, axis=axis, kind="stable"), axis)).astype(np.int64)
+    return np.argsort(x, axis=axis, kind="stable").astype(np.int64, copy=False)
+
+
+def _unfold(x, *, kernel, stride, dilation):
+    nd = len(kernel)
+    span = [dilation[i] * (kernel[i] - 1) + 1 for i in range(nd)]
+    axes = tuple(range(2, 2 + nd))
+    win = np.lib.stride_tricks.sliding_window_view(x, span, axis=axes)
+    index = (slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)
+    index += tuple(slice(None, None, d) for d in dilation)
+    return win[index]
+
+
+def _fold(cols, *, size, kernel, stride, dilation):
+    nd = len(kernel)
+    out = np.zeros(cols.shape[:2] + tuple(size), cols.dtype)
+    outs = cols.shape[2 : 2 + nd]
+    for offs in itertools.product(*(range(k) for k in kernel)):
+        target = tuple(
+            slice(o * d, o * d + s * (n - 1) + 1, s) for o, d, s, n in zip(offs, dilation, stride, outs)
+        )
+        out[(slice(None), slice(None)) + target] += cols[(Ellipsis,) + offs]
+    return out
+
+
+IMPLS = {
+    # unary
+    "neg": np.negative,
+    "exp": _quiet(np.exp),
+    "expm1": _quiet(np.expm1),
+    "log": _quiet(np.log),
+    "log1p": _quiet(np.log1p),
+    "sqrt": _quiet(np.sqrt),
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "asin": _quiet(np.arcsin),
+    "acos": _quiet(np.arccos),
+    "atan": np.arctan,
+    "sinh": _quiet(np.sinh),
+    "cosh": _quiet(np.cosh),
+    "tanh": np.tanh,
+    "asinh": np.arcsinh,
+    "acosh": _quiet(np.arccosh),
+    "atanh": _quiet(np.arctanh),
+    "sigmoid": _quiet(_sigmoid),
+    "erf": _typed(_erf),
+    "erfc": _typed(_erfc),
+    "abs": np.abs,
+    "sign": np.sign,
+    "floor": np.floor,
+    "ceil": np.ceil,
+    "round": np.round,
+    "trunc": np.trunc,
+    # binary
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "div": _quiet(np.divide),
+    "pow": _quiet(np.power),
+    "maximum": np.maximum,
+    "minimum": np.minimum,
+    "atan2": np.arctan2,
+    "fmod": _quiet(np.fmod),
+    "remainder": _quiet(np.remainder),
+    "eq": np.equal,
+    "ne": np.not_equal,
+    "lt": np.less,
+    "le": np.less_equal,
+    "gt": np.greater,
+    "ge": np.greater_equal,
+    "bitwise_and": np.bitwise_and,
+    "bitwise_or": np.bitwise_or,
+    "bitwise_xor": np.bitwise_xor,
+    "bitwise_not": np.invert,
+    "isnan": np.isnan,
+    "isinf": np.isinf,
+    "where": np.where,
+    "cast": lambda x, *, dtype: x.astype(dtype.np),
+    # reductions and scans
+    "sum": _sum,
+    "amax": _amax,
+    "argmax": _arg(np.argmax),
+    "argmin": _arg(np.argmin),
+    "argsort": _argsort,
+    "prod": lambda x, *, axis, keepdim: np.prod(x, axis=axis, keepdims=keepdim),
+    "cumsum": lambda x, *, axis: np.cumsum(x, axis=axis, dtype=x.dtype if x.dtype.kind == "f" else np.int64),
+    "cumprod": lambda x, *, axis: np.cumprod(x, axis=axis, dtype=x.dtype if x.dtype.kind == "f" else np.int64),
+    # movement
+    "reshape": lambda x, *, shape: np.reshape(x, shape),
+    "permute": lambda x, *, perm: np.transpose(x, perm),
+    "expand": lambda x, *, shape: np.broadcast_to(x, shape),
+    "slice": _slice,
+    "unslice": _unslice,
+    "pad": _pad,
+    "flip": lambda x, *, axes: np.flip(x, axes),
+    "concat": lambda *xs, axis: np.concatenate(xs, axis=axis),
+    "index": _index,
+    "index_put": _index_put,
+    # linear algebra and windows
+    "matmul": np.matmul,
+    "unfold": _unfold,
+    "fold": _fold,
+}
+
+
+def install() -> None:
+    for name, prim in PRIMITIVES.items():
+        if name in IMPLS:
+            prim.impl = IMPLS[name]
+
+
+install()

@@ -1,0 +1,173 @@
+"""Dtypes and PyTorch's type promotion. Leaf module: depends on numpy (and ml_dtypes for bfloat16)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+try:  # bfloat16 has no numpy dtype of its own; ml_dtypes provides one
+    import ml_dtypes
+
+    _BF16 = np.dtype(ml_dtypes.bfloat16)
+except ImportError:  # pragma: no cover - ml_dtypes is a declared dependency
+    _BF16 = None
+
+
+class DType:
+    """A tapegrad dtype: a name, its numpy dtype and its promotion category (bool < int < float)."""
+
+    __slots__ = ("name", "np", "category", "itemsize", "rank")
+
+    def __init__(self, name: str, np_dtype, category: int, rank: int):
+        self.name, self.np, self.category, self.rank = name, np_dtype, category, rank
+        self.itemsize = np_dtype.itemsize if np_dtype is not None else 2
+
+    @property
+    def is_floating_point(self) -> bool:
+        return self.category == FLOAT
+
+    @property
+    def is_signed(self) -> bool:
+        return self.name not in ("bool", "uint8")
+
+    def __repr__(self) -> str:
+        return f"tapegrad.{self.name}"
+
+    def __reduce__(self):  # dtypes are singletons, also across pickling
+        return (getattr, (_module(), self.name))
+
+
+def _module():
+    import tapegrad
+
+    return tapegrad
+
+
+BOOL, INT, FLOAT = 0, 1, 2
+bool_ = DType("bool", np.dtype(np.bool_), BOOL, 0)
+uint8 = DType("uint8", np.dtype(np.uint8), INT, 1)
+int8 = DType("int8", np.dtype(np.int8), INT, 1)
+int16 = DType("int16", np.dtype(np.int16), INT, 2)
+int32 = DType("int32", np.dtype(np.int32), INT, 3)
+int64 = DType("int64", np.dtype(np.int64), INT, 4)
+float16 = DType("float16", np.dtype(np.float16), FLOAT, 1)
+bfloat16 = DType("bfloat16", _BF16, FLOAT, 1)
+float32 = DType("float32", np.dtype(np.float32), FLOAT, 2)
+float64 = DType("float64", np.dtype(np.float64), FLOAT, 3)
+
+ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
+FLOATS = (float16, bfloat16, float32, float64)
+_BY_NP = {d.np: d for d in ALL if d.np is not None}
+_BY_NAME = {d.name: d for d in ALL}
+_BY_NAME.update({"float": float32, "double": float64, "half": float16, "int": int32, "long": int64, "short": int16})
+
+_default_float = float32
+
+
+def get_default_dtype() -> DType:
+    return _default_float
+
+
+def set_default_dtype(d) -> None:
+    """Sets the dtype of Python floats and of float tensors created without a dtype (float32 at start)."""
+    global _default_float
+    d = as_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError(f"set_default_dtype: expected a floating dtype, got {d}; use tg.float32 or tg.float64")
+    _default_float = d
+
+
+def as_dtype(d) -> DType:
+    """Converts a tapegrad dtype, numpy dtype, Python type, torch dtype or name to a DType."""
+    if isinstance(d, DType):
+        return d
+    if d is float:
+        return _default_float
+    if d is int:
+        return int64
+    if d is bool:
+        return bool_
+    if isinstance(d, str) or type(d).__module__ == "torch":
+        name = str(d).replace("torch.", "")
+        if name in _BY_NAME:
+            return _BY_NAME[name]
+    else:
+        try:
+            found = _BY_NP.get(np.dtype(d))
+        except TypeError:
+            found = None
+        if found is not None:
+            return found
+    names = ", ".join(x.name for x in ALL)
+    raise TypeError(f"unknown dtype {d!r}; tapegrad supports {names}")
+
+
+def from_numpy_dtype(npd) -> DType:
+    found = _BY_NP.get(npd)
+    if found is None:
+        if npd.kind == "c":
+            raise TypeError(f"complex arrays ({npd}) are not supported by tapegrad; take .real / .imag first")
+        if npd.kind == "u":  # uint16/32/64 have no tapegrad dtype: widen like torch.from_numpy refuses to
+            return int64
+        raise TypeError(f"numpy dtype {npd} has no tapegrad equivalent; convert it with .astype(np.float32)")
+    return found
+
+
+def promote(a: DType, b: DType) -> DType:
+    """The smallest dtype both a and b convert to without loss, as torch.promote_types computes it."""
+    if a is b:
+        return a
+    if a.category != b.category:
+        return a if a.category > b.category else b
+    if a.category == FLOAT:
+        if {a.name, b.name} == {"float16", "bfloat16"}:
+            return float32
+        return a if a.rank >= b.rank else b
+    if a.category == INT:
+        if uint8 in (a, b):  # uint8 with a signed type needs the next signed size up
+            other = b if a is uint8 else a
+            return int16 if other is int8 else other
+        return a if a.rank >= b.rank else b
+    return a
+
+
+def _combine_categories(higher, lower):
+    """Mirrors PyTorch: a lower-priority operand only wins when its category is higher."""
+    if higher is None:
+        return lower
+    if lower is None:
+        return higher
+    if higher.category == FLOAT:
+        return higher
+    if higher is bool_ or lower.category == FLOAT:
+        return promote(higher, lower)
+    return higher
+
+
+def result_type(*operands) -> DType:
+    """The dtype of an elementwise op on operands (Tensors or Python scalars), by PyTorch's rules.
+
+    Dimensioned tensors outrank zero-dim tensors, which outrank Python scalars (weakly typed): a
+    lower-ranked operand changes the result only when it is of a higher category (bool < int < float).
+    """
+    dim = zero = wrapped = None
+    for x in operands:
+        dt = getattr(x, "dtype", None)
+        if isinstance(dt, DType):
+            if x.ndim > 0:
+                dim = dt if dim is None else promote(dim, dt)
+            else:
+                zero = dt if zero is None else promote(zero, dt)
+        else:
+            dt = scalar_dtype(x)
+            wrapped = dt if wrapped is None else promote(wrapped, dt)
+    return _combine_categories(dim, _combine_categories(zero, wrapped))
+
+
+def scalar_dtype(x) -> DType:
+    if isinstance(x, (bool, np.bool_)):
+        return bool_
+    if isinstance(x, (int, np.integer)):
+        return int64
+    if isinstance(x, (float, np.floating)):
+        return _default_float
+    raise TypeError(f"expected a Tensor or a Python number, got {type(x).__name__} ({x!r})")

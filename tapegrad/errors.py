@@ -1,0 +1,35 @@
+"""Error types and the helper that names the user's line. Leaf module; used everywhere."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class TapegradError(RuntimeError):
+    """A framework state that forbids what was asked (as opposed to a bad value or type)."""
+
+
+class GradError(TapegradError):
+    """The autograd engine cannot compute what was asked (freed graph, in-place change, ...)."""
+
+
+class TraceError(TapegradError):
+    """Tracing a function into a graph failed."""
+
+
+class BackendError(TapegradError):
+    """A backend cannot run a primitive or a graph."""
+
+
+def user_frame() -> str:
+    """'file.py:12 in fn' for the innermost frame outside the tapegrad package (the user's line)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        path = os.path.abspath(frame.f_code.co_filename)
+        if not path.startswith(_PACKAGE_DIR):
+            return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+        frame = frame.f_back
+    return "<unknown>"

@@ -1,0 +1,168 @@
+"""Composite operations and their binding onto Tensor as methods and operators.
+
+Each function lives in one module by family; this file only wires them to Tensor (PyTorch's method
+names) and adds the in-place variants (`add_`, `exp_`, ...) through Tensor._inplace.
+"""
+
+from __future__ import annotations
+
+from ..tensor import Tensor
+from . import creation, elementwise, index, linalg, reduce, shape
+from .creation import *  # noqa: F401,F403
+from .elementwise import *  # noqa: F401,F403
+from .index import *  # noqa: F401,F403
+from .linalg import *  # noqa: F401,F403
+from .reduce import *  # noqa: F401,F403
+from .shape import *  # noqa: F401,F403
+
+E, S, R, X, L = elementwise, shape, reduce, index, linalg
+
+# *** methods: tensor.name(...) == module.name(tensor, ...) ***
+
+_METHODS = {
+    E: """to cast add sub mul div true_divide divide multiply subtract floor_divide rsub pow neg negative
+        positive reciprocal square maximum minimum fmax fmin atan2 arctan2 fmod remainder lerp addcmul addcdiv
+        exp expm1 log log1p sqrt sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh arcsin arccos arctan
+        arcsinh arccosh arctanh sigmoid erf erfc exp2 log2 log10 rsqrt logit abs absolute sign sgn signbit floor
+        ceil trunc fix round frac eq ne lt le gt ge greater greater_equal less less_equal not_equal bitwise_and
+        bitwise_or bitwise_xor bitwise_not logical_and logical_or logical_xor logical_not isnan isinf isfinite
+        isposinf isneginf isclose allclose equal clamp clip clamp_min clamp_max nan_to_num clone""",
+    S: """reshape view view_as reshape_as flatten ravel unflatten squeeze unsqueeze permute transpose swapaxes
+        swapdims t movedim moveaxis expand expand_as broadcast_to repeat tile repeat_interleave flip fliplr
+        flipud narrow roll chunk split tensor_split unbind triu tril diagonal diag contiguous is_contiguous""",
+    R: """sum mean nansum nanmean prod amax amin argmax argmin max min aminmax var std norm logsumexp all any
+        count_nonzero cumsum cumprod logcumsumexp argsort sort topk kthvalue median""",
+    X: """gather take_along_dim scatter scatter_add index_select index_add masked_fill masked_select nonzero
+        argwhere index_put index_put_""",
+    L: "matmul mm bmm mv dot inner outer",
+}
+for _module, _names in _METHODS.items():
+    for _name in _names.split():
+        setattr(Tensor, _name, getattr(_module, _name))
+
+Tensor.where = lambda self, condition, other: elementwise.where(condition, self, other)
+Tensor._select = elementwise._select
+Tensor.T = property(shape.T)
+Tensor.mT = property(shape.mT)
+Tensor.H = property(shape.T)
+Tensor.zeros_like = creation.zeros_like
+Tensor.ones_like = creation.ones_like
+Tensor.__getitem__ = index.getitem
+Tensor.__setitem__ = index.setitem
+
+
+def _new(fill):
+    def new(self, *size, dtype=None, device=None, requires_grad=False):
+        return fill(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    return new
+
+
+Tensor.new_zeros = _new(creation.zeros)
+Tensor.new_ones = _new(creation.ones)
+Tensor.new_empty = _new(creation.empty)
+Tensor.new_full = lambda self, size, fill_value, *, dtype=None, device=None, requires_grad=False: creation.full(
+    size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad
+)
+Tensor.new_tensor = lambda self, data, *, dtype=None, device=None, requires_grad=False: creation.tensor(
+    data, dtype=dtype or self.dtype, requires_grad=requires_grad
+)
+
+
+# conversions
+def _converter(d):
+    return lambda self, memory_format=None: self.to(d)
+
+
+from .. import dtype as _dt  # noqa: E402
+
+for _name, _d in dict(float=_dt.float32, double=_dt.float64, half=_dt.float16, bfloat16=_dt.bfloat16,
+                      int=_dt.int32, long=_dt.int64, short=_dt.int16, bool=_dt.bool_, byte=_dt.uint8, char=_dt.int8).items():
+    setattr(Tensor, _name, _converter(_d))
+Tensor.type_as = lambda self, other: self.to(other.dtype)
+Tensor.cpu = lambda self: self
+Tensor.cuda = lambda self, *a, **k: creation._check_device("cuda")
+
+
+# *** operators ***
+
+
+def _reflect(fn):
+    return lambda self, other: fn(other, self)
+
+
+Tensor.__add__, Tensor.__radd__ = E.add, _reflect(E.add)
+Tensor.__sub__, Tensor.__rsub__ = E.sub, _reflect(E.sub)
+Tensor.__mul__, Tensor.__rmul__ = E.mul, _reflect(E.mul)
+Tensor.__truediv__, Tensor.__rtruediv__ = E.div, _reflect(E.div)
+Tensor.__floordiv__, Tensor.__rfloordiv__ = E.floor_divide, _reflect(E.floor_divide)
+Tensor.__mod__, Tensor.__rmod__ = E.remainder, _reflect(E.remainder)
+Tensor.__pow__, Tensor.__rpow__ = E.pow, _reflect(E.pow)
+Tensor.__matmul__, Tensor.__rmatmul__ = L.matmul, _reflect(L.matmul)
+Tensor.__and__, Tensor.__rand__ = E.bitwise_and, _reflect(E.bitwise_and)
+Tensor.__or__, Tensor.__ror__ = E.bitwise_or, _reflect(E.bitwise_or)
+Tensor.__xor__, Tensor.__rxor__ = E.bitwise_xor, _reflect(E.bitwise_xor)
+Tensor.__invert__ = E.bitwise_not
+Tensor.__neg__ = E.neg
+Tensor.__pos__ = E.positive
+Tensor.__abs__ = E.abs
+Tensor.__eq__, Tensor.__ne__ = E.eq, E.ne
+Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = E.lt, E.le, E.gt, E.ge
+
+
+# *** in place: x.op_(...) computes op out of place, then writes into x (Tensor._inplace) ***
+
+
+def _inplace(fn, name):
+    def method(self, *args, **kwargs):
+        return self._inplace(fn(self, *args, **kwargs), name)
+
+    method.__name__ = name
+    return method
+
+
+_INPLACE = """add sub mul div true_divide floor_divide pow neg reciprocal square fmod remainder lerp addcmul addcdiv
+    exp expm1 log log1p sqrt sin cos tan asin acos atan sinh cosh tanh sigmoid erf erfc exp2 log2 log10 rsqrt logit
+    abs sign floor ceil trunc round frac clamp clip clamp_min clamp_max nan_to_num maximum minimum atan2
+    bitwise_and bitwise_or bitwise_xor bitwise_not logical_and logical_or logical_not masked_fill scatter scatter_add
+    index_add eq ne lt le gt ge"""
+for _name in _INPLACE.split():
+    setattr(Tensor, _name + "_", _inplace(getattr(Tensor, _name), _name + "_"))
+
+for _op, _name in dict(add="__iadd__", sub="__isub__", mul="__imul__", div="__itruediv__", floor_divide="__ifloordiv__",
+                       remainder="__imod__", pow="__ipow__", bitwise_and="__iand__", bitwise_or="__ior__",
+                       bitwise_xor="__ixor__").items():
+    setattr(Tensor, _name, _inplace(getattr(E, _op), _name))
+Tensor.__imatmul__ = _inplace(L.matmul, "__imatmul__")
+
+
+def zero_(self):
+    return self._inplace(creation.zeros_like(self), "zero_")
+
+
+def fill_(self, value):
+    v = value if isinstance(value, Tensor) else E._scalar(value, self.dtype)
+    return self._inplace(v.to(self.dtype) if isinstance(value, Tensor) else v, "fill_")
+
+
+def copy_(self, src, non_blocking=False):
+    src = src if isinstance(src, Tensor) else creation.tensor(src)
+    return self._inplace(src.to(self.dtype), "copy_")
+
+
+def uniform_(self, a=0.0, b=1.0, generator=None):
+    from ..autograd.grad_mode import no_grad
+
+    with no_grad():
+        return self._inplace(creation.rand_like(self) * (b - a) + a, "uniform_")
+
+
+def normal_(self, mean=0.0, std=1.0, generator=None):
+    from ..autograd.grad_mode import no_grad
+
+    with no_grad():
+        return self._inplace(creation.randn_like(self) * std + mean, "normal_")
+
+
+Tensor.zero_, Tensor.fill_, Tensor.copy_, Tensor.uniform_, Tensor.normal_ = zero_, fill_, copy_, uniform_, normal_
+Tensor.set_ = lambda self, src: copy_(self, src)

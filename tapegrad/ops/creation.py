@@ -1,0 +1,273 @@
+"""Tensor creation: from data, filled, ranges, and random numbers (seeded by manual_seed)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import dtype as dt
+from ..device import device as _check_device
+from ..tensor import Tensor
+
+# *** from data ***
+
+
+def _infer_dtype(data) -> dt.DType:
+    """PyTorch's inference for nested Python data: bool < int64 < default float."""
+    kinds = set()
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif isinstance(x, Tensor):
+            kinds.add(x.dtype)
+        else:
+            kinds.add(dt.scalar_dtype(x))
+    if not kinds:
+        return dt.get_default_dtype()
+    out = None
+    for k in kinds:
+        out = k if out is None else dt.promote(out, k)
+    return out
+
+
+def _to_array(data, dtype):
+    if isinstance(data, Tensor):
+        return data._data
+    if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
+        return np.stack([_to_array(x, dtype) for x in data]) if data else np.zeros(0)
+    return np.asarray(data)
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A new tensor holding a copy of data (nested lists, numbers, numpy arrays or tensors).
+
+    >>> import tapegrad as tg
+    >>> tg.tensor([[1., 2.], [3., 4.]]) + 1
+    tensor([[2., 3.],
+            [4., 5.]])
+    """
+    _check_device(device)
+    if isinstance(data, np.ndarray):
+        target = dt.as_dtype(dtype) if dtype is not None else dt.from_numpy_dtype(data.dtype)
+        arr = np.array(data, dtype=target.np)
+    else:
+        target = dt.as_dtype(dtype) if dtype is not None else _infer_dtype(data)
+        arr = np.array(_to_array(data, target), dtype=target.np)
+    out = Tensor._make(arr)
+    if isinstance(data, np.ndarray):
+        from ..autograd.explain import numpy_export_cut
+
+        out._cut = numpy_export_cut(data)
+    if requires_grad:
+        out.requires_grad_()
+    return out
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """data as a tensor, without a copy when it already is one (or a numpy array) of that dtype."""
+    _check_device(device)
+    if isinstance(data, Tensor):
+        return data if dtype is None or dt.as_dtype(dtype) is data.dtype else data.to(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or dt.as_dtype(dtype).np == data.dtype):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with a numpy array (changes to one are seen by the other)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    dt.from_numpy_dtype(array.dtype)  # raises for unsupported dtypes
+    if array.dtype.kind == "u" and array.dtype != np.uint8:
+        raise TypeError(f"from_numpy: {array.dtype} has no tapegrad dtype; convert with array.astype(np.int64)")
+    out = Tensor._make(array)
+    from ..autograd.explain import numpy_export_cut
+
+    out._cut = numpy_export_cut(array)
+    return out
+
+
+# *** filled ***
+
+
+def _shape(size) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (list, tuple)):
+        size = size[0]
+    shape = tuple(int(s) for s in size)
+    if any(s < 0 for s in shape):
+        raise ValueError(f"negative dimension in size {shape}; sizes must be >= 0")
+    return shape
+
+
+def _finish(arr, requires_grad, device):
+    _check_device(device)
+    out = Tensor._make(arr)
+    if requires_grad:
+        out.requires_grad_()
+    return out
+
+
+def _float_dtype(dtype):
+    return dt.as_dtype(dtype) if dtype is not None else dt.get_default_dtype()
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(np.zeros(_shape(size), _float_dtype(dtype).np), requires_grad, device)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(np.ones(_shape(size), _float_dtype(dtype).np), requires_grad, device)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(np.empty(_shape(size), _float_dtype(dtype).np), requires_grad, device)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    d = dt.as_dtype(dtype) if dtype is not None else dt.scalar_dtype(fill_value)
+    return _finish(np.full(_shape((size,)), fill_value, d.np), requires_grad, device)
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(np.eye(n, m, dtype=_float_dtype(dtype).np), requires_grad, device)
+
+
+def _like(fill):
+    def like(t, *, dtype=None, device=None, requires_grad=False):
+        d = dt.as_dtype(dtype) if dtype is not None else t.dtype
+        return _finish(fill(t.shape, d), requires_grad, device)
+
+    return like
+
+
+zeros_like = _like(lambda s, d: np.zeros(s, d.np))
+ones_like = _like(lambda s, d: np.ones(s, d.np))
+empty_like = _like(lambda s, d: np.empty(s, d.np))
+
+
+def full_like(t, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    d = dt.as_dtype(dtype) if dtype is not None else t.dtype
+    return _finish(np.full(t.shape, fill_value, d.np), requires_grad, device)
+
+
+# *** ranges ***
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Values from start (default 0) up to end, exclusive: tg.arange(5), tg.arange(1, 2, 0.25)."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    if dtype is None:
+        is_float = any(isinstance(v, float) or (isinstance(v, Tensor) and v.dtype.is_floating_point) for v in (start, end, step))
+        dtype = dt.get_default_dtype() if is_float else dt.int64
+    d = dt.as_dtype(dtype)
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
+    n = max(0, math.ceil((end - start) / step))
+    return _finish((start + step * np.arange(n, dtype=np.float64)).astype(d.np), requires_grad, device)
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(np.linspace(start, end, int(steps)).astype(_float_dtype(dtype).np), requires_grad, device)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(np.logspace(start, end, int(steps), base=base).astype(_float_dtype(dtype).np), requires_grad, device)
+
+
+# *** random ***
+
+
+class _RandomState:
+    generator = np.random.default_rng()
+    seed = None
+
+
+RNG = _RandomState()
+
+
+def manual_seed(seed: int):
+    """Seeds the generator behind rand/randn/randint/normal/dropout, for reproducible results."""
+    RNG.seed = int(seed)
+    RNG.generator = np.random.default_rng(int(seed))
+    return RNG
+
+
+def seed() -> int:
+    s = int(np.random.SeedSequence().entropy % (2**63))
+    manual_seed(s)
+    return s
+
+
+def initial_seed() -> int:
+    return RNG.seed
+
+
+def get_rng_state():
+    return RNG.generator.bit_generator.state
+
+
+def set_rng_state(state) -> None:
+    RNG.generator.bit_generator.state = state
+
+
+def _gen(generator):
+    return generator if generator is not None else RNG.generator
+
+
+def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+    """Uniform samples in [0, 1)."""
+    d = _float_dtype(dtype)
+    return _finish(_gen(generator).random(_shape(size)).astype(d.np), requires_grad, device)
+
+
+def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+    """Standard normal samples."""
+    d = _float_dtype(dtype)
+    return _finish(_gen(generator).standard_normal(_shape(size)).astype(d.np), requires_grad, device)
+
+
+def randint(low, high=None, size=(), *, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+    """Integers uniform in [low, high): tg.randint(10, (3,)) or tg.randint(2, 10, (3,))."""
+    if high is None:
+        low, high = 0, low
+    if high <= low:
+        raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
+    d = dt.as_dtype(dtype) if dtype is not None else dt.int64
+    return _finish(_gen(generator).integers(low, high, _shape((size,))).astype(d.np), requires_grad, device)
+
+
+def randperm(n, *, dtype=None, device=None, generator=None) -> Tensor:
+    d = dt.as_dtype(dtype) if dtype is not None else dt.int64
+    return _finish(_gen(generator).permutation(int(n)).astype(d.np), False, device)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+    """Normal samples; mean and std may be tensors (then they give the shape) or numbers (then size does)."""
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        m = mean._data if isinstance(mean, Tensor) else mean
+        s = std._data if isinstance(std, Tensor) else std
+        arr = _gen(generator).normal(m, s)
+        d = dt.as_dtype(dtype) if dtype is not None else (mean if isinstance(mean, Tensor) else std).dtype
+    else:
+        if size is None:
+            raise ValueError("normal: give size= when mean and std are numbers, e.g. tg.normal(0., 1., size=(3,))")
+        arr = _gen(generator).normal(mean, std, _shape((size,)))
+        d = _float_dtype(dtype)
+    return _finish(np.asarray(arr).astype(d.np), requires_grad, device)
+
+
+def rand_like(t, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return rand(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, device=device)
+
+
+def randn_like(t, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return randn(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, device=device)
+
+
+def randint_like(t, low, high=None, *, dtype=None, device=None) -> Tensor:
+    return randint(low, high, t.shape, dtype=dtype or t.dtype, device=device)

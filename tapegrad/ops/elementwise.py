@@ -1,0 +1,483 @@
+"""Elementwise composites: broadcasting and promotion in front of the elementwise primitives.
+
+Every function takes Tensors or Python scalars; binary ops promote by PyTorch's rules, broadcast
+with Expand, then bind one primitive. Math on integer tensors computes in the default float dtype.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import dtype as dt
+from ..errors import user_frame
+from ..primitives import PRIMITIVES, bind
+from ..primitives import elementwise as P
+from ..tensor import Tensor
+
+# *** broadcasting and promotion ***
+
+
+def broadcast_shapes(*shapes) -> tuple:
+    """The shape all `shapes` broadcast to (numpy / PyTorch rules), or a ValueError naming them."""
+    ndim = max((len(s) for s in shapes), default=0)
+    out = [1] * ndim
+    for s in shapes:
+        for i, n in enumerate(s, ndim - len(s)):
+            if n != 1:
+                if out[i] != 1 and out[i] != n:
+                    listed = " and ".join(str(tuple(x)) for x in shapes)
+                    raise ValueError(
+                        f"shapes {listed} cannot be broadcast together: dimension {i - ndim} has sizes "
+                        f"{out[i]} and {n}; sizes must match or be 1"
+                    )
+                out[i] = n
+    return tuple(out)
+
+
+def _scalar(x, dtype: dt.DType) -> Tensor:
+    return Tensor._make(np.array(x, dtype.np))
+
+
+def _as_operand(x, dtype: dt.DType) -> Tensor:
+    if isinstance(x, Tensor):
+        return x if x.dtype is dtype else bind(P.Cast, x, dtype=dtype)
+    if isinstance(x, np.ndarray):
+        return Tensor._make(x.astype(dtype.np))
+    return _scalar(x, dtype)
+
+
+def expand_to(x: Tensor, shape: tuple) -> Tensor:
+    if x._data.shape == shape:
+        return x
+    if x.ndim < len(shape):
+        from ..primitives.movement import Reshape
+
+        x = bind(Reshape, x, shape=(1,) * (len(shape) - x.ndim) + tuple(x.shape))
+    from ..primitives.movement import Expand
+
+    return bind(Expand, x, shape=shape)
+
+
+def _check_operand(op, x):
+    if not isinstance(x, (Tensor, int, float, bool, np.number, np.bool_, np.ndarray)):
+        raise TypeError(f"{op}: expected a Tensor or a Python number, got {type(x).__name__} at {user_frame()}")
+
+
+def _broadcast(op, *xs):
+    shapes = [x.shape for x in xs]
+    try:
+        shape = broadcast_shapes(*shapes)
+    except ValueError as e:
+        raise ValueError(f"{op}: {e} (at {user_frame()})") from None
+    return [expand_to(x, shape) for x in xs]
+
+
+def binary(prim, x, y, *, dtype=None, float_math=False):
+    """Promote x and y (to `dtype` when given), broadcast them, and bind prim."""
+    if type(x) is Tensor and type(y) is Tensor and x.dtype is y.dtype and x._data.shape == y._data.shape:
+        if not float_math or x.dtype.category == dt.FLOAT:
+            return bind(prim, x, y)  # fast path: nothing to promote or broadcast
+    _check_operand(prim.name, x)
+    _check_operand(prim.name, y)
+    if dtype is None:
+        dtype = dt.result_type(x, y)
+        if float_math and dtype.category != dt.FLOAT:
+            dtype = dt.get_default_dtype()
+    x, y = _as_operand(x, dtype), _as_operand(y, dtype)
+    x, y = _broadcast(prim.name, x, y)
+    return bind(prim, x, y)
+
+
+def unary_float(prim, x: Tensor) -> Tensor:
+    """Apply a floating-point unary primitive; integer and bool inputs compute in the default float."""
+    if x.dtype.category != dt.FLOAT:
+        x = bind(P.Cast, x, dtype=dt.get_default_dtype())
+    return bind(prim, x)
+
+
+def to(x: Tensor, *args, dtype=None, device=None, copy=False, non_blocking=False) -> Tensor:
+    """x converted to a dtype (and/or device): x.to(tg.float64), x.to("cpu"), x.to(other_tensor)."""
+    from ..device import device as check_device
+
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda", "mps"):
+            check_device(a)
+        else:
+            dtype = a
+    check_device(device)
+    if dtype is None:
+        return x.clone() if copy else x
+    d = dt.as_dtype(dtype)
+    if d is x.dtype and not copy:
+        return x
+    return bind(P.Cast, x, dtype=d)
+
+
+def cast(x: Tensor, dtype) -> Tensor:
+    return to(x, dtype)
+
+
+# *** arithmetic ***
+
+
+def add(x, y, *, alpha=1):
+    return binary(P.Add, x, y if alpha == 1 else mul(y, alpha))
+
+
+def sub(x, y, *, alpha=1):
+    return binary(P.Sub, x, y if alpha == 1 else mul(y, alpha))
+
+
+def mul(x, y):
+    return binary(P.Mul, x, y)
+
+
+def div(x, y, *, rounding_mode=None):
+    """True division (ints give floats); rounding_mode 'trunc' or 'floor' rounds the quotient."""
+    if rounding_mode is None:
+        return binary(P.Div, x, y, float_math=True)
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+    dtype = dt.result_type(x, y)
+    q = binary(P.Div, x, y, float_math=True)
+    q = trunc(q) if rounding_mode == "trunc" else floor(q)
+    return q if dtype.category == dt.FLOAT else to(q, dtype)
+
+
+true_divide = divide = div
+multiply, subtract = mul, sub
+
+
+def floor_divide(x, y):
+    return div(x, y, rounding_mode="floor")
+
+
+def rsub(x, y, *, alpha=1):
+    return sub(y, x, alpha=alpha)
+
+
+def pow(x, y):
+    """x ** y. An integer base with a negative integer exponent is an error (as in PyTorch)."""
+    if isinstance(y, (int, float)) and not isinstance(y, bool) and isinstance(x, Tensor):
+        if y == 1:
+            return x * 1
+        if y == 2 and x.dtype.category == dt.FLOAT:
+            return x * x
+    return binary(P.Pow, x, y)
+
+
+def neg(x):
+    if x.dtype is dt.bool_:
+        raise TypeError("negation (-) is not defined for bool tensors; use ~x or tg.logical_not(x)")
+    return bind(P.Neg, x)
+
+
+negative = neg
+
+
+def positive(x):
+    return x
+
+
+def reciprocal(x):
+    return div(1.0, x)
+
+
+def square(x):
+    return mul(x, x)
+
+
+def maximum(x, y):
+    return binary(P.Maximum, x, y)
+
+
+def minimum(x, y):
+    return binary(P.Minimum, x, y)
+
+
+def fmax(x, y):
+    """maximum that ignores nan (the other value wins)."""
+    return where(isnan(x), y, where(isnan(y), x, maximum(x, y)))
+
+
+def fmin(x, y):
+    return where(isnan(x), y, where(isnan(y), x, minimum(x, y)))
+
+
+def atan2(x, y):
+    return binary(P.Atan2, x, y, float_math=True)
+
+
+arctan2 = atan2
+
+
+def fmod(x, y):
+    return binary(P.Fmod, x, y)
+
+
+def remainder(x, y):
+    return binary(P.Remainder, x, y)
+
+
+def lerp(x, end, weight):
+    """x + weight * (end - x)."""
+    return add(x, mul(weight, sub(end, x)))
+
+
+def addcmul(x, t1, t2, *, value=1):
+    return add(x, mul(mul(t1, t2), value))
+
+
+def addcdiv(x, t1, t2, *, value=1):
+    return add(x, mul(div(t1, t2), value))
+
+
+# *** unary math ***
+
+
+def _float_unary(prim):
+    def fn(x):
+        return unary_float(prim, x)
+
+    fn.__name__ = prim.name
+    fn.__doc__ = f"Elementwise {prim.name}; integer inputs compute in the default float dtype."
+    return fn
+
+
+exp, expm1, log, log1p, sqrt = (_float_unary(p) for p in (P.Exp, P.Expm1, P.Log, P.Log1p, P.Sqrt))
+sin, cos, tan, asin, acos, atan = (_float_unary(p) for p in (P.Sin, P.Cos, P.Tan, P.Asin, P.Acos, P.Atan))
+sinh, cosh, tanh, asinh, acosh, atanh = (_float_unary(p) for p in (P.Sinh, P.Cosh, P.Tanh, P.Asinh, P.Acosh, P.Atanh))
+sigmoid, erf, erfc = (_float_unary(p) for p in (P.Sigmoid, P.Erf, P.Erfc))
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+
+
+def exp2(x):
+    return exp(mul(x, _LN2))
+
+
+def log2(x):
+    return div(log(x), _LN2)
+
+
+def log10(x):
+    return div(log(x), _LN10)
+
+
+def rsqrt(x):
+    return reciprocal(sqrt(x))
+
+
+def logit(x, eps=None):
+    """log(x / (1 - x)); with eps, x is first clamped to [eps, 1 - eps]."""
+    if eps is not None:
+        x = clamp(x, eps, 1 - eps)
+    return log(div(x, rsub(x, 1)))
+
+
+def _same_dtype_unary(prim, allow_bool=False):
+    def fn(x):
+        if x.dtype is dt.bool_ and not allow_bool:
+            raise TypeError(f"{prim.name} is not defined for bool tensors; convert with .float() or .int() first")
+        if x.dtype.category != dt.FLOAT and prim.name in ("floor", "ceil", "round", "trunc"):
+            return x  # integers are already whole
+        return bind(prim, x)
+
+    fn.__name__ = prim.name
+    return fn
+
+
+abs = _same_dtype_unary(P.Abs)
+absolute = abs
+sign = _same_dtype_unary(P.Sign)
+floor, ceil, trunc = (_same_dtype_unary(p) for p in (P.Floor, P.Ceil, P.Trunc))
+fix = trunc
+
+
+def round(x, *, decimals=0):
+    """Rounds half to even; decimals > 0 rounds to that many decimal places."""
+    if decimals == 0:
+        return _same_dtype_unary(P.Round)(x)
+    scale = 10.0**decimals
+    return div(bind(P.Round, mul(x, scale)), scale)
+
+
+def frac(x):
+    return sub(x, trunc(x))
+
+
+def sgn(x):
+    return sign(x)
+
+
+def signbit(x):
+    return lt(x, 0) if x.dtype.category != dt.FLOAT else bitwise_or(lt(x, 0), eq(div(1.0, x), -math.inf))
+
+
+# *** comparisons, logic, classification ***
+
+
+def _compare(prim):
+    def fn(x, y):
+        return binary(prim, x, y)
+
+    fn.__name__ = prim.name
+    return fn
+
+
+eq, ne, lt, le, gt, ge = (_compare(PRIMITIVES[n]) for n in ("eq", "ne", "lt", "le", "gt", "ge"))
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+
+def _bitwise(name):
+    prim = PRIMITIVES[name]
+
+    def fn(x, y):
+        _check_integral(name, x)
+        _check_integral(name, y)
+        return binary(prim, x, y)
+
+    fn.__name__ = name
+    return fn
+
+
+def _check_integral(op, x):
+    d = x.dtype if isinstance(x, Tensor) else dt.scalar_dtype(x)
+    if d.category == dt.FLOAT:
+        raise TypeError(f"{op}: not defined for floating values ({d.name}); use bool or integer tensors")
+
+
+bitwise_and, bitwise_or, bitwise_xor = (_bitwise(n) for n in ("bitwise_and", "bitwise_or", "bitwise_xor"))
+
+
+def bitwise_not(x):
+    _check_integral("bitwise_not", x)
+    return bind(PRIMITIVES["bitwise_not"], x)
+
+
+def _as_bool(x):
+    return x if isinstance(x, Tensor) and x.dtype is dt.bool_ else ne(x, 0)
+
+
+def logical_and(x, y):
+    return bitwise_and(_as_bool(x), _as_bool(y))
+
+
+def logical_or(x, y):
+    return bitwise_or(_as_bool(x), _as_bool(y))
+
+
+def logical_xor(x, y):
+    return bitwise_xor(_as_bool(x), _as_bool(y))
+
+
+def logical_not(x):
+    return bitwise_not(_as_bool(x))
+
+
+def isnan(x):
+    if x.dtype.category != dt.FLOAT:
+        return Tensor._make(np.zeros(x.shape, bool))
+    return bind(PRIMITIVES["isnan"], x)
+
+
+def isinf(x):
+    if x.dtype.category != dt.FLOAT:
+        return Tensor._make(np.zeros(x.shape, bool))
+    return bind(PRIMITIVES["isinf"], x)
+
+
+def isfinite(x):
+    return logical_not(logical_or(isnan(x), isinf(x)))
+
+
+def isposinf(x):
+    return logical_and(isinf(x), gt(x, 0))
+
+
+def isneginf(x):
+    return logical_and(isinf(x), lt(x, 0))
+
+
+def isclose(x, y, rtol=1e-5, atol=1e-8, equal_nan=False):
+    close = le(abs(sub(x, y)), add(atol, mul(rtol, abs(y))))
+    close = logical_or(close, eq(x, y))
+    return logical_or(close, logical_and(isnan(x), isnan(y))) if equal_nan else close
+
+
+def allclose(x, y, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
+    return bool(isclose(x, y, rtol, atol, equal_nan).all())
+
+
+def equal(x, y) -> bool:
+    return x.shape == y.shape and bool(eq(x, y).all())
+
+
+# *** selection ***
+
+
+def where(condition, x=None, y=None):
+    """x where condition else y (broadcast, promoted); where(condition) alone gives nonzero indices."""
+    if x is None and y is None:
+        from .index import nonzero
+
+        return nonzero(condition, as_tuple=True)
+    cond = _as_bool(condition) if isinstance(condition, Tensor) else Tensor._make(np.asarray(condition, bool))
+    dtype = dt.result_type(x, y)
+    x, y = _as_operand(x, dtype), _as_operand(y, dtype)
+    cond, x, y = _broadcast("where", cond, x, y)
+    return bind(P.Where, cond, x, y)
+
+
+def _select(cond, x, y):
+    """where(cond, x, y) with cond first, for derivative rules (Tensor._select)."""
+    return where(cond, x, y)
+
+
+def clamp(x, min=None, max=None):
+    """Clamp x into [min, max] (tensors or numbers). The gradient passes where min <= x <= max."""
+    if min is None and max is None:
+        raise ValueError("clamp: give at least one of min and max")
+    out = x
+    if min is not None:
+        out = where(lt(out, min), _bound(min, out), out)
+    if max is not None:
+        out = where(gt(out, max), _bound(max, out), out)
+    return out
+
+
+def _bound(b, like):
+    return b if isinstance(b, Tensor) else _scalar(b, dt.result_type(like, b))
+
+
+clip = clamp
+
+
+def clamp_min(x, min):
+    return clamp(x, min=min)
+
+
+def clamp_max(x, max):
+    return clamp(x, max=max)
+
+
+def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    """Replaces nan, +inf and -inf by finite values (the dtype's largest and smallest by default)."""
+    if x.dtype.category != dt.FLOAT:
+        return x.clone()
+    info = np.finfo(np.float32 if x.dtype is dt.bfloat16 else x.dtype.np)
+    posinf = float(info.max) if posinf is None else posinf
+    neginf = float(info.min) if neginf is None else neginf
+    out = where(isnan(x), nan, x)
+    out = where(isposinf(x), posinf, out)
+    return where(isneginf(x), neginf, out)
+
+
+def clone(x, *, memory_format=None):
+    """A copy of x with its own storage; gradients flow back to x."""
+    return bind(P.Cast, x, dtype=x.dtype)

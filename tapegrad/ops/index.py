@@ -1,0 +1,288 @@
+"""Indexing composites: x[key], x[key] = v, gather/scatter, index_select, masked_fill, ...
+
+Basic keys (ints, slices with steps, None, Ellipsis) become one Slice and one Reshape: a view.
+Keys with integer or boolean tensors (or lists) use the Index / IndexPut primitives: a copy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtype as dt
+from ..errors import user_frame
+from ..primitives import bind
+from ..primitives import indexing as I
+from ..primitives import movement as M
+from ..tensor import Tensor
+from .elementwise import _as_operand, expand_to, where
+from .shape import norm_dim, reshape
+
+
+def _is_basic(k) -> bool:
+    return k is None or k is Ellipsis or isinstance(k, (int, np.integer, slice)) and not isinstance(k, bool)
+
+
+def _normalize_key(key):
+    return key if isinstance(key, tuple) else (key,)
+
+
+def _expand_ellipsis(key, ndim):
+    consumed = sum(_dims_consumed(k) for k in key)
+    if sum(k is Ellipsis for k in key) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if consumed > ndim:
+        raise IndexError(f"too many indices for a tensor of dimension {ndim} (the index uses {consumed})")
+    out = []
+    for k in key:
+        if k is Ellipsis:
+            out.extend([slice(None)] * (ndim - consumed))
+        else:
+            out.append(k)
+    if Ellipsis not in key:
+        out.extend([slice(None)] * (ndim - consumed))
+    return out
+
+
+def _dims_consumed(k):
+    if k is None or k is Ellipsis:
+        return 0
+    if isinstance(k, Tensor) and k.dtype is dt.bool_:
+        return builtins_max(k.ndim, 1)
+    if isinstance(k, np.ndarray) and k.dtype == bool:
+        return builtins_max(k.ndim, 1)
+    return 1
+
+
+builtins_max = max
+
+
+def _basic_index(x: Tensor, key) -> Tensor:
+    """Ints, slices and None: one Slice (a view) and one Reshape (dropping ints, adding Nones)."""
+    index, shape, dim = [], [], 0
+    for k in key:
+        if k is None:
+            shape.append(1)
+            continue
+        n = x.shape[dim]
+        if isinstance(k, slice):
+            start, stop, step = k.indices(n)
+            index.append((start, stop, step))
+            shape.append(len(range(start, stop, step)))
+        else:
+            i = int(k)
+            if not -n <= i < n:
+                raise IndexError(
+                    f"index {i} is out of bounds for dimension {dim} with size {n} (tensor of shape {tuple(x.shape)})"
+                )
+            i %= n
+            index.append((i, i + 1, 1))
+        dim += 1
+    out = x
+    if any(s != (0, n, 1) for s, n in zip(index, x.shape)):
+        out = bind(M.Slice, x, index=tuple(index))
+    shape = tuple(shape)
+    return out if out.shape == shape else bind(M.Reshape, out, shape=shape)
+
+
+def _encode_advanced(x: Tensor, key):
+    """(key encoding, index tensors) for the Index / IndexPut primitives."""
+    enc, idx = [], []
+    dim = 0
+    for k in key:
+        if k is None:
+            enc.append("newaxis")
+            continue
+        if isinstance(k, slice):
+            enc.append(("slice", k.start, k.stop, k.step))
+            dim += 1
+            continue
+        t = _index_tensor(k)
+        if t.dtype is dt.bool_:
+            expected = x.shape[dim : dim + builtins_max(t.ndim, 1)]
+            if t.ndim and tuple(t.shape) != tuple(expected):
+                raise IndexError(
+                    f"the shape of the mask {tuple(t.shape)} does not match the shape {tuple(expected)} of the "
+                    f"indexed tensor at dimension {dim}"
+                )
+            for nz in np.nonzero(t._data if t.ndim else t._data.reshape(1)):
+                enc.append("idx")
+                idx.append(Tensor._make(nz.astype(np.int64)))
+            dim += builtins_max(t.ndim, 1)
+            continue
+        if t.dtype.category != dt.INT:
+            raise IndexError(
+                f"tensors used as indices must be integer or bool, got {t.dtype.name}; cast with .long()"
+            )
+        _check_bounds(t, x.shape[dim], dim)
+        enc.append("idx")
+        idx.append(t)
+        dim += 1
+    return tuple(enc), tuple(idx)
+
+
+def _index_tensor(k) -> Tensor:
+    if isinstance(k, Tensor):
+        return k
+    arr = np.asarray(k)
+    if arr.dtype == object:
+        raise IndexError(f"unsupported index element {k!r}")
+    if arr.dtype.kind in "iu":
+        arr = arr.astype(np.int64)
+    return Tensor._make(arr)
+
+
+def _check_bounds(t, n, dim):
+    if t.numel() and (int(t._data.max()) >= n or int(t._data.min()) < -n):
+        bad = int(t._data.max()) if int(t._data.max()) >= n else int(t._data.min())
+        raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {n} (at {user_frame()})")
+
+
+def getitem(x: Tensor, key) -> Tensor:
+    key = _normalize_key(key)
+    if all(_is_basic(k) for k in key):
+        return _basic_index(x, _expand_ellipsis(key, x.ndim))
+    key = _expand_ellipsis(key, x.ndim)
+    enc, idx = _encode_advanced(x, key)
+    return bind(I.Index, x, *idx, key=enc)
+
+
+def index_with_key(x: Tensor, enc, idx) -> Tensor:
+    return bind(I.Index, x, *idx, key=tuple(enc))
+
+
+def index_put_key(x: Tensor, enc, idx, values, accumulate=False) -> Tensor:
+    """Out-of-place: x with values written (or added) at the encoded advanced index."""
+    shape = I.indexed_shape(x.shape, enc, [i.shape for i in idx])
+    v = expand_to(_as_operand(values, x.dtype), shape)
+    return bind(I.IndexPut, x, v, *idx, key=tuple(enc), accumulate=accumulate)
+
+
+def setitem(x: Tensor, key, value) -> None:
+    """x[key] = value, in place and differentiable (gradients flow to value and to x elsewhere)."""
+    key = _normalize_key(key)
+    if all(_is_basic(k) for k in key):
+        target = _basic_index(x, _expand_ellipsis(key, x.ndim))
+        if target is x:
+            x.copy_(value)
+            return
+        target.copy_(value)
+        return
+    enc, idx = _encode_advanced(x, _expand_ellipsis(key, x.ndim))
+    x._inplace(index_put_key(x, enc, idx, value), "__setitem__")
+
+
+def index_put(x, indices, values, accumulate=False):
+    enc, idx = _encode_advanced(x, list(indices) + [slice(None)] * (x.ndim - len(indices)))
+    return index_put_key(x, enc, idx, values, accumulate)
+
+
+def index_put_(x, indices, values, accumulate=False):
+    return x._inplace(index_put(x, indices, values, accumulate), "index_put_")
+
+
+def _grid(index: Tensor, dim: int):
+    """Index tensors addressing, for every position of `index`, itself along dim and its own
+    coordinate along every other dim (the gather/scatter addressing)."""
+    idx = []
+    for a in range(index.ndim):
+        if a == dim:
+            idx.append(index)
+        else:
+            shape = [1] * index.ndim
+            shape[a] = index.shape[a]
+            idx.append(Tensor._make(np.arange(index.shape[a], dtype=np.int64).reshape(shape)))
+    return ("idx",) * index.ndim, tuple(idx)
+
+
+def _check_index(op, x, index, dim, src=None):
+    if index.dtype is not dt.int64 and index.dtype.category != dt.INT:
+        raise TypeError(f"{op}: index must be an integer tensor, got {index.dtype.name}")
+    if index.ndim != x.ndim:
+        raise ValueError(
+            f"{op}: index {tuple(index.shape)} and input {tuple(x.shape)} must have the same number of dimensions"
+        )
+    for a in range(x.ndim):
+        if a != dim and index.shape[a] > x.shape[a]:
+            raise ValueError(f"{op}: index {tuple(index.shape)} is larger than input {tuple(x.shape)} in dimension {a}")
+    _check_bounds(index, x.shape[dim], dim)
+
+
+def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    """out[i][j] = x[index[i][j]][j] for dim=0 (and likewise for other dims)."""
+    d = norm_dim("gather", dim, x.ndim)
+    _check_index("gather", x, index, d)
+    enc, idx = _grid(index, d)
+    return bind(I.Index, x, *idx, key=enc)
+
+
+def take_along_dim(x: Tensor, indices: Tensor, dim=None) -> Tensor:
+    if dim is None:
+        return gather(x.flatten(), 0, indices.flatten())
+    d = norm_dim("take_along_dim", dim, x.ndim)
+    shape_x = list(x.shape)
+    shape_i = list(indices.shape)
+    shape_x[d] = shape_i[d] = 1
+    from .elementwise import broadcast_shapes
+
+    common = broadcast_shapes(tuple(shape_x), tuple(shape_i))
+    xs = expand_to(x, common[:d] + (x.shape[d],) + common[d + 1 :])
+    ids = expand_to(indices, common[:d] + (indices.shape[d],) + common[d + 1 :])
+    return gather(xs, d, ids)
+
+
+def _scatter(op, x, dim, index, src, accumulate):
+    d = norm_dim(op, dim, x.ndim)
+    _check_index(op, x, index, d)
+    if isinstance(src, Tensor):
+        src = src[tuple(slice(0, n) for n in index.shape)]
+    enc, idx = _grid(index, d)
+    return index_put_key(x, enc, idx, src, accumulate)
+
+
+def scatter(x: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None) -> Tensor:
+    """out = x with out[index[i][j]][j] = src[i][j] (dim=0); reduce='add' accumulates."""
+    if src is None:
+        src = value
+    if reduce not in (None, "add", "sum"):
+        raise ValueError(f"scatter: reduce must be None or 'add', got {reduce!r}; use scatter_reduce for others")
+    return _scatter("scatter", x, dim, index, src, reduce is not None)
+
+
+def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    return _scatter("scatter_add", x, dim, index, src, True)
+
+
+def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    d = norm_dim("index_select", dim, x.ndim)
+    if index.ndim > 1:
+        raise ValueError(f"index_select: index must be 0-D or 1-D, got shape {tuple(index.shape)}")
+    return getitem(x, (slice(None),) * d + (index.reshape(-1),))
+
+
+def index_add(x: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    d = norm_dim("index_add", dim, x.ndim)
+    enc, idx = _encode_advanced(x, [slice(None)] * d + [index] + [slice(None)] * (x.ndim - d - 1))
+    return index_put_key(x, enc, idx, source * alpha if alpha != 1 else source, accumulate=True)
+
+
+def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
+    if mask.dtype is not dt.bool_:
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got {mask.dtype.name}")
+    v = value if isinstance(value, Tensor) else _as_operand(value, x.dtype)
+    return where(mask, v.to(x.dtype), x)
+
+
+def masked_select(x: Tensor, mask: Tensor) -> Tensor:
+    x, mask = x.broadcast_to(np.broadcast_shapes(x.shape, mask.shape)), mask
+    return getitem(x, mask.broadcast_to(x.shape))
+
+
+def nonzero(x: Tensor, *, as_tuple=False):
+    nz = np.nonzero(x._data if x.ndim else x._data.reshape(1))
+    if as_tuple:
+        return tuple(Tensor._make(a.astype(np.int64)) for a in nz)
+    return Tensor._make(np.stack(nz, axis=1).astype(np.int64) if nz else np.zeros((0, 0), np.int64))
+
+
+def argwhere(x: Tensor) -> Tensor:
+    return nonzero(x)

@@ -1,0 +1,285 @@
+"""Reduction composites: sum, mean, prod, max/min, var/std, norm, logsumexp, all/any, sort, topk, ..."""
+
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+
+import numpy as np
+
+from .. import dtype as dt
+from ..primitives import bind
+from ..primitives import reduce as R
+from ..tensor import Tensor
+from .elementwise import abs, eq, isinf, log, ne, sqrt, where
+from .shape import norm_dim, norm_dims, reshape
+
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+
+
+def _axes(op, x, dim):
+    return norm_dims(op, dim, x.ndim) if x.ndim else ()
+
+
+def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Sum over dim (an int, a tuple, or None for all); bool and int tensors sum to int64."""
+    if dtype is not None:
+        x = x.to(dtype)
+    axes = _axes("sum", x, dim)
+    if x.dtype.category != dt.FLOAT and x.dtype is not dt.int64:
+        x = x.to(dt.int64)
+    return bind(R.Sum, x, axes=axes, keepdim=keepdim)
+
+
+def _require_float(op, x, dtype=None):
+    if dtype is not None:
+        return x.to(dtype)
+    if x.dtype.category != dt.FLOAT:
+        raise TypeError(
+            f"{op}: could not infer the output dtype; the input is {x.dtype.name}, but {op} needs a floating "
+            f"dtype. Fix: x.float().{op}(...) or pass dtype=tg.float32"
+        )
+    return x
+
+
+def _count(x, axes):
+    return math.prod(x.shape[a] for a in axes) if axes else 1
+
+
+def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    x = _require_float("mean", x, dtype)
+    axes = _axes("mean", x, dim)
+    return bind(R.Sum, x, axes=axes, keepdim=keepdim) / _count(x, axes)  # 0/0 gives nan, as in PyTorch
+
+
+builtins_max = max
+
+
+def nansum(x, dim=None, keepdim=False):
+    return sum(where(x.isnan(), 0, x), dim, keepdim)
+
+
+def nanmean(x, dim=None, keepdim=False):
+    keep = x.isnan().logical_not()
+    return nansum(x, dim, keepdim) / sum(keep, dim, keepdim)
+
+
+def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.dtype.category != dt.FLOAT and x.dtype is not dt.int64:
+        x = x.to(dt.int64)
+    if dim is None:
+        out = bind(R.Prod, reshape(x, -1), axis=0, keepdim=False)
+        return reshape(out, (1,) * x.ndim) if keepdim else out
+    return bind(R.Prod, x, axis=norm_dim("prod", dim, x.ndim), keepdim=keepdim)
+
+
+def amax(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """Maximum over dims (all when dim is () or None); ties share the gradient evenly."""
+    axes = _axes("amax", x, None if dim == () else dim)
+    _check_nonempty("amax", x, axes)
+    return bind(R.Amax, x, axes=axes, keepdim=keepdim)
+
+
+def amin(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    if x.dtype.category == dt.FLOAT:
+        return -amax(-x, dim, keepdim)
+    axes = _axes("amin", x, None if dim == () else dim)
+    _check_nonempty("amin", x, axes)
+    return Tensor._make(np.amin(x._data, axis=axes, keepdims=keepdim))
+
+
+def _check_nonempty(op, x, axes):
+    if any(x.shape[a] == 0 for a in axes) or (x.ndim == 0 and x.numel() == 0):
+        raise ValueError(f"{op}: cannot reduce over an empty dimension (shape {tuple(x.shape)}); there is no identity")
+
+
+def _arg(prim, op, x, dim, keepdim):
+    if dim is None:
+        out = bind(prim, reshape(x, -1), axis=0, keepdim=False)
+        return reshape(out, (1,) * x.ndim) if keepdim else out
+    d = norm_dim(op, dim, x.ndim)
+    _check_nonempty(op, x, (d,) if x.ndim else ())
+    if x.ndim == 0:
+        return Tensor._make(np.array(0, np.int64))
+    return bind(prim, x, axis=d, keepdim=keepdim)
+
+
+def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return _arg(R.Argmax, "argmax", x, dim, keepdim)
+
+
+def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return _arg(R.Argmin, "argmin", x, dim, keepdim)
+
+
+def _extreme(which, x, dim, keepdim, other):
+    from .elementwise import maximum, minimum
+
+    if isinstance(dim, Tensor):
+        other, dim = dim, None
+    if other is not None:
+        return (maximum if which == "max" else minimum)(x, other)
+    if dim is None:
+        return amax(x) if which == "max" else amin(x)
+    d = norm_dim(which, dim, x.ndim)
+    idx = (argmax if which == "max" else argmin)(x, d, keepdim=True)
+    values = x.gather(d, idx) if x.ndim else x
+    if not keepdim and x.ndim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return ValuesIndices(values, idx)
+
+
+def max(x: Tensor, dim=None, keepdim: bool = False, *, other=None):
+    """max() of all elements; max(dim) -> (values, indices); max(other) elementwise."""
+    return _extreme("max", x, dim, keepdim, other)
+
+
+def min(x: Tensor, dim=None, keepdim: bool = False, *, other=None):
+    return _extreme("min", x, dim, keepdim, other)
+
+
+def aminmax(x, *, dim=None, keepdim=False):
+    return namedtuple("aminmax", ["min", "max"])(amin(x, dim if dim is not None else (), keepdim), amax(x, dim if dim is not None else (), keepdim))
+
+
+def var(x: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=None) -> Tensor:
+    """Variance with Bessel's correction by default (correction=1; 0 gives the population variance)."""
+    if unbiased is not None:
+        correction = 1 if unbiased else 0
+    x = _require_float("var", x)
+    axes = _axes("var", x, dim)
+    n = _count(x, axes)
+    centered = x - mean(x, axes, keepdim=True)
+    return sum(centered * centered, axes, keepdim) / builtins_max(n - correction, 0)
+
+
+def std(x: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=None) -> Tensor:
+    return sqrt(var(x, dim, correction=correction, keepdim=keepdim, unbiased=unbiased))
+
+
+def var_mean(x, dim=None, *, correction=1, keepdim=False):
+    return var(x, dim, correction=correction, keepdim=keepdim), mean(x, dim, keepdim)
+
+
+def std_mean(x, dim=None, *, correction=1, keepdim=False):
+    return std(x, dim, correction=correction, keepdim=keepdim), mean(x, dim, keepdim)
+
+
+def _safe_sqrt_of_sum_squares(x, axes, keepdim):
+    """sqrt(sum(x^2)) with gradient 0 (not nan) where the sum is 0, as torch.norm gives."""
+    s = sum(x * x, axes, keepdim)
+    zero = eq(s, 0)
+    return where(zero, 0.0, sqrt(where(zero, 1.0, s)))
+
+
+def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """Vector p-norm over dim (all elements by default); p in {'fro', 2, 1, inf, -inf, 0, other numbers}."""
+    x = _require_float("norm", x, dtype)
+    axes = _axes("norm", x, dim)
+    if p in ("fro", 2, 2.0):
+        return _safe_sqrt_of_sum_squares(x, axes, keepdim)
+    if p == "nuc":
+        raise ValueError("norm: p='nuc' (the nuclear norm) needs an SVD, which tapegrad does not provide yet")
+    if p == math.inf:
+        return amax(abs(x), axes, keepdim)
+    if p == -math.inf:
+        return amin(abs(x), axes, keepdim)
+    if p == 0:
+        return sum(ne(x, 0).to(x.dtype), axes, keepdim)
+    if p == 1:
+        return sum(abs(x), axes, keepdim)
+    return sum(abs(x) ** p, axes, keepdim) ** (1.0 / p)
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    return norm(x, ord, dim, keepdim, dtype)
+
+
+def logsumexp(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(x))) computed stably by shifting by the (detached) maximum."""
+    x = x if x.dtype.category == dt.FLOAT else x.float()
+    axes = _axes("logsumexp", x, dim)
+    if x.numel() == 0:
+        return log(sum(x.exp(), axes, keepdim))
+    m = amax(x.detach(), axes, keepdim=True)
+    m = where(isinf(m), 0.0, m)
+    out = log(sum((x - m).exp(), axes, keepdim=True)) + m
+    return out if keepdim else out.squeeze(axes) if axes else out
+
+
+def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return eq(sum(eq(x, 0), dim, keepdim), 0)
+
+
+def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return ne(sum(ne(x, 0), dim, keepdim), 0)
+
+
+def count_nonzero(x, dim=None):
+    return sum(ne(x, 0), dim)
+
+
+def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.ndim == 0:
+        return x.clone()
+    return bind(R.Cumsum, x, axis=norm_dim("cumsum", dim, x.ndim))
+
+
+def cumprod(x: Tensor, dim: int, *, dtype=None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.ndim == 0:
+        return x.clone()
+    return bind(R.Cumprod, x, axis=norm_dim("cumprod", dim, x.ndim))
+
+
+def logcumsumexp(x, dim):
+    d = norm_dim("logcumsumexp", dim, x.ndim)
+    m = amax(x.detach(), d, keepdim=True)
+    m = where(isinf(m), 0.0, m)
+    return log(cumsum((x - m).exp(), d)) + m
+
+
+def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    if x.ndim == 0:
+        return Tensor._make(np.array(0, np.int64))
+    return bind(R.Argsort, x, axis=norm_dim("argsort", dim, x.ndim), descending=descending)
+
+
+def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
+    """(values, indices) sorted along dim; values are differentiable (gradients go back by index)."""
+    idx = argsort(x, dim, descending)
+    if x.ndim == 0:
+        return ValuesIndices(x.clone(), idx)
+    return ValuesIndices(x.gather(norm_dim("sort", dim, x.ndim), idx), idx)
+
+
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    d = norm_dim("topk", dim, x.ndim)
+    n = x.shape[d] if x.ndim else 1
+    if not 0 <= k <= n:
+        raise ValueError(f"topk: k ({k}) must be between 0 and the size of dimension {dim} ({n})")
+    idx = argsort(x, d, descending=largest).narrow(d, 0, k)
+    return ValuesIndices(x.gather(d, idx), idx)
+
+
+def kthvalue(x, k, dim=-1, keepdim=False):
+    d = norm_dim("kthvalue", dim, x.ndim)
+    idx = argsort(x, d).narrow(d, k - 1, 1)
+    values = x.gather(d, idx)
+    if not keepdim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return ValuesIndices(values, idx)
+
+
+def median(x, dim=None, keepdim=False):
+    """The lower median (like PyTorch); with dim, (values, indices)."""
+    if dim is None:
+        flat = x.reshape(-1)
+        return kthvalue(flat, (flat.shape[0] + 1) // 2, 0).values
+    d = norm_dim("median", dim, x.ndim)
+    return kthvalue(x, (x.shape[d] + 1) // 2, d, keepdim)

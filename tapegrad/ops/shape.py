@@ -1,0 +1,466 @@
+"""Movement composites: reshape and views, transposes, expand/repeat, slicing helpers, cat/stack.
+
+Reshape, permute, expand, narrow and basic slicing are views (they share storage with their input).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import dtype as dt
+from ..errors import user_frame
+from ..primitives import bind
+from ..primitives import movement as M
+from ..tensor import Tensor
+from .elementwise import _as_operand, expand_to
+
+
+def norm_dim(op: str, dim: int, ndim: int) -> int:
+    """dim as a non-negative axis, or an IndexError naming the op and the valid range."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(
+            f"{op}: dimension {dim} is out of range for a tensor with {ndim} dimensions "
+            f"(expected a value in [{-n}, {n - 1}])"
+        )
+    return dim % n
+
+
+def norm_dims(op: str, dims, ndim: int) -> tuple:
+    if dims is None:
+        return tuple(range(ndim))
+    if isinstance(dims, int):
+        dims = (dims,)
+    axes = tuple(sorted({norm_dim(op, d, ndim) for d in dims}))
+    if len(axes) != len(tuple(dims)):
+        raise ValueError(f"{op}: dimension list {tuple(dims)} repeats a dimension")
+    return axes
+
+
+def _sizes(args) -> tuple:
+    if len(args) == 1 and isinstance(args[0], (list, tuple)):
+        args = args[0]
+    return tuple(int(a) for a in args)
+
+
+# *** reshape and views ***
+
+
+def _infer_shape(op, x, shape):
+    numel = x.numel()
+    if shape.count(-1) > 1:
+        raise ValueError(f"{op}: only one dimension can be inferred (-1), got {shape}")
+    if -1 in shape:
+        known = math.prod(s for s in shape if s != -1)
+        if known == 0 or numel % known:
+            raise ValueError(f"{op}: shape {shape} is invalid for input of size {numel} (shape {tuple(x.shape)})")
+        shape = tuple(numel // known if s == -1 else s for s in shape)
+    if math.prod(shape) != numel:
+        raise ValueError(
+            f"{op}: cannot reshape {tuple(x.shape)} ({numel} elements) to {shape} ({math.prod(shape)} elements); "
+            "sizes must match, use -1 to infer one dimension"
+        )
+    return shape
+
+
+def reshape(x: Tensor, *shape) -> Tensor:
+    """x with a new shape (one -1 is inferred); a view when the data layout allows, else a copy."""
+    shape = _infer_shape("reshape", x, _sizes(shape))
+    if shape == x.shape:
+        return x
+    return bind(M.Reshape, x, shape=shape)
+
+
+def view(x: Tensor, *shape) -> Tensor:
+    """Like reshape, but only as a view: an error when the layout needs a copy (use reshape then)."""
+    if len(shape) == 1 and not isinstance(shape[0], (int, list, tuple)):
+        return x.to(shape[0]) if x.dtype.itemsize == dt.as_dtype(shape[0]).itemsize else _bad_view_dtype(x, shape[0])
+    out = reshape(x, *shape)
+    if out is not x and out._base is None and x._data.size > 1:
+        raise RuntimeError(
+            f"view: size {tuple(out.shape)} is not compatible with the input's layout (shape {tuple(x.shape)}, "
+            "not contiguous after a transpose or slice); use .reshape(...) instead, or .contiguous() first"
+        )
+    return out
+
+
+def _bad_view_dtype(x, d):
+    raise ValueError(f"view(dtype): {x.dtype.name} -> {dt.as_dtype(d).name} changes the element size; not supported")
+
+
+def view_as(x, other):
+    return view(x, other.shape)
+
+
+def reshape_as(x, other):
+    return reshape(x, other.shape)
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if x.ndim == 0:
+        return reshape(x, 1)
+    s, e = norm_dim("flatten", start_dim, x.ndim), norm_dim("flatten", end_dim, x.ndim)
+    if s > e:
+        raise ValueError(f"flatten: start_dim ({start_dim}) must not come after end_dim ({end_dim})")
+    shape = x.shape[:s] + (math.prod(x.shape[s : e + 1]),) + x.shape[e + 1 :]
+    return reshape(x, shape)
+
+
+def ravel(x):
+    return flatten(x)
+
+
+def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
+    d = norm_dim("unflatten", dim, x.ndim)
+    sizes = tuple(sizes)
+    if -1 in sizes:
+        known = math.prod(s for s in sizes if s != -1)
+        sizes = tuple(x.shape[d] // known if s == -1 else s for s in sizes)
+    if math.prod(sizes) != x.shape[d]:
+        raise ValueError(f"unflatten: sizes {sizes} do not multiply to dimension {dim} of size {x.shape[d]}")
+    return reshape(x, x.shape[:d] + sizes + x.shape[d + 1 :])
+
+
+def squeeze(x: Tensor, dim=None) -> Tensor:
+    if dim is None:
+        axes = [i for i, n in enumerate(x.shape) if n == 1]
+    else:
+        axes = [a for a in norm_dims("squeeze", dim, x.ndim) if x.shape[a] == 1]
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    d = norm_dim("unsqueeze", dim, x.ndim + 1)
+    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+
+
+def permute(x: Tensor, *dims) -> Tensor:
+    dims = _sizes(dims)
+    perm = tuple(norm_dim("permute", d, x.ndim) for d in dims)
+    if sorted(perm) != list(range(x.ndim)):
+        raise ValueError(f"permute: dims {dims} must be a permutation of the {x.ndim} dimensions of {tuple(x.shape)}")
+    if perm == tuple(range(x.ndim)):
+        return x
+    return bind(M.Permute, x, perm=perm)
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    if x.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+        return x
+    a, b = norm_dim("transpose", dim0, x.ndim), norm_dim("transpose", dim1, x.ndim)
+    perm = list(range(x.ndim))
+    perm[a], perm[b] = perm[b], perm[a]
+    return permute(x, perm)
+
+
+swapaxes = swapdims = transpose
+
+
+def t(x: Tensor) -> Tensor:
+    if x.ndim > 2:
+        raise ValueError(f"t() expects a tensor with <= 2 dimensions, got {x.ndim}; use transpose(dim0, dim1) or .mT")
+    return transpose(x, 0, -1) if x.ndim == 2 else x
+
+
+def T(x: Tensor) -> Tensor:
+    return permute(x, tuple(range(x.ndim - 1, -1, -1)))
+
+
+def mT(x: Tensor) -> Tensor:
+    if x.ndim < 2:
+        raise ValueError(f"mT: needs at least 2 dimensions, got shape {tuple(x.shape)}")
+    return transpose(x, -2, -1)
+
+
+def movedim(x: Tensor, source, destination) -> Tensor:
+    src = (source,) if isinstance(source, int) else tuple(source)
+    dst = (destination,) if isinstance(destination, int) else tuple(destination)
+    src = [norm_dim("movedim", s, x.ndim) for s in src]
+    dst = [norm_dim("movedim", d, x.ndim) for d in dst]
+    rest = [i for i in range(x.ndim) if i not in src]
+    perm = [None] * x.ndim
+    for s, d in zip(src, dst):
+        perm[d] = s
+    it = iter(rest)
+    return permute(x, [p if p is not None else next(it) for p in perm])
+
+
+moveaxis = movedim
+
+
+def expand(x: Tensor, *sizes) -> Tensor:
+    """Broadcast x to sizes without copying; -1 keeps a dimension's size."""
+    sizes = _sizes(sizes)
+    if len(sizes) < x.ndim:
+        raise ValueError(f"expand: the number of sizes ({len(sizes)}) must be >= the tensor's dimensions ({x.ndim})")
+    lead = len(sizes) - x.ndim
+    shape = tuple(x.shape[i - lead] if (s == -1 and i >= lead) else s for i, s in enumerate(sizes))
+    for i in range(x.ndim):
+        if x.shape[i] != 1 and x.shape[i] != shape[lead + i]:
+            raise ValueError(
+                f"expand: the size of dimension {i} ({x.shape[i]}) must match the target {shape[lead + i]} "
+                f"(or be 1); cannot expand {tuple(x.shape)} to {shape}"
+            )
+    return expand_to(x, shape)
+
+
+def expand_as(x, other):
+    return expand(x, other.shape)
+
+
+def broadcast_to(x, shape):
+    return expand(x, shape)
+
+
+def broadcast_tensors(*tensors):
+    from .elementwise import broadcast_shapes
+
+    shape = broadcast_shapes(*(t.shape for t in tensors))
+    return tuple(expand_to(t, shape) for t in tensors)
+
+
+def repeat(x: Tensor, *sizes) -> Tensor:
+    """Tile x: repeat(2, 3) on a (a, b) tensor gives (2a, 3b) (PyTorch's repeat, numpy's tile)."""
+    sizes = _sizes(sizes)
+    if len(sizes) < x.ndim:
+        raise ValueError(f"repeat: give at least {x.ndim} repeat counts (one per dimension), got {sizes}")
+    x = reshape(x, (1,) * (len(sizes) - x.ndim) + x.shape)
+    inter = tuple(v for n in x.shape for v in (1, n))
+    big = tuple(v for r, n in zip(sizes, x.shape) for v in (r, n))
+    out = expand_to(reshape(x, inter), big)
+    return reshape(out, tuple(r * n for r, n in zip(sizes, x.shape)))
+
+
+def tile(x: Tensor, dims) -> Tensor:
+    dims = tuple(dims)
+    return repeat(x, (1,) * (x.ndim - len(dims)) + dims)
+
+
+def repeat_interleave(x: Tensor, repeats: int, dim=None) -> Tensor:
+    if not isinstance(repeats, int):
+        raise TypeError("repeat_interleave: only an integer number of repeats is supported")
+    if dim is None:
+        x, dim = flatten(x), 0
+    d = norm_dim("repeat_interleave", dim, x.ndim)
+    y = unsqueeze(x, d + 1)
+    y = expand_to(y, y.shape[: d + 1] + (repeats,) + y.shape[d + 2 :])
+    return reshape(y, x.shape[:d] + (x.shape[d] * repeats,) + x.shape[d + 1 :])
+
+
+def flip(x: Tensor, dims) -> Tensor:
+    axes = norm_dims("flip", dims, x.ndim)
+    return bind(M.Flip, x, axes=axes) if axes else x
+
+
+def fliplr(x):
+    return flip(x, 1)
+
+
+def flipud(x):
+    return flip(x, 0)
+
+
+def slice_along(x: Tensor, dim: int, start: int, stop: int, step: int = 1) -> Tensor:
+    """x[..., start:stop:step, ...] on one dimension, as a view."""
+    index = tuple((0, n, 1) if i != dim else slice(start, stop, step).indices(n) for i, n in enumerate(x.shape))
+    return bind(M.Slice, x, index=index)
+
+
+def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    d = norm_dim("narrow", dim, x.ndim)
+    n = x.shape[d]
+    if start < 0:
+        start += n
+    if not (0 <= start <= n and 0 <= length and start + length <= n):
+        raise IndexError(f"narrow: start {start} + length {length} exceeds dimension {dim} of size {n}")
+    return slice_along(x, d, start, start + length)
+
+
+def roll(x: Tensor, shifts, dims=None) -> Tensor:
+    if dims is None:
+        return reshape(roll(flatten(x), shifts, 0), x.shape)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    for s, d in zip(shifts, dims):
+        d = norm_dim("roll", d, x.ndim)
+        n = x.shape[d]
+        if n == 0:
+            continue
+        s %= n
+        if s:
+            x = cat([slice_along(x, d, n - s, n), slice_along(x, d, 0, n - s)], d)
+    return x
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+    d = norm_dim("chunk", dim, x.ndim)
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    size = -(-x.shape[d] // chunks) if x.shape[d] else 1
+    return split(x, max(size, 1), d)
+
+
+def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    d = norm_dim("split", dim, x.ndim)
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, int):
+        size = split_size_or_sections
+        if size <= 0:
+            raise ValueError(f"split: split_size must be positive, got {size}")
+        sizes = [min(size, n - s) for s in range(0, n, size)] or [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split: sections {sizes} sum to {sum(sizes)}, but dimension {dim} has size {n}")
+    out, start = [], 0
+    for s in sizes:
+        out.append(slice_along(x, d, start, start + s))
+        start += s
+    return tuple(out)
+
+
+def tensor_split(x, indices_or_sections, dim=0):
+    d = norm_dim("tensor_split", dim, x.ndim)
+    n = x.shape[d]
+    if isinstance(indices_or_sections, int):
+        k = indices_or_sections
+        sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
+    else:
+        bounds = [0] + [min(max(i, 0), n) for i in indices_or_sections] + [n]
+        sizes = [max(b - a, 0) for a, b in zip(bounds, bounds[1:])]
+    return split(x, sizes, d)
+
+
+def unbind(x: Tensor, dim: int = 0) -> tuple:
+    d = norm_dim("unbind", dim, x.ndim)
+    return tuple(squeeze(slice_along(x, d, i, i + 1), d) for i in range(x.shape[d]))
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Join tensors along an existing dimension (dtypes promoted; 1-D empty tensors are skipped)."""
+    tensors = [t for t in tensors]
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"cat: element {i} is a {type(t).__name__}, expected a Tensor")
+    nonempty = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
+    ndim = nonempty[0].ndim
+    if ndim == 0:
+        raise ValueError("cat: zero-dimensional tensors cannot be concatenated; use stack")
+    d = norm_dim("cat", dim, ndim)
+    dtype = nonempty[0].dtype
+    for t in nonempty[1:]:
+        dtype = dt.promote(dtype, t.dtype)
+    parts = [_as_operand(t, dtype) for t in nonempty]
+    for t in parts:
+        if t.ndim != ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, parts[0].shape)) if i != d):
+            shapes = ", ".join(str(tuple(p.shape)) for p in parts)
+            raise ValueError(
+                f"cat: tensors must have the same shape except in dimension {dim}, got {shapes} (at {user_frame()})"
+            )
+    if len(parts) == 1:
+        return parts[0]
+    return bind(M.Concat, *parts, axis=d)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
+    shapes = {tuple(t.shape) for t in tensors}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+    d = norm_dim("stack", dim, tensors[0].ndim + 1)
+    return cat([unsqueeze(t, d) for t in tensors], d)
+
+
+def hstack(tensors):
+    tensors = list(tensors)
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([t if t.ndim > 1 else unsqueeze(t, 0) for t in tensors], 0)
+
+
+def pad_constant(x: Tensor, widths, value=0.0) -> Tensor:
+    """Pad with a constant; widths ((before, after), ...) per dim; negative widths crop."""
+    crop = tuple((builtins_max(-a, 0), n - builtins_max(-b, 0), 1) for n, (a, b) in zip(x.shape, widths))
+    if any(c != (0, n, 1) for c, n in zip(crop, x.shape)):
+        x = bind(M.Slice, x, index=crop)
+    pos = tuple((builtins_max(a, 0), builtins_max(b, 0)) for a, b in widths)
+    if all(p == (0, 0) for p in pos):
+        return x
+    return bind(M.Pad, x, widths=pos, value=value)
+
+
+builtins_max = max
+
+
+def _tri_mask(x, diagonal, upper):
+    n, m = x.shape[-2], x.shape[-1]
+    rows = np.arange(n)[:, None]
+    cols = np.arange(m)[None, :]
+    keep = (cols - rows >= diagonal) if upper else (cols - rows <= diagonal)
+    return Tensor._make(keep)
+
+
+def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    from .elementwise import where
+
+    return where(_tri_mask(x, diagonal, True), x, 0)
+
+
+def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    from .elementwise import where
+
+    return where(_tri_mask(x, diagonal, False), x, 0)
+
+
+def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal of the (dim1, dim2) planes, as a new last dimension (a copy, not a view)."""
+    a, b = norm_dim("diagonal", dim1, x.ndim), norm_dim("diagonal", dim2, x.ndim)
+    if a == b:
+        raise ValueError("diagonal: dim1 and dim2 must differ")
+    rest = [i for i in range(x.ndim) if i not in (a, b)]
+    y = permute(x, rest + [a, b])
+    n, m = y.shape[-2], y.shape[-1]
+    rows = np.arange(max(0, -offset), min(n, m - offset)) if m - offset > 0 else np.arange(0)
+    from .index import index_with_key
+
+    i = Tensor._make(rows.astype(np.int64))
+    j = Tensor._make((rows + offset).astype(np.int64))
+    return index_with_key(y, ("ellipsis", "idx", "idx"), (i, j))
+
+
+def diag(x: Tensor, diagonal_: int = 0) -> Tensor:
+    if x.ndim == 2:
+        return diagonal(x, diagonal_)
+    if x.ndim != 1:
+        raise ValueError(f"diag: expects a 1-D or 2-D tensor, got shape {tuple(x.shape)}")
+    n = x.shape[0] + builtins_abs(diagonal_)
+    from .creation import zeros
+    from .index import index_put_key
+
+    rows = np.arange(x.shape[0]) + builtins_max(-diagonal_, 0)
+    i, j = Tensor._make(rows.astype(np.int64)), Tensor._make((rows + diagonal_).astype(np.int64))
+    return index_put_key(zeros(n, n, dtype=x.dtype), ("idx", "idx"), (i, j), x)
+
+
+builtins_abs = abs
+
+
+def contiguous(x: Tensor, memory_format=None) -> Tensor:
+    from .elementwise import clone
+
+    return x if x._data.flags.c_contiguous else clone(x)
+
+
+def is_contiguous(x: Tensor, memory_format=None) -> bool:
+    return bool(x._data.flags.c_contiguous)

@@ -1,0 +1,460 @@
+"""Elementwise primitives: unary math, binary arithmetic, comparisons, where, cast.
+
+Binary primitives receive operands already broadcast to one shape and promoted to one dtype by
+the front end (ops/), so their rules never un-broadcast. Rules use tapegrad ops only.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import dtype as dt
+from .base import AVal, Primitive, register, same_shape
+
+# *** unary ***
+
+
+class Unary(Primitive):
+    """out = f(x). Subclasses give f'(x) through `derivative(x, out)`; vjp and jvp follow from it."""
+
+    saves = (0,)
+
+    def shape(self, x):
+        return x
+
+    def derivative(self, x, out):
+        raise NotImplementedError
+
+    def vjp(self, g, x, out):
+        return (g * self.derivative(x, out),)
+
+    def jvp(self, dxs, xs, out):
+        return dxs[0] * self.derivative(xs[0], out)
+
+
+class UnaryOfOut(Unary):
+    """A unary primitive whose derivative is written with `out` alone (saves the output only)."""
+
+    saves, saves_out = (), True
+
+
+class Piecewise(Unary):
+    """Piecewise-constant functions (floor, sign, ...): the derivative is zero wherever it exists."""
+
+    saves = ()
+
+    def vjp(self, g, x, out):
+        return (g.zeros_like(),)
+
+    def jvp(self, dxs, xs, out):
+        return dxs[0].zeros_like()
+
+
+@register
+class Neg(Unary):
+    saves = ()
+
+    def vjp(self, g, x, out):
+        return (-g,)
+
+    def jvp(self, dxs, xs, out):
+        return -dxs[0]
+
+
+@register
+class Exp(UnaryOfOut):
+    def derivative(self, x, out):
+        return out
+
+
+@register
+class Expm1(UnaryOfOut):
+    def derivative(self, x, out):
+        return out + 1
+
+
+@register
+class Log(Unary):
+    def derivative(self, x, out):
+        return x.reciprocal()
+
+
+@register
+class Log1p(Unary):
+    def derivative(self, x, out):
+        return (x + 1).reciprocal()
+
+
+@register
+class Sqrt(UnaryOfOut):
+    def derivative(self, x, out):
+        return 0.5 / out
+
+
+@register
+class Sin(Unary):
+    def derivative(self, x, out):
+        return x.cos()
+
+
+@register
+class Cos(Unary):
+    def derivative(self, x, out):
+        return -x.sin()
+
+
+@register
+class Tan(UnaryOfOut):
+    def derivative(self, x, out):
+        return 1 + out * out
+
+
+@register
+class Asin(Unary):
+    def derivative(self, x, out):
+        return (1 - x * x).rsqrt()
+
+
+@register
+class Acos(Unary):
+    def derivative(self, x, out):
+        return -(1 - x * x).rsqrt()
+
+
+@register
+class Atan(Unary):
+    def derivative(self, x, out):
+        return (1 + x * x).reciprocal()
+
+
+@register
+class Sinh(Unary):
+    def derivative(self, x, out):
+        return x.cosh()
+
+
+@register
+class Cosh(Unary):
+    def derivative(self, x, out):
+        return x.sinh()
+
+
+@register
+class Tanh(UnaryOfOut):
+    def derivative(self, x, out):
+        return 1 - out * out
+
+
+@register
+class Asinh(Unary):
+    def derivative(self, x, out):
+        return (x * x + 1).rsqrt()
+
+
+@register
+class Acosh(Unary):
+    def derivative(self, x, out):
+        return (x * x - 1).rsqrt()
+
+
+@register
+class Atanh(Unary):
+    def derivative(self, x, out):
+        return (1 - x * x).reciprocal()
+
+
+@register
+class Sigmoid(UnaryOfOut):
+    def derivative(self, x, out):
+        return out * (1 - out)
+
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+@register
+class Erf(Unary):
+    def derivative(self, x, out):
+        return _TWO_OVER_SQRT_PI * (-(x * x)).exp()
+
+
+@register
+class Erfc(Unary):
+    def derivative(self, x, out):
+        return -_TWO_OVER_SQRT_PI * (-(x * x)).exp()
+
+
+@register
+class Abs(Unary):
+    # NOTE: d|x|/dx at 0 is taken as 0 (sign(0) = 0), as PyTorch does.
+    def derivative(self, x, out):
+        return x.sign()
+
+
+@register
+class Sign(Piecewise):
+    pass
+
+
+@register
+class Floor(Piecewise):
+    pass
+
+
+@register
+class Ceil(Piecewise):
+    pass
+
+
+@register
+class Round(Piecewise):
+    """Rounds half to even, like torch.round and numpy.round (decimals handled by the front end)."""
+
+
+@register
+class Trunc(Piecewise):
+    pass
+
+
+# *** binary arithmetic ***
+
+
+class Binary(Primitive):
+    def shape(self, x, y):
+        return same_shape(self.name, x, y)
+
+
+@register
+class Add(Binary):
+    def vjp(self, g, x, y, out):
+        return g, g
+
+    def jvp(self, dxs, xs, out):
+        dx, dy = dxs
+        return dy if dx is None else dx if dy is None else dx + dy
+
+
+@register
+class Sub(Binary):
+    def vjp(self, g, x, y, out):
+        return g, -g
+
+    def jvp(self, dxs, xs, out):
+        dx, dy = dxs
+        return -dy if dx is None else dx if dy is None else dx - dy
+
+
+@register
+class Mul(Binary):
+    saves = (0, 1)
+
+    def vjp(self, g, x, y, out):
+        return g * y, g * x
+
+    def jvp(self, dxs, xs, out):
+        (dx, dy), (x, y) = dxs, xs
+        return _sum_tangents(None if dx is None else dx * y, None if dy is None else x * dy)
+
+
+@register
+class Div(Binary):
+    saves, saves_out = (1,), True
+
+    def vjp(self, g, x, y, out):
+        gx = g / y
+        return gx, -gx * out
+
+    def jvp(self, dxs, xs, out):
+        (dx, dy), (x, y) = dxs, xs
+        return _sum_tangents(None if dx is None else dx / y, None if dy is None else -dy * out / y)
+
+
+@register
+class Pow(Binary):
+    saves, saves_out = (0, 1), True
+
+    def vjp(self, g, x, y, out):
+        return g * self._dx(x, y), g * self._dy(x, y, out)
+
+    def jvp(self, dxs, xs, out):
+        (dx, dy), (x, y) = dxs, xs
+        return _sum_tangents(
+            None if dx is None else dx * self._dx(x, y), None if dy is None else dy * self._dy(x, y, out)
+        )
+
+    @staticmethod
+    def _dx(x, y):
+        # NOTE: y * x**(y-1) is 0 where y == 0 (even at x == 0, where x**-1 is inf), as in PyTorch.
+        return (y == 0).where(0.0, y * x ** (y - 1))
+
+    @staticmethod
+    def _dy(x, y, out):
+        # NOTE: d(x**y)/dy = x**y * log(x); at x == 0 with y >= 0 the limit is 0, not nan.
+        return ((x == 0) & (y >= 0)).where(0.0, out * x.log())
+
+
+@register
+class Maximum(Binary):
+    saves = (0, 1)
+
+    # NOTE: at ties the gradient is split evenly between x and y, as in PyTorch.
+    def vjp(self, g, x, y, out):
+        wx = (x > y).to(g.dtype) + 0.5 * (x == y).to(g.dtype)
+        return g * wx, g * (1 - wx)
+
+    def jvp(self, dxs, xs, out):
+        return _select_tangent(dxs, xs, xs[0] > xs[1])
+
+
+@register
+class Minimum(Binary):
+    saves = (0, 1)
+
+    def vjp(self, g, x, y, out):
+        wx = (x < y).to(g.dtype) + 0.5 * (x == y).to(g.dtype)
+        return g * wx, g * (1 - wx)
+
+    def jvp(self, dxs, xs, out):
+        return _select_tangent(dxs, xs, xs[0] < xs[1])
+
+
+@register
+class Atan2(Binary):
+    """out = atan2(x, y) (x is the ordinate, like torch.atan2(input, other))."""
+
+    saves = (0, 1)
+
+    def vjp(self, g, x, y, out):
+        r = g / (x * x + y * y)
+        return r * y, -r * x
+
+    def jvp(self, dxs, xs, out):
+        (dx, dy), (x, y) = dxs, xs
+        r = (x * x + y * y).reciprocal()
+        return _sum_tangents(None if dx is None else dx * y * r, None if dy is None else -dy * x * r)
+
+
+@register
+class Fmod(Binary):
+    """C fmod: the remainder has the sign of x. d/dx = 1, d/dy = -trunc(x / y)."""
+
+    saves = (0, 1)
+
+    def vjp(self, g, x, y, out):
+        return g, -g * (x / y).trunc()
+
+    def jvp(self, dxs, xs, out):
+        (dx, dy), (x, y) = dxs, xs
+        return _sum_tangents(dx, None if dy is None else -dy * (x / y).trunc())
+
+
+@register
+class Remainder(Binary):
+    """Python modulo: the remainder has the sign of y. d/dx = 1, d/dy = -floor(x / y)."""
+
+    saves = (0, 1)
+
+    def vjp(self, g, x, y, out):
+        return g, -g * (x / y).floor()
+
+    def jvp(self, dxs, xs, out):
+        (dx, dy), (x, y) = dxs, xs
+        return _sum_tangents(dx, None if dy is None else -dy * (x / y).floor())
+
+
+def _sum_tangents(a, b):
+    return b if a is None else a if b is None else a + b
+
+
+def _select_tangent(dxs, xs, x_wins):
+    dx, dy = (d if d is not None else xs[0].zeros_like() for d in dxs)
+    return x_wins.where(dx, dy)
+
+
+# *** comparisons and bit/logic ops: outputs carry no gradient ***
+
+
+class NonDiff(Primitive):
+    differentiable = False
+
+    def vjp(self, g, *xs, out, **params):
+        return (None,) * len(xs)
+
+    def jvp(self, dxs, xs, out, **params):
+        return None
+
+
+class Compare(NonDiff):
+    def shape(self, x, y):
+        return AVal(same_shape(self.name, x, y).shape, dt.bool_)
+
+
+for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
+    register(type(_name.capitalize(), (Compare,), {"name": _name}))
+
+
+class Bitwise(NonDiff):
+    def shape(self, x, y):
+        a = same_shape(self.name, x, y)
+        if a.dtype.is_floating_point:
+            raise TypeError(f"{self.name}: not defined for floating dtype {a.dtype.name}; use bool or integer tensors")
+        return a
+
+
+for _name in ("bitwise_and", "bitwise_or", "bitwise_xor"):
+    register(type("".join(p.capitalize() for p in _name.split("_")), (Bitwise,), {"name": _name}))
+
+
+@register
+class BitwiseNot(NonDiff):
+    name = "bitwise_not"
+
+    def shape(self, x):
+        if x.dtype.is_floating_point:
+            raise TypeError(f"bitwise_not: not defined for floating dtype {x.dtype.name}; use bool or integer tensors")
+        return x
+
+
+class Classify(NonDiff):
+    def shape(self, x):
+        return AVal(x.shape, dt.bool_)
+
+
+for _name in ("isnan", "isinf"):
+    register(type(_name.capitalize(), (Classify,), {"name": _name}))
+
+
+# *** selection and conversion ***
+
+
+@register
+class Where(Primitive):
+    """out = x where cond else y; cond is a bool tensor of the same shape (not differentiable)."""
+
+    saves = (0,)
+
+    def shape(self, cond, x, y):
+        return same_shape("where", AVal(cond.shape, x.dtype), x, y)
+
+    def vjp(self, g, cond, x, y, out):
+        zero = g.zeros_like()
+        return None, cond.where(g, zero), cond.where(zero, g)
+
+    def jvp(self, dxs, xs, out):
+        _, dx, dy = dxs
+        cond, x, y = xs
+        return _select_tangent((dx, dy), (x, y), cond)
+
+
+@register
+class Cast(Primitive):
+    """Converts to params['dtype']; gradients flow back only between floating dtypes."""
+
+    def shape(self, x, *, dtype):
+        return AVal(x.shape, dtype)
+
+    def vjp(self, g, x, out, *, dtype):
+        return (g.to(x.dtype) if x.dtype.is_floating_point and dtype.is_floating_point else None,)
+
+    def jvp(self, dxs, xs, out, *, dtype):
+        return dxs[0].to(dtype) if dtype.is_floating_point else None

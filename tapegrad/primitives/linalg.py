@@ -1,0 +1,70 @@
+"""Matrix multiplication and the sliding-window pair (unfold / fold) that convolution and pooling use.
+
+conv, conv_transpose and pooling are composites (ops/conv.py): unfold + reshape + matmul.
+"""
+
+from __future__ import annotations
+
+from .base import AVal, Primitive, bind, register
+
+
+@register
+class Matmul(Primitive):
+    """out = x @ y for x (..., n, k), y (..., k, m) with equal batch dims (broadcast by the front end)."""
+
+    saves = (0, 1)
+
+    def shape(self, x, y):
+        if x.ndim < 2 or y.ndim < 2 or x.shape[:-2] != y.shape[:-2] or x.shape[-1] != y.shape[-2]:
+            raise ValueError(f"matmul: cannot multiply {x.shape} by {y.shape}")
+        return AVal(x.shape[:-1] + y.shape[-1:], x.dtype)
+
+    def vjp(self, g, x, y, out):
+        return g @ y.mT, x.mT @ g
+
+    def jvp(self, dxs, xs, out):
+        (dx, dy), (x, y) = dxs, xs
+        a = None if dx is None else dx @ y
+        b = None if dy is None else x @ dy
+        return b if a is None else a if b is None else a + b
+
+
+def window_out_size(size, kernel, stride, dilation):
+    return (size - dilation * (kernel - 1) - 1) // stride + 1
+
+
+@register
+class Unfold(Primitive):
+    """Sliding windows of x (N, C, *S): out (N, C, *O, *K), O = number of window positions per dim.
+
+    x is already padded; kernel, stride and dilation are tuples with one entry per spatial dim.
+    """
+
+    def shape(self, x, *, kernel, stride, dilation):
+        spatial = x.shape[2:]
+        outs = tuple(window_out_size(*a) for a in zip(spatial, kernel, stride, dilation))
+        if len(spatial) != len(kernel) or any(o <= 0 for o in outs):
+            raise ValueError(
+                f"unfold: kernel {kernel} with dilation {dilation} does not fit in the spatial size {spatial}"
+            )
+        return AVal(x.shape[:2] + outs + tuple(kernel), x.dtype)
+
+    def vjp(self, g, x, out, *, kernel, stride, dilation):
+        return (bind(Fold, g, size=x.shape[2:], kernel=kernel, stride=stride, dilation=dilation),)
+
+    def jvp(self, dxs, xs, out, *, kernel, stride, dilation):
+        return bind(Unfold, dxs[0], kernel=kernel, stride=stride, dilation=dilation)
+
+
+@register
+class Fold(Primitive):
+    """The transpose of Unfold: adds each window back at its place in a (N, C, *size) result."""
+
+    def shape(self, x, *, size, kernel, stride, dilation):
+        return AVal(x.shape[:2] + tuple(size), x.dtype)
+
+    def vjp(self, g, x, out, *, size, kernel, stride, dilation):
+        return (bind(Unfold, g, kernel=kernel, stride=stride, dilation=dilation),)
+
+    def jvp(self, dxs, xs, out, *, size, kernel, stride, dilation):
+        return bind(Fold, dxs[0], size=size, kernel=kernel, stride=stride, dilation=dilation)

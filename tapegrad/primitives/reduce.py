@@ -1,0 +1,174 @@
+"""Reduction and scan primitives: sum, amax, argmax/argmin, cumsum, cumprod, argsort.
+
+`axes` is a sorted tuple of non-negative axes (the front end normalises dim arguments).
+"""
+
+from __future__ import annotations
+
+from .. import dtype as dt
+from .base import AVal, Primitive, register
+from .elementwise import NonDiff
+
+
+def reduced_shape(shape, axes, keepdim):
+    if keepdim:
+        return tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _keep(t, shape, axes, keepdim):
+    """Reinsert the reduced axes (as size 1) so that t broadcasts against the input."""
+    return t if keepdim else t.reshape(reduced_shape(shape, axes, True))
+
+
+@register
+class Sum(Primitive):
+    def shape(self, x, *, axes, keepdim):
+        out_dtype = dt.int64 if x.dtype.category != dt.FLOAT else x.dtype
+        return AVal(reduced_shape(x.shape, axes, keepdim), out_dtype)
+
+    def vjp(self, g, x, out, *, axes, keepdim):
+        return (_keep(g, x.shape, axes, keepdim).expand(x.shape),)
+
+    def jvp(self, dxs, xs, out, *, axes, keepdim):
+        return dxs[0].sum(axes, keepdim=keepdim)
+
+
+@register
+class Amax(Primitive):
+    """Maximum over axes; the gradient is shared evenly among tied maxima (as torch.amax does)."""
+
+    saves, saves_out = (0,), True
+
+    def shape(self, x, *, axes, keepdim):
+        return AVal(reduced_shape(x.shape, axes, keepdim), x.dtype)
+
+    def _weights(self, x, out, axes, keepdim):
+        hit = (x == _keep(out, x.shape, axes, keepdim)).to(x.dtype)
+        return hit / hit.sum(axes, keepdim=True)
+
+    def vjp(self, g, x, out, *, axes, keepdim):
+        return (_keep(g, x.shape, axes, keepdim) * self._weights(x, out, axes, keepdim),)
+
+    def jvp(self, dxs, xs, out, *, axes, keepdim):
+        return (dxs[0] * self._weights(xs[0], out, axes, keepdim)).sum(axes, keepdim=keepdim)
+
+
+class ArgReduce(NonDiff):
+    def shape(self, x, *, axis, keepdim):
+        return AVal(reduced_shape(x.shape, (axis,), keepdim), dt.int64)
+
+
+@register
+class Argmax(ArgReduce):
+    pass
+
+
+@register
+class Argmin(ArgReduce):
+    pass
+
+
+@register
+class Argsort(NonDiff):
+    """Indices that sort x along axis (stable); descending puts larger values first."""
+
+    def shape(self, x, *, axis, descending):
+        return AVal(x.shape, dt.int64)
+
+
+@register
+class Cumsum(Primitive):
+    def shape(self, x, *, axis):
+        return x
+
+    def vjp(self, g, x, out, *, axis):
+        # the gradient of a prefix sum is the suffix sum of g
+        return (g.flip(axis).cumsum(axis).flip(axis),)
+
+    def jvp(self, dxs, xs, out, *, axis):
+        return dxs[0].cumsum(axis)
+
+
+@register
+class Cumprod(Primitive):
+    """out[i] = prod(x[:i+1]) along axis.
+
+    vjp: dx[j] = sum_{i>=j} g[i] * out[i] / x[j]; written so that zeros in x are handled exactly:
+    out[i] / x[j] is the product of x[:i+1] without x[j], computed from exclusive products.
+    """
+
+    saves, saves_out = (0,), True
+
+    def shape(self, x, *, axis):
+        return x
+
+    def vjp(self, g, x, out, *, axis):
+        n = x.shape[axis]
+        if n == 0:
+            return (g,)
+        # before[j] = prod(x[:j]); the product of x[j+1 : i+1] is cumprod of x starting at j+1.
+        # dx[j] = before[j] * sum_{i>=j} g[i] * prod(x[j+1:i+1]): a reverse scan of (g, x).
+        before = out.narrow(axis, 0, n - 1) if n > 1 else None
+        ones = x.narrow(axis, 0, 1).ones_like()
+        before = ones if before is None else _cat([ones, before], axis)
+        acc = _reverse_weighted_scan(g, x, axis)
+        return (before * acc,)
+
+    def jvp(self, dxs, xs, out, *, axis):
+        # d out[i] = sum_{j<=i} dx[j] * out[i] / x[j]: the linear map whose transpose is the vjp above
+        return _cumprod_tangent(dxs[0], xs[0], out, axis)
+
+
+def _reverse_weighted_scan(g, x, axis):
+    """r[j] = sum_{i>=j} g[i] * prod(x[j+1 : i+1]), by the recurrence r[j] = g[j] + x[j+1] * r[j+1]."""
+    n = x.shape[axis]
+    parts = [g.narrow(axis, n - 1, 1)]
+    for j in range(n - 2, -1, -1):
+        parts.append(g.narrow(axis, j, 1) + x.narrow(axis, j + 1, 1) * parts[-1])
+    return _cat(parts[::-1], axis)
+
+
+def _cumprod_tangent(dx, x, out, axis):
+    """t[i] = x[i] * t[i-1] + dx[i] * out[i-1] (product rule along the scan)."""
+    n = x.shape[axis]
+    if n == 0:
+        return dx
+    parts = [dx.narrow(axis, 0, 1)]
+    for i in range(1, n):
+        parts.append(x.narrow(axis, i, 1) * parts[-1] + dx.narrow(axis, i, 1) * out.narrow(axis, i - 1, 1))
+    return _cat(parts, axis)
+
+
+def _cat(tensors, axis):
+    from ..ops.shape import cat
+
+    return cat(tensors, axis)
+
+
+@register
+class Prod(Primitive):
+    """Product along one axis. vjp: g times the product of all other elements, computed from
+    exclusive prefix and suffix products so that zeros in x are exact (no division)."""
+
+    saves = (0,)
+
+    def shape(self, x, *, axis, keepdim):
+        return AVal(reduced_shape(x.shape, (axis,), keepdim), x.dtype)
+
+    def vjp(self, g, x, out, *, axis, keepdim):
+        return (_keep(g, x.shape, (axis,), keepdim) * _others_product(x, axis),)
+
+    def jvp(self, dxs, xs, out, *, axis, keepdim):
+        return (dxs[0] * _others_product(xs[0], axis)).sum((axis,), keepdim=keepdim)
+
+
+def _others_product(x, axis):
+    """p[j] = prod_{i != j} x[i] along axis = (prod of x before j) * (prod of x after j)."""
+    n = x.shape[axis]
+    if n <= 1:
+        return x.ones_like()
+    ones = x.narrow(axis, 0, 1).ones_like()
+    before = _cat([ones, x.narrow(axis, 0, n - 1)], axis).cumprod(axis)
+    after = _cat([x.narrow(axis, 1, n - 1).flip(axis), ones], axis).cumprod(axis).flip(axis)
+    return before * after
