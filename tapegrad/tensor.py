@@ -341,6 +341,9 @@ class Tensor:
         self.grad_fn, self._output_nr, self._rg = view.grad_fn, view._output_nr, True
 
 
+engine.Tensor = Tensor
+
+
 class CopySlices(engine.Node):
     """The base of a view after an in-place change of the view: old base outside, new values inside."""
 

@@ -29,12 +29,15 @@ class Node:
     """
 
     num_outputs = 1
+    check_shapes = True  # verify the shapes of the gradients apply() returns (off for trusted primitive rules)
+    # Class-level defaults: a node stores these only when they are set (most never are).
+    hooks = None  # {output_nr: [hook]} from Tensor.register_hook on this node's outputs
+    retained = None  # {output_nr: weakref to Tensor} from Tensor.retain_grad
+    cuts = None  # why some inputs carry no gradient (for autograd.explain)
+    freed = False  # saved values were released by a backward without retain_graph
 
     def __init__(self, edges):
         self.edges = edges
-        self.hooks = None  # {output_nr: [hook]} from Tensor.register_hook on this node's outputs
-        self.retained = None  # {output_nr: weakref to Tensor} from Tensor.retain_grad
-        self.cuts = None  # why some inputs carry no gradient (for autograd.explain)
 
     def name(self) -> str:
         return type(self).__name__
@@ -63,21 +66,21 @@ def _version_error(node, tensor_desc, saved_version, counter):
 class PrimNode(Node):
     """The Node of one primitive application."""
 
+    check_shapes = False  # primitive rules are verified by tests/primitives
+
     def __init__(self, prim, params, edges, args, out):
-        super().__init__(edges)
-        self.prim, self.params = prim, params
-        saved, versions = [], []
+        # Node.__init__ inlined: this runs once per recorded op
+        self.edges, self.prim, self.params, self.args = edges, prim, params, args
+        # NOTE: args are held until backward, but vjp rules only see the inputs in prim.saves;
+        # the others arrive as AVals (shape and dtype), so rules stay traceable.
         saves = prim.saves
-        for i, a in enumerate(args):
-            if i in saves:
-                saved.append(a)
-                versions.append((i, a._version.value))
-            else:
-                saved.append(base.AVal(a._data.shape, a.dtype))
-        self.saved, self.versions = saved, versions
+        if saves:
+            idx = saves if type(saves) is tuple else range(saves.start, len(args))
+            self.versions = [(i, args[i]._version.value) for i in idx]
+        else:
+            self.versions = ()
         if prim.saves_out:
             self.out_data, self.out_version = out._data, (out._version, out._version.value)
-        self.freed = False
 
     def name(self) -> str:
         return _backward_name(self.prim.name)
@@ -85,9 +88,16 @@ class PrimNode(Node):
     def _unpack(self, create_graph):
         if self.freed:
             raise GradError(_FREED_MESSAGE.format(node=self.name()))
-        prim = self.prim
+        prim, args = self.prim, self.args
+        saves = prim.saves
+        if not prim.vjp_reads_inputs:
+            xs = [None] * len(args)
+        elif saves:
+            xs = [a if i in saves else base.AVal(a._data.shape, a.dtype) for i, a in enumerate(args)]
+        else:
+            xs = [base.AVal(a._data.shape, a.dtype) for a in args]
         for i, version in self.versions:
-            t = self.saved[i]
+            t = args[i]
             if t._version.value != version:
                 raise _version_error(self, f"input {i} ({_describe(t)})", version, t._version)
         out = None
@@ -95,21 +105,22 @@ class PrimNode(Node):
             counter, v = self.out_version
             if counter.value != v:
                 raise _version_error(self, f"the output of {prim.name}", v, counter)
-            from ..tensor import Tensor
-
             out = Tensor._make(self.out_data)
             if create_graph:  # the output depends on the inputs through this very node
                 out._rg, out.grad_fn = True, self
-        return self.saved, out
+        return xs, out
 
     def apply(self, grads, create_graph):
         xs, out = self._unpack(create_graph)
-        g = grads[0]
-        return self.prim.vjp(g, *xs, out=out, **self.params)
+        prim = self.prim
+        if prim.vjp_needs:  # the rule skips cotangents no input edge will receive
+            return prim.vjp(grads[0], *xs, out=out, needs=[e is not None for e in self.edges], **self.params)
+        return prim.vjp(grads[0], *xs, out=out, **self.params)
 
     def release(self):
+        self.args = ()
         if self.versions or self.prim.saves_out:
-            self.saved, self.out_data, self.freed = None, None, True
+            self.out_data, self.freed = None, True
 
 
 def _backward_name(op: str) -> str:
@@ -130,18 +141,25 @@ def edge_of(t):
 
 def eager_apply(prim, args, params):
     """Run prim on concrete data with the numpy backend, recording a Node when grad is needed."""
-    from ..tensor import Tensor
-
     out = Tensor._make(prim.impl(*[a._data for a in args], **params))
     if prim.is_view:
         _link_view(out, args[0], prim, params)
     if STATE.enabled and prim.differentiable and out.dtype.category == FLOAT:
         for a in args:
             if a._rg:
-                edges = [edge_of(x) for x in args]
+                edges = []
+                cuts = False
+                for x in args:
+                    if x._rg:
+                        fn = x.grad_fn
+                        edges.append((fn, x._output_nr) if fn is not None else (x, 0))
+                    else:
+                        edges.append(None)
+                        cuts = cuts or x._cut is not None
                 out._rg = True
                 out.grad_fn = node = PrimNode(prim, params, edges, args, out)
-                _note_cuts(node, args)
+                if cuts:
+                    _note_cuts(node, args)
                 return out
     for a in args:  # no grad recorded: remember why, for autograd.explain
         if a._rg:
@@ -153,12 +171,10 @@ def eager_apply(prim, args, params):
 
 
 def _cut_reason(prim, out):
-    # NOTE: no frame walk here: this runs for every op of a backward pass (under no_grad).
+    # NOTE: no string formatting here: this runs for every op of a backward pass (under no_grad).
     if not STATE.enabled:
-        return ("no_grad", f"{prim.name} under no_grad / inference_mode entered at {STATE.where}")
-    if prim.differentiable:
-        return ("integer", f"{prim.name}, whose result is {out.dtype.name}")
-    return ("integer", f"{prim.name}, which has no gradient")
+        return STATE.cut
+    return ("integer", prim.name, out.dtype)
 
 
 def _link_view(out, x, prim, params):
@@ -235,24 +251,57 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     with enable_grad() if create_graph else no_grad():
         while ready:
             target = ready.pop()
-            _, grads = buffers.pop(id(target), (target, None))
-            if isinstance(target, Node):
-                _run_node(target, grads, buffers, deps, ready, capture, retain_graph, create_graph)
-            else:
+            entry = buffers.pop(id(target), None)
+            grads = entry[1] if entry is not None else None
+            if type(target) is Tensor:
                 _finish_leaf(target, grads, capture, accumulate, create_graph)
+            else:
+                _run_node(target, grads, buffers, deps, ready, capture, retain_graph, create_graph)
     return capture
 
 
 def _add_to_buffer(buffers, target, nr, g):
     entry = buffers.get(id(target))
     if entry is None:
-        n = target.num_outputs if isinstance(target, Node) else 1
-        entry = buffers[id(target)] = [target, [None] * n]
-    entry[1][nr] = _accumulate(entry[1][nr], g)
+        grads = [None] * (1 if type(target) is Tensor else target.num_outputs)
+        grads[nr] = g
+        buffers[id(target)] = [target, grads]
+    else:
+        slot = entry[1][nr]
+        entry[1][nr] = g if slot is None else slot + g
 
 
 def _run_node(node, grads, buffers, deps, ready, capture, retain_graph, create_graph):
-    grads = list(grads) if grads is not None else [None] * node.num_outputs
+    if grads is None:
+        grads = [None] * node.num_outputs
+    elif node.hooks is not None or node.retained is not None or capture is not None:
+        grads = _output_hooks(node, list(grads), capture, create_graph)
+    edges = node.edges
+    if any(g is not None for g in grads):
+        in_grads = node.apply(grads, create_graph)
+        if not retain_graph:
+            node.release()
+    else:
+        in_grads = (None,) * len(edges)
+    check = node.check_shapes
+    for i, e in enumerate(edges):
+        if e is None:
+            continue
+        target = e[0]
+        g = in_grads[i]
+        if g is not None:
+            if check:
+                _check_grad_shape(node, i, g, e)
+            _add_to_buffer(buffers, target, e[1], g)
+        key = id(target)
+        left = deps[key] - 1
+        deps[key] = left
+        if left == 0:
+            ready.append(target)
+
+
+def _output_hooks(node, grads, capture, create_graph):
+    """Tensor hooks, retain_grad and autograd.grad capture on this node's outputs."""
     for nr, g in enumerate(grads):
         if g is not None:
             grads[nr] = g = _call_hooks(node.hooks.get(nr) if node.hooks else None, g)
@@ -260,22 +309,7 @@ def _run_node(node, grads, buffers, deps, ready, capture, retain_graph, create_g
                 _retain(node.retained[nr](), g, create_graph)
             if capture is not None and (id(node), nr) in capture:
                 capture[(id(node), nr)] = g
-    if any(g is not None for g in grads):
-        in_grads = node.apply(grads, create_graph)
-        if not retain_graph:
-            node.release()
-    else:
-        in_grads = [None] * len(node.edges)
-    for i, (e, g) in enumerate(zip(node.edges, in_grads)):
-        if e is None:
-            continue
-        if g is not None:
-            _check_grad_shape(node, i, g, e)
-            _add_to_buffer(buffers, e[0], e[1], g)
-        key = id(e[0])
-        deps[key] -= 1
-        if deps[key] == 0:
-            ready.append(e[0])
+    return grads
 
 
 def _call_hooks(hooks, g):
@@ -311,3 +345,6 @@ def _finish_leaf(leaf, grads, capture, accumulate, create_graph):
             leaf.grad = leaf.grad + g
         for hook in leaf._post_accumulate_hooks or ():
             hook(leaf)
+
+
+Tensor = None  # set by tensor.py once the class exists (engine is imported first)

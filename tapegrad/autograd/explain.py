@@ -36,6 +36,16 @@ _CUT_FIXES = {
 }
 
 
+def describe_cut(cut):
+    """(kind, sentence) for a cut recorded on a tensor; the engine stores raw tuples to stay fast."""
+    kind = cut[0]
+    if kind == "no_grad":
+        return kind, f"an op run under no_grad / inference_mode (entered at {cut[1]})"
+    if kind == "integer":
+        return kind, f"{cut[1]}, whose result is {cut[2].name} (integer and bool tensors carry no gradient)"
+    return kind, cut[1]
+
+
 def _walk(target):
     """Nodes and leaves reachable backwards from target, plus the cuts recorded on the way."""
     nodes, leaves, cuts = set(), set(), []
@@ -74,7 +84,7 @@ def explain(target, source) -> str:
         return "connected: target is source (the gradient is ones)"
     if not target._rg:
         if target._cut is not None:
-            kind, where = target._cut
+            kind, where = describe_cut(target._cut)
             first = where.split(" at ")[0]
             return (
                 f"no gradient: target does not require grad because its graph was cut: {first} ...\n"
@@ -85,7 +95,8 @@ def explain(target, source) -> str:
     if (source.grad_fn is None and id(source) in leaves) or (source.grad_fn is not None and id(source.grad_fn) in nodes):
         return "connected: target depends on source through recorded operations"
     if cuts:
-        lines = [f"  - {where} (fix: {_CUT_FIXES.get(kind, 'keep it differentiable')})" for kind, where in cuts]
+        described = [describe_cut(c) for c in cuts]
+        lines = [f"  - {where} (fix: {_CUT_FIXES.get(kind, 'keep it differentiable')})" for kind, where in described]
         return "no gradient: target's graph does not reach source; it was cut at:\n" + "\n".join(lines)
     return "no gradient: target is not computed from source (source is not used in target's graph)"
 

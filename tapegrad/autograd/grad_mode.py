@@ -9,7 +9,7 @@ from ..errors import user_frame
 
 class _State:
     enabled = True
-    where = "<unknown>"  # the user's line that last turned grad mode off (for autograd.explain)
+    cut = ("no_grad", "<unknown>")  # why outputs made with grad off carry none (for autograd.explain)
 
 
 STATE = _State()
@@ -24,11 +24,17 @@ class _GradModeContext:
 
     _mode: bool
 
+    def __new__(cls, *args, **kwargs):
+        # `@tg.no_grad` without parentheses (as PyTorch allows): decorate the function directly.
+        if len(args) == 1 and not kwargs and callable(args[0]) and cls is not set_grad_enabled:
+            return cls()(args[0])
+        return super().__new__(cls)
+
     def __enter__(self):
         self._prev = STATE.enabled
         STATE.enabled = self._mode
         if not self._mode:
-            STATE.where = user_frame()
+            STATE.cut = ("no_grad", user_frame())
 
     def __exit__(self, *exc):
         STATE.enabled = self._prev
@@ -59,17 +65,12 @@ class enable_grad(_GradModeContext):
 
 
 class inference_mode(_GradModeContext):
-    """Like no_grad (tapegrad has no separate inference tensors); `inference_mode(False)` is a no-op."""
+    """Like no_grad (tapegrad has no separate inference tensors); `inference_mode(False)` turns
+    recording on inside, as in PyTorch."""
 
     def __init__(self, mode: bool = True):
-        self._on = mode
-        self._mode = False if mode else True
-
-    def __enter__(self):
-        self._prev = STATE.enabled
-        if self._on:
-            STATE.enabled = False
-            STATE.where = user_frame()
+        self._on = bool(mode)
+        self._mode = not self._on
 
     def _fresh(self):
         return inference_mode(self._on)

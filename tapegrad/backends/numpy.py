@@ -47,17 +47,25 @@ def _sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
+def _np_slice(start, stop, step):
+    # NOTE: index entries follow range() semantics (from slice.indices): a reverse slice down to
+    # element 0 has stop == -1, which numpy would read as "the last element"; None means "past 0".
+    return slice(start, None if stop < 0 else stop, step)
+
+
 def _slice(x, *, index):
-    return x[tuple(slice(*s) for s in index)]
+    return x[tuple(_np_slice(*s) for s in index)]
 
 
 def _unslice(x, *, shape, index):
     out = np.zeros(shape, x.dtype)
-    out[tuple(slice(*s) for s in index)] = x
+    out[tuple(_np_slice(*s) for s in index)] = x
     return out
 
 
 def _pad(x, *, widths, value):
+    if x.ndim == 0:  # NOTE: np.pad rejects the empty widths of a 0-d array; there is nothing to pad
+        return x.copy()
     return np.pad(x, widths, constant_values=value)
 
 

@@ -7,7 +7,8 @@ names) and adds the in-place variants (`add_`, `exp_`, ...) through Tensor._inpl
 from __future__ import annotations
 
 from ..tensor import Tensor
-from . import creation, elementwise, index, linalg, reduce, shape
+from . import conv, creation, elementwise, index, linalg, reduce, shape
+from .conv import *  # noqa: F401,F403
 from .creation import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
 from .index import *  # noqa: F401,F403

@@ -125,14 +125,20 @@ def cast(x: Tensor, dtype) -> Tensor:
 
 
 def add(x, y, *, alpha=1):
+    if alpha == 1 and type(x) is Tensor and type(y) is Tensor and x.dtype is y.dtype and x._data.shape == y._data.shape:
+        return bind(P.Add, x, y)  # the common case, inlined: this is the hottest path of eager mode
     return binary(P.Add, x, y if alpha == 1 else mul(y, alpha))
 
 
 def sub(x, y, *, alpha=1):
+    if alpha == 1 and type(x) is Tensor and type(y) is Tensor and x.dtype is y.dtype and x._data.shape == y._data.shape:
+        return bind(P.Sub, x, y)
     return binary(P.Sub, x, y if alpha == 1 else mul(y, alpha))
 
 
 def mul(x, y):
+    if type(x) is Tensor and type(y) is Tensor and x.dtype is y.dtype and x._data.shape == y._data.shape:
+        return bind(P.Mul, x, y)
     return binary(P.Mul, x, y)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import math
 from collections import namedtuple
 
@@ -91,7 +92,7 @@ def amin(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
 
 
 def _check_nonempty(op, x, axes):
-    if any(x.shape[a] == 0 for a in axes) or (x.ndim == 0 and x.numel() == 0):
+    if builtins.any(x.shape[a] == 0 for a in axes) or (x.ndim == 0 and x.numel() == 0):
         raise ValueError(f"{op}: cannot reduce over an empty dimension (shape {tuple(x.shape)}); there is no identity")
 
 

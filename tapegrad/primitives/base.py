@@ -42,6 +42,8 @@ class Primitive:
     saves_out: bool = False  # whether the vjp rule reads `out`
     differentiable: bool = True  # False: outputs never require grad (comparisons, argmax, ...)
     is_view: bool = False  # the numpy backend returns a view of input 0 (shares storage)
+    vjp_needs: bool = False  # vjp takes needs=[bool per input] and may return None where False
+    vjp_reads_inputs: bool = True  # False: vjp gets None for every input (add, sub, neg use only g)
     impl: Any = None  # the numpy implementation, installed by backends/numpy.py
 
     def shape(self, *avals, **params) -> AVal:

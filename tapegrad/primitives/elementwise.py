@@ -52,7 +52,7 @@ class Piecewise(Unary):
 
 @register
 class Neg(Unary):
-    saves = ()
+    saves, vjp_reads_inputs = (), False
 
     def vjp(self, g, x, out):
         return (-g,)
@@ -226,6 +226,8 @@ class Binary(Primitive):
 
 @register
 class Add(Binary):
+    vjp_reads_inputs = False
+
     def vjp(self, g, x, y, out):
         return g, g
 
@@ -236,6 +238,8 @@ class Add(Binary):
 
 @register
 class Sub(Binary):
+    vjp_reads_inputs = False
+
     def vjp(self, g, x, y, out):
         return g, -g
 
@@ -246,10 +250,10 @@ class Sub(Binary):
 
 @register
 class Mul(Binary):
-    saves = (0, 1)
+    saves, vjp_needs = (0, 1), True
 
-    def vjp(self, g, x, y, out):
-        return g * y, g * x
+    def vjp(self, g, x, y, out, needs=(True, True)):
+        return g * y if needs[0] else None, g * x if needs[1] else None
 
     def jvp(self, dxs, xs, out):
         (dx, dy), (x, y) = dxs, xs
@@ -258,11 +262,11 @@ class Mul(Binary):
 
 @register
 class Div(Binary):
-    saves, saves_out = (1,), True
+    saves, saves_out, vjp_needs = (1,), True, True
 
-    def vjp(self, g, x, y, out):
+    def vjp(self, g, x, y, out, needs=(True, True)):
         gx = g / y
-        return gx, -gx * out
+        return gx if needs[0] else None, -gx * out if needs[1] else None
 
     def jvp(self, dxs, xs, out):
         (dx, dy), (x, y) = dxs, xs
@@ -271,10 +275,10 @@ class Div(Binary):
 
 @register
 class Pow(Binary):
-    saves, saves_out = (0, 1), True
+    saves, saves_out, vjp_needs = (0, 1), True, True
 
-    def vjp(self, g, x, y, out):
-        return g * self._dx(x, y), g * self._dy(x, y, out)
+    def vjp(self, g, x, y, out, needs=(True, True)):
+        return g * self._dx(x, y) if needs[0] else None, g * self._dy(x, y, out) if needs[1] else None
 
     def jvp(self, dxs, xs, out):
         (dx, dy), (x, y) = dxs, xs
@@ -285,12 +289,12 @@ class Pow(Binary):
     @staticmethod
     def _dx(x, y):
         # NOTE: y * x**(y-1) is 0 where y == 0 (even at x == 0, where x**-1 is inf), as in PyTorch.
-        return (y == 0).where(0.0, y * x ** (y - 1))
+        return (y == 0)._select(0.0, y * x ** (y - 1))
 
     @staticmethod
     def _dy(x, y, out):
         # NOTE: d(x**y)/dy = x**y * log(x); at x == 0 with y >= 0 the limit is 0, not nan.
-        return ((x == 0) & (y >= 0)).where(0.0, out * x.log())
+        return ((x == 0) & (y >= 0))._select(0.0, out * x.log())
 
 
 @register
@@ -368,7 +372,7 @@ def _sum_tangents(a, b):
 
 def _select_tangent(dxs, xs, x_wins):
     dx, dy = (d if d is not None else xs[0].zeros_like() for d in dxs)
-    return x_wins.where(dx, dy)
+    return x_wins._select(dx, dy)
 
 
 # *** comparisons and bit/logic ops: outputs carry no gradient ***
@@ -438,7 +442,7 @@ class Where(Primitive):
 
     def vjp(self, g, cond, x, y, out):
         zero = g.zeros_like()
-        return None, cond.where(g, zero), cond.where(zero, g)
+        return None, cond._select(g, zero), cond._select(zero, g)
 
     def jvp(self, dxs, xs, out):
         _, dx, dy = dxs

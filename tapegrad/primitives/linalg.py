@@ -12,15 +12,15 @@ from .base import AVal, Primitive, bind, register
 class Matmul(Primitive):
     """out = x @ y for x (..., n, k), y (..., k, m) with equal batch dims (broadcast by the front end)."""
 
-    saves = (0, 1)
+    saves, vjp_needs = (0, 1), True
 
     def shape(self, x, y):
         if x.ndim < 2 or y.ndim < 2 or x.shape[:-2] != y.shape[:-2] or x.shape[-1] != y.shape[-2]:
             raise ValueError(f"matmul: cannot multiply {x.shape} by {y.shape}")
         return AVal(x.shape[:-1] + y.shape[-1:], x.dtype)
 
-    def vjp(self, g, x, y, out):
-        return g @ y.mT, x.mT @ g
+    def vjp(self, g, x, y, out, needs=(True, True)):
+        return g @ y.mT if needs[0] else None, x.mT @ g if needs[1] else None
 
     def jvp(self, dxs, xs, out):
         (dx, dy), (x, y) = dxs, xs
