@@ -30,6 +30,7 @@ from .errors import BackendError, GradError, TapegradError, TraceError
 from .ops import *  # noqa: F401,F403
 from .tensor import Tensor
 from . import autograd  # noqa: E402
+from . import nn  # noqa: E402
 
 bool = _dtype.bool_  # noqa: A001  (tg.bool, as torch.bool)
 float = float32  # noqa: A001

@@ -63,46 +63,54 @@ def accuracy(logits, y) -> float:
     return (logits.argmax(dim=1) == y).float().mean().item()
 
 
-def run_demo(epochs=30, seed=0, lr=0.05, momentum=0.9, hidden=64, batch_size=32, input_scale=4.0, out=print):
-    """Trains the spiral MLP with minibatch SGD + momentum; prints one line per epoch.
+def _sgd_step(params, velocity, lr: float, momentum: float) -> None:
+    """v = momentum * v + grad; p -= lr * v; then zero the grads (PyTorch's SGD with momentum, by hand)."""
+    with tg.no_grad():
+        for p, v in zip(params, velocity):
+            v.mul_(momentum).add_(p.grad)
+            p -= lr * v
+            p.grad.zero_()
 
-    Returns [(mean train loss, train accuracy, test accuracy)] per epoch.
+
+def _train_epoch(params, velocity, x, y, lr: float, momentum: float, batch_size: int) -> float:
+    """One shuffled pass of minibatch forward + backward + step; returns the mean minibatch loss."""
+    perm, total, batches = tg.randperm(x.shape[0]), 0.0, 0
+    for i in range(0, x.shape[0], batch_size):
+        idx = perm[i : i + batch_size]
+        loss = cross_entropy(mlp(params, x[idx]), y[idx])
+        loss.backward()
+        _sgd_step(params, velocity, lr, momentum)
+        total, batches = total + loss.item(), batches + 1
+    return total / batches
+
+
+def run_demo(epochs=40, seed=0, lr=0.05, momentum=0.9, hidden=64, batch_size=32, input_scale=4.0, out=print):
+    """Trains the spiral MLP with minibatch SGD + momentum, printing one line per epoch through `out`.
+
+    Returns [(mean train loss, train accuracy, test accuracy)], one tuple per epoch.
     """
     tg.manual_seed(seed)
     x, y = make_spirals()
-    order = tg.randperm(x.shape[0])
-    n_train = x.shape[0] * 4 // 5
-    x_train, y_train = x[order[:n_train]], y[order[:n_train]]
-    x_test, y_test = x[order[n_train:]], y[order[n_train:]]
+    order, n_train = tg.randperm(x.shape[0]), x.shape[0] * 4 // 5
+    train, test = order[:n_train], order[n_train:]
     params = init_mlp([2, hidden, hidden, 3])
     with tg.no_grad():
-        params[0] *= input_scale  # a sharper first layer: the arms are close together near the origin
+        params[0] *= input_scale  # a sharper first layer: the arms lie close together near the origin
     velocity = [tg.zeros_like(p) for p in params]
-
     out(f"tapegrad {tg.__version__} demo: MLP 2-{hidden}-{hidden}-3 on 3 interleaved spirals "
-        f"({n_train} train / {x.shape[0] - n_train} test points), SGD lr={lr} momentum={momentum}, batch {batch_size}, seed {seed}")
+        f"({len(train)} train / {len(test)} test points)")
+    out(f"SGD lr {lr} (cosine decay) momentum {momentum}, batch {batch_size}, seed {seed}")
+
     history, start = [], time.perf_counter()
     for epoch in range(1, epochs + 1):
-        # forward + backward per minibatch, then a manual SGD step outside the graph
-        step = lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / epochs))  # cosine decay settles the end
-        perm, total, batches = tg.randperm(n_train), 0.0, 0
-        for i in range(0, n_train, batch_size):
-            idx = perm[i : i + batch_size]
-            loss = cross_entropy(mlp(params, x_train[idx]), y_train[idx])
-            loss.backward()
-            with tg.no_grad():
-                for p, v in zip(params, velocity):
-                    v.mul_(momentum).add_(p.grad)
-                    p -= step * v
-                    p.grad.zero_()
-            total, batches = total + loss.item(), batches + 1
+        step_lr = lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / epochs))  # decaying lr settles the end
+        loss = _train_epoch(params, velocity, x[train], y[train], step_lr, momentum, batch_size)
         with tg.no_grad():
-            train_acc, test_acc = accuracy(mlp(params, x_train), y_train), accuracy(mlp(params, x_test), y_test)
-        history.append((total / batches, train_acc, test_acc))
-        out(f"epoch {epoch:3d}/{epochs}  loss {total / batches:.4f}  "
+            train_acc, test_acc = accuracy(mlp(params, x[train]), y[train]), accuracy(mlp(params, x[test]), y[test])
+        history.append((loss, train_acc, test_acc))
+        out(f"epoch {epoch:3d}/{epochs}  loss {loss:.4f}  "
             f"train acc {100 * train_acc:5.1f}%  test acc {100 * test_acc:5.1f}%")
-    if history:
-        out(f"loss {history[0][0]:.4f} -> {history[-1][0]:.4f} in {time.perf_counter() - start:.1f} s")
+    out(f"loss {history[0][0]:.4f} -> {history[-1][0]:.4f} in {time.perf_counter() - start:.1f} s")
     return history
 
 
@@ -114,9 +122,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tapegrad {tg.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser("demo", help="train a small MLP on spirals and print the loss falling")
-    demo.add_argument("--epochs", type=int, default=30, help="passes over the training set (default 30)")
+    demo.add_argument("--epochs", type=int, default=40, help="passes over the training set (default 40)")
     demo.add_argument("--seed", type=int, default=0, help="seed for data, init and shuffling (default 0)")
-    demo.add_argument("--lr", type=float, default=0.3, help="SGD learning rate (default 0.3)")
+    demo.add_argument("--lr", type=float, default=0.05, help="peak SGD learning rate, cosine-decayed (default 0.05)")
     demo.add_argument("--hidden", type=int, default=64, help="width of the two hidden layers (default 64)")
     return parser
 

@@ -43,6 +43,7 @@ class Tensor:
     _output_nr = 0
     _base = None  # the tensor whose storage this view shares
     _view_ops = None  # ((prim, params), ...) that rebuild this view from _base
+    _view_version = None  # the version counter's value when this view's grad_fn was last set
     _hooks = None
     _post_accumulate_hooks = None
     _cut = None  # (kind, description) when this tensor was cut from a graph (for autograd.explain)
@@ -263,16 +264,20 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A tensor sharing storage (and version counter) with self, cut from the graph."""
+        # NOTE: not a view for autograd (no _base), as in PyTorch: in-place changes of the result are
+        # allowed even when self is a leaf that requires grad, and are seen by self's version counter.
         out = Tensor._make(self._data)
-        out._version, out._base = self._version, self._base if self._base is not None else self
-        out._view_ops = self._view_ops or ()
+        out._version = self._version
         if self._rg:
             out._cut = ("detach", f"detach() at {user_frame()}")
         return out
 
     def detach_(self) -> Tensor:
         if self._base is not None and self._base._rg:
-            raise GradError("detach_ on a view of a tensor that requires grad is not allowed; use detach()")
+            raise GradError(
+                "detach_: this tensor is a view of a tensor that requires grad, and a view cannot be cut from the "
+                "graph in place (its base would still carry the history). Use t = t.detach() instead"
+            )
         self.grad_fn, self._rg = None, False
         return self
 
@@ -302,6 +307,12 @@ class Tensor:
         recording = STATE.enabled and (new._rg or self._rg or (base is not None and base._rg))
         if recording:
             self._check_inplace_allowed(op)
+            if new._rg and new.grad_fn is None:  # a leaf (copy_(leaf)): self must stay connected to it, not become it
+                new = new.clone()
+            elif self._rg and not new._rg:
+                # NOTE: as in PyTorch, self stays in the graph after fill_ / zero_ / copy_ of a constant:
+                # its old value gets a zero gradient (a where that never picks it).
+                new = Tensor._make(np.zeros(self.shape, bool))._select(self, new)
         if not self._data.flags.writeable:
             raise RuntimeError(
                 f"{op}: this tensor cannot be written in place: it is a broadcast (expanded) view whose elements "
@@ -339,6 +350,21 @@ class Tensor:
         base.grad_fn, base._output_nr, base._rg = node, 0, True
         view = _replay_view(base, self._view_ops)
         self.grad_fn, self._output_nr, self._rg = view.grad_fn, view._output_nr, True
+        self._view_version = self._version.value
+
+    def _sync_view(self) -> None:
+        """Rebuild a view's history from its base when the base (or another view of it) changed in place
+        since the view's grad_fn was recorded; otherwise gradients would flow through the old values."""
+        if self._view_version == self._version.value:
+            return
+        self._view_version = self._version.value
+        if not self._base._rg or self.grad_fn is None:
+            return
+        from .autograd.grad_mode import enable_grad
+
+        with enable_grad():
+            view = _replay_view(self._base, self._view_ops)
+        self.grad_fn, self._output_nr = view.grad_fn, view._output_nr
 
 
 engine.Tensor = Tensor

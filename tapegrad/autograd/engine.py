@@ -118,9 +118,21 @@ class PrimNode(Node):
         return prim.vjp(grads[0], *xs, out=out, **self.params)
 
     def release(self):
-        self.args = ()
         if self.versions or self.prim.saves_out:
-            self.out_data, self.freed = None, True
+            self.args, self.out_data, self.freed = (), None, True
+        elif self.prim.vjp_reads_inputs:  # nothing saved: keep shapes and dtypes for a second backward
+            self.args = tuple(map(_Released, self.args))
+        else:
+            self.args = (None,) * len(self.args)
+
+
+class _Released:
+    """What is left of an input after backward released it: the shape and dtype an AVal needs."""
+
+    __slots__ = ("_data", "dtype")
+
+    def __init__(self, t):
+        self._data, self.dtype = base.AVal(t._data.shape, t.dtype), t.dtype
 
 
 def _backward_name(op: str) -> str:
@@ -135,6 +147,8 @@ def edge_of(t):
     """Where the gradient of tensor t goes: its grad_fn, itself when a leaf, None when not needed."""
     if not t._rg:
         return None
+    if t._base is not None:
+        t._sync_view()
     fn = t.grad_fn
     return (fn, t._output_nr) if fn is not None else (t, 0)
 
@@ -151,6 +165,8 @@ def eager_apply(prim, args, params):
                 cuts = False
                 for x in args:
                     if x._rg:
+                        if x._base is not None:  # a view whose base may have changed in place since
+                            x._sync_view()
                         fn = x.grad_fn
                         edges.append((fn, x._output_nr) if fn is not None else (x, 0))
                     else:
@@ -183,7 +199,7 @@ def _link_view(out, x, prim, params):
     if out._data.base is None or not np.may_share_memory(out._data, x._data):
         return
     base_t = x._base if x._base is not None else x
-    out._base, out._version = base_t, x._version
+    out._base, out._version, out._view_version = base_t, x._version, x._version.value
     out._view_ops = (x._view_ops or ()) + ((prim, params),)
 
 

@@ -41,7 +41,8 @@ class FunctionCtx:
     @property
     def saved_tensors(self) -> tuple:
         if self._freed:
-            raise GradError(engine._FREED_MESSAGE.format(node="a custom Function"))
+            node = getattr(self, "_node", None)
+            raise GradError(engine._FREED_MESSAGE.format(node=node.name() if node else "a custom Function"))
         for i, (t, v) in enumerate(zip(self._saved, self._saved_versions)):
             if t is not None and t._version.value != v:
                 raise engine._version_error(self._node, f"saved tensor {i}", v, t._version)

@@ -90,9 +90,13 @@ def _reduce(fn):
     return run
 
 
+def _accumulated(x):
+    """Sums and products keep a floating dtype (kind "V": bfloat16) and accumulate ints and bools in int64."""
+    return x.dtype if x.dtype.kind in "fV" else np.int64
+
+
 def _sum(x, *, axes, keepdim):
-    out_dtype = x.dtype if x.dtype.kind == "f" or x.dtype.kind == "V" else np.int64
-    return np.sum(x, axis=axes, keepdims=keepdim, dtype=out_dtype)
+    return np.sum(x, axis=axes, keepdims=keepdim, dtype=_accumulated(x))
 
 
 def _amax(x, *, axes, keepdim):
@@ -198,9 +202,9 @@ IMPLS = {
     "argmax": _arg(np.argmax),
     "argmin": _arg(np.argmin),
     "argsort": _argsort,
-    "prod": lambda x, *, axis, keepdim: np.prod(x, axis=axis, keepdims=keepdim),
-    "cumsum": lambda x, *, axis: np.cumsum(x, axis=axis, dtype=x.dtype if x.dtype.kind == "f" else np.int64),
-    "cumprod": lambda x, *, axis: np.cumprod(x, axis=axis, dtype=x.dtype if x.dtype.kind == "f" else np.int64),
+    "prod": lambda x, *, axis, keepdim: np.prod(x, axis=axis, keepdims=keepdim, dtype=_accumulated(x)),
+    "cumsum": lambda x, *, axis: np.cumsum(x, axis=axis, dtype=_accumulated(x)),
+    "cumprod": lambda x, *, axis: np.cumprod(x, axis=axis, dtype=_accumulated(x)),
     # movement
     "reshape": lambda x, *, shape: np.reshape(x, shape),
     "permute": lambda x, *, perm: np.transpose(x, perm),
@@ -208,7 +212,7 @@ IMPLS = {
     "slice": _slice,
     "unslice": _unslice,
     "pad": _pad,
-    "flip": lambda x, *, axes: np.flip(x, axes),
+    "flip": lambda x, *, axes: np.flip(x, axes).copy(),  # a copy, as torch.flip (np.flip is an unlinked view)
     "concat": lambda *xs, axis: np.concatenate(xs, axis=axis),
     "index": _index,
     "index_put": _index_put,

@@ -6,6 +6,9 @@ names) and adds the in-place variants (`add_`, `exp_`, ...) through Tensor._inpl
 
 from __future__ import annotations
 
+import builtins
+
+from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
 from . import conv, creation, elementwise, index, linalg, reduce, shape
 from .conv import *  # noqa: F401,F403
@@ -116,10 +119,19 @@ Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = E.lt, E.le, E.gt, E
 
 def _inplace(fn, name):
     def method(self, *args, **kwargs):
-        return self._inplace(fn(self, *args, **kwargs), name)
+        # NOTE: fn's backward may save self (abs_, sin_, mul_, ...), which the write would then change; when
+        # the op is recorded it computes from a copy of self, as PyTorch keeps the original self for backward.
+        src = self.clone() if _records(self, args, kwargs) else self
+        return self._inplace(fn(src, *args, **kwargs), name)
 
     method.__name__ = name
     return method
+
+
+def _records(self, args, kwargs):
+    if not STATE.enabled:
+        return False
+    return self._rg or builtins.any(type(a) is Tensor and a._rg for a in (*args, *kwargs.values()))
 
 
 _INPLACE = """add sub mul div true_divide floor_divide pow neg reciprocal square fmod remainder lerp addcmul addcdiv

@@ -18,10 +18,24 @@ from .linalg import matmul
 from .shape import pad_constant
 
 __all__ = [
-    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
-    "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
-    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
-    "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool3d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
 ]  # fmt: skip
 
 _SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
@@ -104,14 +118,18 @@ def _check_conv_operands(op, nd, x, weight, bias, groups, transposed):
         _check_channels(op, x, weight, groups)
     c_out = weight.shape[1] * groups if transposed else weight.shape[0]
     if bias is not None and tuple(bias.shape) != (c_out,):
-        raise ValueError(f"{op}: bias must have shape ({c_out},) (one value per output channel), got {tuple(bias.shape)}")
+        raise ValueError(
+            f"{op}: bias must have shape ({c_out},) (one value per output channel), got {tuple(bias.shape)}"
+        )
     return c_in, c_out
 
 
 def _check_channels(op, x, weight, groups):
     c_out, c_in_g = weight.shape[:2]
     if c_out % groups:
-        raise ValueError(f"{op}: the {c_out} output channels of weight {tuple(weight.shape)} are not divisible by groups={groups}")
+        raise ValueError(
+            f"{op}: the {c_out} output channels of weight {tuple(weight.shape)} are not divisible by groups={groups}"
+        )
     if x.shape[1] != c_in_g * groups:
         raise ValueError(
             f"{op}: weight of shape {tuple(weight.shape)} with groups={groups} expects input with "
@@ -166,8 +184,10 @@ def _conv(op, nd, x, weight, bias, stride, padding, dilation, groups):
     n, c, outs = x.shape[0], x.shape[1], tuple(cols.shape[2 : 2 + nd])
     g, p, kp = groups, math.prod(outs), math.prod(kernel)
     cg, og = c // g, weight.shape[0] // g
-    # one batched matmul per group: (G, N*P, Cg*K) @ (G, Cg*K, Og)
-    cols = cols.reshape(n, g, cg, p, kp).permute(1, 0, 3, 2, 4).reshape(g, n * p, cg * kp)
+    # one batched matmul per group: (G, N*P, Cg*K) @ (G, Cg*K, Og). Splitting C and permuting are views of the
+    # windows, so the final reshape is the only copy of the (large) window matrix.
+    perm = (1, 0) + tuple(range(3, 3 + nd)) + (2,) + tuple(range(3 + nd, 3 + 2 * nd))
+    cols = cols.reshape((n, g, cg) + outs + kernel).permute(perm).reshape(g, n * p, cg * kp)
     w = weight.reshape(g, og, cg * kp).transpose(1, 2)
     out = matmul(cols, w).reshape(g, n, p, og).permute(1, 0, 3, 2).reshape((n, g * og) + outs)
     return _unbatch(_add_bias(out, bias, nd), unbatched)
@@ -210,7 +230,9 @@ def _transposed_sizes(op, spatial, kernel, stride, padding, output_padding, dila
                 f"{op}: output_padding {output_padding} must be smaller than either stride {stride} or "
                 f"dilation {dilation} in every dimension"
             )
-    full = tuple((n - 1) * s + d * (k - 1) + 1 + o for n, k, s, d, o in zip(spatial, kernel, stride, dilation, output_padding))
+    full = tuple(
+        (n - 1) * s + d * (k - 1) + 1 + o for n, k, s, d, o in zip(spatial, kernel, stride, dilation, output_padding)
+    )
     out = tuple(f - 2 * p for f, p in zip(full, padding))
     if any(o <= 0 for o in out):
         raise ValueError(
@@ -227,7 +249,9 @@ def _conv_transpose(op, nd, x, weight, bias, stride, padding, output_padding, gr
     stride = _at_least(op, "stride", _ntuple(op, "stride", stride, nd), 1)
     dilation = _at_least(op, "dilation", _ntuple(op, "dilation", dilation, nd), 1)
     if isinstance(padding, str):
-        raise ValueError(f"{op}: padding must be an int or a tuple of {nd} ints (strings are for conv only), got {padding!r}")
+        raise TypeError(
+            f"{op}: padding must be an int or a tuple of {nd} ints (strings are for conv only), got {padding!r}"
+        )
     padding = _at_least(op, "padding", _ntuple(op, "padding", padding, nd), 0)
     output_padding = _at_least(op, "output_padding", _ntuple(op, "output_padding", output_padding, nd), 0)
     full, _ = _transposed_sizes(op, spatial, kernel, stride, padding, output_padding, dilation)
@@ -244,7 +268,9 @@ def _conv_transpose(op, nd, x, weight, bias, stride, padding, output_padding, gr
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1) -> Tensor:
     """1-D transposed convolution of input (N, C_in, L) with weight (C_in, C_out/groups, k), as in PyTorch."""
-    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding, groups, dilation)
+    return _conv_transpose(
+        "conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1) -> Tensor:
@@ -252,12 +278,16 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
     The output size per dim is (in - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1.
     """
-    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups, dilation)
+    return _conv_transpose(
+        "conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
 
 
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1) -> Tensor:
     """3-D transposed convolution of input (N, C_in, D, H, W) with weight (C_in, C_out/groups, kD, kH, kW)."""
-    return _conv_transpose("conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding, groups, dilation)
+    return _conv_transpose(
+        "conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding, groups, dilation
+    )
 
 
 # *** pooling ***
@@ -369,7 +399,7 @@ def _avg_pool(op, nd, x, kernel_size, stride, padding, ceil_mode, count_include_
         raise TypeError(f"{op}: expects a floating-point input, got {x.dtype.name}; convert with .float()")
     kernel, stride, padding, dilation = _pool_args(op, nd, kernel_size, stride, padding, 1)
     _check_pool_padding(op, kernel, padding, dilation)
-    outs, extra = _pool_geometry(op, x.shape, kernel, stride, padding, dilation, ceil_mode)
+    _, extra = _pool_geometry(op, x.shape, kernel, stride, padding, dilation, ceil_mode)
     widths = tuple((p, p + e) for p, e in zip(padding, extra))
     k_axes = tuple(range(2 + nd, 2 + 2 * nd))
     total = _windows(pad_constant(x, ((0, 0), (0, 0)) + widths), kernel, stride, dilation).sum(k_axes)
@@ -385,7 +415,9 @@ def _pool_counts(x, padding, extra, kernel, stride, count_include_pad):
     extra padding of ceil_mode never does (PyTorch's rule)."""
     nd = len(kernel)
     mask = ones((1, 1) + tuple(x.shape[2:]), dtype=x.dtype)
-    mask = pad_constant(mask, ((0, 0), (0, 0)) + tuple((p, p) for p in padding), value=1.0 if count_include_pad else 0.0)
+    mask = pad_constant(
+        mask, ((0, 0), (0, 0)) + tuple((p, p) for p in padding), value=1.0 if count_include_pad else 0.0
+    )
     mask = pad_constant(mask, ((0, 0), (0, 0)) + tuple((0, e) for e in extra))
     return _windows(mask, kernel, stride, (1,) * nd).sum(tuple(range(2 + nd, 2 + 2 * nd)))
 
@@ -399,14 +431,18 @@ def avg_pool2d(
     input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
 ) -> Tensor:
     """2-D average pooling over (N, C, H, W), as torch.nn.functional.avg_pool2d."""
-    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    return _avg_pool(
+        "avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )
 
 
 def avg_pool3d(
     input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
 ) -> Tensor:
     """3-D average pooling over (N, C, D, H, W)."""
-    return _avg_pool("avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    return _avg_pool(
+        "avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    )
 
 
 # *** adaptive pooling: window i of n inputs into o outputs is [floor(i*n/o), ceil((i+1)*n/o)) ***
@@ -415,7 +451,9 @@ def avg_pool3d(
 def _adaptive_sizes(op, nd, x, output_size) -> tuple:
     sizes = (output_size,) * nd if isinstance(output_size, int) or output_size is None else tuple(output_size)
     if len(sizes) != nd:
-        raise ValueError(f"{op}: output_size must be an int or a tuple of {nd} ints (None keeps a size), got {output_size!r}")
+        raise ValueError(
+            f"{op}: output_size must be an int or a tuple of {nd} ints (None keeps a size), got {output_size!r}"
+        )
     sizes = tuple(x.shape[2 + i] if s is None else int(s) for i, s in enumerate(sizes))
     if any(s <= 0 for s in sizes) or any(n == 0 for n in x.shape[2:]):
         raise ValueError(f"{op}: output_size {sizes} must be positive and the input {tuple(x.shape)} non-empty")

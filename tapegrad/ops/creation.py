@@ -167,6 +167,8 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         dtype = dt.get_default_dtype() if is_float else dt.int64
     d = dt.as_dtype(dtype)
     start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
+    if (end - start) * step < 0:
+        raise ValueError(f"arange: the range [{start}, {end}) is inconsistent with the sign of step {step}")
     n = max(0, math.ceil((end - start) / step))
     return _finish((start + step * np.arange(n, dtype=np.float64)).astype(d.np), requires_grad, device)
 
@@ -233,6 +235,8 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -
 
 def randint(low, high=None, size=(), *, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
     """Integers uniform in [low, high): tg.randint(10, (3,)) or tg.randint(2, 10, (3,))."""
+    if isinstance(high, (tuple, list)):  # randint(high, size), as torch.randint(10, (3,))
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     if high <= low:

@@ -37,7 +37,10 @@ def broadcast_shapes(*shapes) -> tuple:
 
 
 def _scalar(x, dtype: dt.DType) -> Tensor:
-    return Tensor._make(np.array(x, dtype.np))
+    try:
+        return Tensor._make(np.array(x, dtype.np))
+    except OverflowError:  # e.g. uint8_tensor * -3: the scalar wraps around, as in PyTorch
+        return Tensor._make(np.array(x).astype(dtype.np))
 
 
 def _as_operand(x, dtype: dt.DType) -> Tensor:
@@ -194,6 +197,8 @@ def reciprocal(x):
 
 
 def square(x):
+    if isinstance(x, Tensor) and x.dtype is dt.bool_:
+        x = x.to(dt.int64)  # as torch.square (x ** 2): bools square to int64
     return mul(x, x)
 
 
@@ -288,10 +293,12 @@ def logit(x, eps=None):
 
 def _same_dtype_unary(prim, allow_bool=False):
     def fn(x):
-        if x.dtype is dt.bool_ and not allow_bool:
+        if x.dtype is dt.bool_ and allow_bool:
+            return clone(x)
+        if x.dtype is dt.bool_:
             raise TypeError(f"{prim.name} is not defined for bool tensors; convert with .float() or .int() first")
         if x.dtype.category != dt.FLOAT and prim.name in ("floor", "ceil", "round", "trunc"):
-            return x  # integers are already whole
+            return clone(x)  # integers are already whole (a copy, as in PyTorch)
         return bind(prim, x)
 
     fn.__name__ = prim.name
@@ -300,7 +307,7 @@ def _same_dtype_unary(prim, allow_bool=False):
 
 abs = _same_dtype_unary(P.Abs)
 absolute = abs
-sign = _same_dtype_unary(P.Sign)
+sign = _same_dtype_unary(P.Sign, allow_bool=True)  # sign of a bool is itself, as in PyTorch
 floor, ceil, trunc = (_same_dtype_unary(p) for p in (P.Floor, P.Ceil, P.Trunc))
 fix = trunc
 

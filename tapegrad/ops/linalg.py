@@ -8,6 +8,7 @@ from ..primitives import bind
 from ..primitives.linalg import Matmul
 from ..tensor import Tensor
 from .elementwise import _as_operand, broadcast_shapes, expand_to
+from .reduce import vector_norm  # noqa: F401  (tg.linalg.vector_norm, as torch.linalg.vector_norm)
 
 
 def matmul(x: Tensor, y: Tensor) -> Tensor:
@@ -29,7 +30,12 @@ def matmul(x: Tensor, y: Tensor) -> Tensor:
             f"({xs.shape[-2]}x{xs.shape[-1]} and {ys.shape[-2]}x{ys.shape[-1]}): the inner sizes "
             f"{xs.shape[-1]} and {ys.shape[-2]} differ (at {user_frame()})"
         )
-    batch = broadcast_shapes(xs.shape[:-2], ys.shape[:-2])
+    try:
+        batch = broadcast_shapes(xs.shape[:-2], ys.shape[:-2])
+    except ValueError as e:
+        raise ValueError(
+            f"matmul: the batch dimensions of {tuple(x.shape)} and {tuple(y.shape)} do not broadcast: {e}"
+        ) from None
     xs = expand_to(xs, batch + xs.shape[-2:])
     ys = expand_to(ys, batch + ys.shape[-2:])
     out = bind(Matmul, xs, ys)
@@ -99,8 +105,27 @@ def _parse_einsum(equation, operands):
     return fixed, out.replace("...", fresh)
 
 
+def _broadcast_letters(equation, items):
+    """Check that each subscript letter has one size across operands (size 1 broadcasts, as in PyTorch)."""
+    size = {}
+    for k, (s, t) in enumerate(items):
+        for c, n in zip(s, t.shape):
+            if size.get(c, 1) != 1 and n != 1 and size[c] != n:
+                raise ValueError(
+                    f"einsum('{equation}'): subscript {c} has size {n} in operand {k} but size {size[c]} in an "
+                    "earlier operand; sizes must match (or be 1)"
+                )
+            size[c] = n if size.get(c, 1) == 1 else size[c]
+    return [(s, t.expand(tuple(size[c] for c in s))) if t.shape != tuple(size[c] for c in s) else (s, t)
+            for s, t in items]
+
+
 def _take_diagonals(s, t):
     """Repeated letters in one operand (e.g. 'ii') select a diagonal."""
+    for c in set(s):
+        sizes = {n for x, n in zip(s, t.shape) if x == c}
+        if len(sizes) > 1:
+            raise ValueError(f"einsum: subscript {c} repeats in '{s}' over dimensions of different sizes {sorted(sizes)}")
     while len(set(s)) < len(s):
         for c in s:
             if s.count(c) > 1:
@@ -117,7 +142,7 @@ def einsum(equation: str, *operands) -> Tensor:
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     terms, out = _parse_einsum(equation, operands)
-    items = [_take_diagonals(s, t) for s, t in zip(terms, operands)]
+    items = _broadcast_letters(equation, [_take_diagonals(s, t) for s, t in zip(terms, operands)])
     while len(items) > 1:
         (sa, a), (sb, b) = items[0], items[1]
         later = out + "".join(s for s, _ in items[2:])

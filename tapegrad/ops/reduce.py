@@ -19,6 +19,8 @@ ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
 
 
 def _axes(op, x, dim):
+    if isinstance(dim, (tuple, list)) and len(dim) == 0:
+        dim = None  # as in PyTorch, an empty dim list reduces over every dimension
     return norm_dims(op, dim, x.ndim) if x.ndim else ()
 
 
@@ -73,7 +75,10 @@ def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     if dim is None:
         out = bind(R.Prod, reshape(x, -1), axis=0, keepdim=False)
         return reshape(out, (1,) * x.ndim) if keepdim else out
-    return bind(R.Prod, x, axis=norm_dim("prod", dim, x.ndim), keepdim=keepdim)
+    axis = norm_dim("prod", dim, x.ndim)
+    if x.ndim == 0:
+        return x.clone()
+    return bind(R.Prod, x, axis=axis, keepdim=keepdim)
 
 
 def amax(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
@@ -187,8 +192,8 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Ten
         return amax(abs(x), axes, keepdim)
     if p == -math.inf:
         return amin(abs(x), axes, keepdim)
-    if p == 0:
-        return sum(ne(x, 0).to(x.dtype), axes, keepdim)
+    if p == 0:  # the count of nonzeros; x * 0 keeps the result in the graph with a zero gradient, as in PyTorch
+        return sum(where(ne(x, 0), 1.0, x * 0), axes, keepdim)
     if p == 1:
         return sum(abs(x), axes, keepdim)
     return sum(abs(x) ** p, axes, keepdim) ** (1.0 / p)

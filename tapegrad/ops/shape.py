@@ -230,7 +230,15 @@ def repeat(x: Tensor, *sizes) -> Tensor:
     inter = tuple(v for n in x.shape for v in (1, n))
     big = tuple(v for r, n in zip(sizes, x.shape) for v in (r, n))
     out = expand_to(reshape(x, inter), big)
-    return reshape(out, tuple(r * n for r, n in zip(sizes, x.shape)))
+    return _fresh(reshape(out, tuple(r * n for r, n in zip(sizes, x.shape))))
+
+
+def _fresh(out: Tensor) -> Tensor:
+    """out as a tensor with its own storage: ops that copy in PyTorch (repeat, roll, cat, ...) must not
+    hand back a view of their input when there happened to be nothing to move."""
+    from .elementwise import clone
+
+    return clone(out) if out._base is not None else out
 
 
 def tile(x: Tensor, dims) -> Tensor:
@@ -246,7 +254,7 @@ def repeat_interleave(x: Tensor, repeats: int, dim=None) -> Tensor:
     d = norm_dim("repeat_interleave", dim, x.ndim)
     y = unsqueeze(x, d + 1)
     y = expand_to(y, y.shape[: d + 1] + (repeats,) + y.shape[d + 2 :])
-    return reshape(y, x.shape[:d] + (x.shape[d] * repeats,) + x.shape[d + 1 :])
+    return _fresh(reshape(y, x.shape[:d] + (x.shape[d] * repeats,) + x.shape[d + 1 :]))
 
 
 def flip(x: Tensor, dims) -> Tensor:
@@ -283,6 +291,7 @@ def roll(x: Tensor, shifts, dims=None) -> Tensor:
         return reshape(roll(flatten(x), shifts, 0), x.shape)
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    original = x
     for s, d in zip(shifts, dims):
         d = norm_dim("roll", d, x.ndim)
         n = x.shape[d]
@@ -291,7 +300,13 @@ def roll(x: Tensor, shifts, dims=None) -> Tensor:
         s %= n
         if s:
             x = cat([slice_along(x, d, n - s, n), slice_along(x, d, 0, n - s)], d)
-    return x
+    return x if x is not original else _fresh_copy(x)  # roll always copies, also by 0
+
+
+def _fresh_copy(x):
+    from .elementwise import clone
+
+    return clone(x)
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
@@ -362,7 +377,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
                 f"cat: tensors must have the same shape except in dimension {dim}, got {shapes} (at {user_frame()})"
             )
     if len(parts) == 1:
-        return parts[0]
+        return _fresh_copy(parts[0]) if parts[0] is nonempty[0] else parts[0]  # cat always copies
     return bind(M.Concat, *parts, axis=d)
 
 

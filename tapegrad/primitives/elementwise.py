@@ -286,15 +286,20 @@ class Pow(Binary):
             None if dx is None else dx * self._dx(x, y), None if dy is None else dy * self._dy(x, y, out)
         )
 
+    # NOTE: the branch that _select masks out is evaluated at a safe point (y = 1, resp. x = 1): its value is
+    # discarded, but its derivatives are not (0 * inf = nan would leak into second-order gradients).
     @staticmethod
     def _dx(x, y):
         # NOTE: y * x**(y-1) is 0 where y == 0 (even at x == 0, where x**-1 is inf), as in PyTorch.
-        return (y == 0)._select(0.0, y * x ** (y - 1))
+        y_zero = y == 0
+        y_safe = y_zero._select(1.0, y)
+        return y_zero._select(0.0, y_safe * x ** (y_safe - 1))
 
     @staticmethod
     def _dy(x, y, out):
         # NOTE: d(x**y)/dy = x**y * log(x); at x == 0 with y >= 0 the limit is 0, not nan.
-        return ((x == 0) & (y >= 0))._select(0.0, out * x.log())
+        limit = (x == 0) & (y >= 0)
+        return limit._select(0.0, out * limit._select(1.0, x).log())
 
 
 @register
@@ -307,7 +312,7 @@ class Maximum(Binary):
         return g * wx, g * (1 - wx)
 
     def jvp(self, dxs, xs, out):
-        return _select_tangent(dxs, xs, xs[0] > xs[1])
+        return _tie_split_tangent(dxs, xs, xs[0] > xs[1])
 
 
 @register
@@ -319,7 +324,7 @@ class Minimum(Binary):
         return g * wx, g * (1 - wx)
 
     def jvp(self, dxs, xs, out):
-        return _select_tangent(dxs, xs, xs[0] < xs[1])
+        return _tie_split_tangent(dxs, xs, xs[0] < xs[1])
 
 
 @register
@@ -368,6 +373,13 @@ class Remainder(Binary):
 
 def _sum_tangents(a, b):
     return b if a is None else a if b is None else a + b
+
+
+def _tie_split_tangent(dxs, xs, x_wins):
+    """The transpose of the maximum/minimum vjp: wx * dx + (1 - wx) * dy, wx = 1/2 at ties."""
+    (dx, dy), (x, y) = dxs, xs
+    wx = x_wins.to(x.dtype) + 0.5 * (x == y).to(x.dtype)
+    return _sum_tangents(None if dx is None else dx * wx, None if dy is None else dy * (1 - wx))
 
 
 def _select_tangent(dxs, xs, x_wins):

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from .. import dtype as dt
-from .base import AVal, Primitive, register
+from .base import AVal, Primitive, bind, register
 from .elementwise import NonDiff
 
 
@@ -14,6 +14,16 @@ def reduced_shape(shape, axes, keepdim):
     if keepdim:
         return tuple(1 if i in axes else n for i, n in enumerate(shape))
     return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _accumulated(x):
+    """The result dtype of sums and products: floats keep theirs, bool and integers accumulate in int64."""
+    return x.dtype if x.dtype.category == dt.FLOAT else dt.int64
+
+
+def _sum(t, axes, keepdim):
+    # NOTE: the primitive, not Tensor.sum: the front end reads axes=() as "every axis", Sum as "none".
+    return bind(Sum, t, axes=axes, keepdim=keepdim)
 
 
 def _keep(t, shape, axes, keepdim):
@@ -24,14 +34,13 @@ def _keep(t, shape, axes, keepdim):
 @register
 class Sum(Primitive):
     def shape(self, x, *, axes, keepdim):
-        out_dtype = dt.int64 if x.dtype.category != dt.FLOAT else x.dtype
-        return AVal(reduced_shape(x.shape, axes, keepdim), out_dtype)
+        return AVal(reduced_shape(x.shape, axes, keepdim), _accumulated(x))
 
     def vjp(self, g, x, out, *, axes, keepdim):
         return (_keep(g, x.shape, axes, keepdim).expand(x.shape),)
 
     def jvp(self, dxs, xs, out, *, axes, keepdim):
-        return dxs[0].sum(axes, keepdim=keepdim)
+        return _sum(dxs[0], axes, keepdim)
 
 
 @register
@@ -45,13 +54,13 @@ class Amax(Primitive):
 
     def _weights(self, x, out, axes, keepdim):
         hit = (x == _keep(out, x.shape, axes, keepdim)).to(x.dtype)
-        return hit / hit.sum(axes, keepdim=True)
+        return hit / _sum(hit, axes, True)
 
     def vjp(self, g, x, out, *, axes, keepdim):
         return (_keep(g, x.shape, axes, keepdim) * self._weights(x, out, axes, keepdim),)
 
     def jvp(self, dxs, xs, out, *, axes, keepdim):
-        return (dxs[0] * self._weights(xs[0], out, axes, keepdim)).sum(axes, keepdim=keepdim)
+        return _sum(dxs[0] * self._weights(xs[0], out, axes, keepdim), axes, keepdim)
 
 
 class ArgReduce(NonDiff):
@@ -80,7 +89,7 @@ class Argsort(NonDiff):
 @register
 class Cumsum(Primitive):
     def shape(self, x, *, axis):
-        return x
+        return AVal(x.shape, _accumulated(x))
 
     def vjp(self, g, x, out, *, axis):
         # the gradient of a prefix sum is the suffix sum of g
@@ -101,7 +110,7 @@ class Cumprod(Primitive):
     saves, saves_out = (0,), True
 
     def shape(self, x, *, axis):
-        return x
+        return AVal(x.shape, _accumulated(x))
 
     def vjp(self, g, x, out, *, axis):
         n = x.shape[axis]
@@ -154,7 +163,7 @@ class Prod(Primitive):
     saves = (0,)
 
     def shape(self, x, *, axis, keepdim):
-        return AVal(reduced_shape(x.shape, (axis,), keepdim), x.dtype)
+        return AVal(reduced_shape(x.shape, (axis,), keepdim), _accumulated(x))
 
     def vjp(self, g, x, out, *, axis, keepdim):
         return (_keep(g, x.shape, (axis,), keepdim) * _others_product(x, axis),)
@@ -170,5 +179,6 @@ def _others_product(x, axis):
         return x.ones_like()
     ones = x.narrow(axis, 0, 1).ones_like()
     before = _cat([ones, x.narrow(axis, 0, n - 1)], axis).cumprod(axis)
-    after = _cat([x.narrow(axis, 1, n - 1).flip(axis), ones], axis).cumprod(axis).flip(axis)
+    # after[j] = prod(x[j+1:]): exclusive suffix products, a prefix scan of the reversed x[1:]
+    after = _cat([ones, x.narrow(axis, 1, n - 1).flip(axis)], axis).cumprod(axis).flip(axis)
     return before * after

@@ -57,6 +57,18 @@ def _off_grid(rng, shape, lo=-3, hi=3):
     return whole + frac
 
 
+def _ints(rng, shape, dtype=np.int64):
+    return rng.integers(-4, 5, size=shape).astype(dtype)
+
+
+def _int_scans(rng):
+    """Scans over integer and bool inputs (accumulate in int64, as numpy and PyTorch do)."""
+    return [
+        Case([_ints(rng, (2, 3), np.int32)], {"axis": 1}, label="int32"),
+        Case([rng.random((4,)) < 0.5], {"axis": 0}, label="bool"),
+    ]
+
+
 def _distinct(rng, shape, spacing=0.5):
     """Values pairwise at least `spacing` apart (no ties for max/argmax/sort)."""
     n = int(np.prod(shape))
@@ -140,10 +152,11 @@ def _pow(rng):
     # negative bases with integer exponents: defined, differentiable in x only (log(x) is nan)
     x = _signed(rng, (5,), 0.3, 2)
     cases.append(Case([x, np.array([2.0, 3.0, -1.0, 0.0, 1.0])], diff=(0,), label="neg_base_int_exp"))
-    # x == 0 with exponents >= 1 is smooth in both arguments: 0**y = 0 nearby
-    cases.append(Case([np.zeros(3), np.array([2.0, 3.0, 2.5])], label="zero_base"))
+    # x == 0: smooth in x for integer exponents >= 1, and in y (0**y == 0 for y > 0) with x held at 0
+    cases.append(Case([np.zeros(3), np.array([1.0, 2.0, 3.0])], diff=(0,), label="zero_base_dx"))
+    cases.append(Case([np.zeros(3), np.array([0.5, 2.0, 2.5])], diff=(1,), label="zero_base_dy"))
     # the conventions at 0: d/dx is 0 where y == 0, d/dy is 0 where x == 0 and y >= 0
-    cases.append(Case([np.array([0.0, 0.0, 1.5]), np.array([0.0, 0.5, 0.0])], label="zero_conventions", smooth=False))
+    cases.append(Case([np.array([0.0, 0.0, 1.5]), np.array([0.0, 2.0, 0.0])], label="zero_conventions", smooth=False))
     return cases
 
 
@@ -171,7 +184,12 @@ def _modulo(rng):
 
 
 def _arith(x_draw, y_draw):
-    return _binary(x_draw, y_draw)
+    def make(rng):
+        cases = _binary(x_draw, y_draw)(rng)
+        cases.append(Case([_ints(rng, (2, 3), np.int32), _ints(rng, (2, 3), np.int32)], label="int32"))
+        return cases
+
+    return make
 
 
 # *** non-differentiable elementwise ***
@@ -245,6 +263,8 @@ def _sum(rng):
         Case([_any(rng, (0, 3))], {"axes": (0,), "keepdim": False}),
         Case([_any(rng, (2, 3))], {"axes": (), "keepdim": False}, label="no_axes"),
         Case([rng.integers(-5, 5, size=(2, 3))], {"axes": (1,), "keepdim": False}, label="int"),
+        Case([_ints(rng, (2, 3), np.int32)], {"axes": (0,), "keepdim": True}, label="int32"),
+        Case([rng.random((2, 3)) < 0.5], {"axes": (0, 1), "keepdim": False}, label="bool"),
     ]
 
 
@@ -255,7 +275,11 @@ def _amax(rng):
         Case([_distinct(rng, (3, 4))], {"axes": (1,), "keepdim": True}),
         Case([_distinct(rng, (2, 3, 2))], {"axes": (0, 2), "keepdim": False}),
         Case([_distinct(rng, (0, 3))], {"axes": (1,), "keepdim": False}, label="empty_kept_dim"),
-        Case([np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])], {"axes": (1,), "keepdim": False}, label="ties", smooth=False),
+        Case(
+            [np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])], {"axes": (1,), "keepdim": False}, label="ties", smooth=False
+        ),
+        Case([_ints(rng, (2, 3), np.int32)], {"axes": (1,), "keepdim": False}, label="int32"),
+        Case([_distinct(rng, (2, 3))], {"axes": (), "keepdim": False}, label="no_axes"),
     ]
 
 
@@ -284,6 +308,7 @@ def _cumsum(rng):
         Case([_any(rng, (3, 4))], {"axis": 0}),
         Case([_any(rng, (0, 3))], {"axis": 0}),
         Case([_any(rng, (2, 0))], {"axis": 1}),
+        *_int_scans(rng),
     ]
 
 
@@ -297,6 +322,7 @@ def _cumprod(rng):
         # cumprod is a polynomial: zeros in x are smooth points, and the rule must stay exact there
         Case([np.array([1.5, 0.0, -2.0, 0.7])], {"axis": 0}, label="one_zero"),
         Case([np.array([[0.5, 0.0, 2.0, 0.0, 1.2]])], {"axis": 1}, label="two_zeros"),
+        *_int_scans(rng),
     ]
 
 
@@ -309,6 +335,8 @@ def _prod(rng):
         Case([_any(rng, (0, 3))], {"axis": 0, "keepdim": False}, label="empty_axis"),
         Case([np.array([1.5, 0.0, -2.0, 0.7])], {"axis": 0, "keepdim": False}, label="one_zero"),
         Case([np.array([[0.5, 0.0, 2.0, 0.0]])], {"axis": 1, "keepdim": False}, label="two_zeros"),
+        Case([_ints(rng, (2, 3), np.int32)], {"axis": 1, "keepdim": False}, label="int32"),
+        Case([rng.random((2, 3)) < 0.5], {"axis": 0, "keepdim": True}, label="bool"),
     ]
 
 
@@ -499,7 +527,7 @@ SAMPLES = {
     "add": _arith(_any, _any),
     "sub": _arith(_any, _any),
     "mul": _arith(_any, _any),
-    "div": _arith(_any, _away_from_zero),
+    "div": _binary(_any, _away_from_zero),  # true division: the front end casts integers to float first
     "pow": _pow,
     "maximum": _extremum,
     "minimum": _extremum,

@@ -1,0 +1,822 @@
+"""tg.nn.functional (users write `import tapegrad.nn.functional as F`): activations, normalisation, dropout,
+embedding, padding, losses and attention with PyTorch's signatures, all composites of tapegrad ops (so they
+differentiate and trace); conv and pooling are re-exported from ops/conv.py.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import warnings
+
+import numpy as np
+
+from .. import dtype as dt
+from ..autograd.grad_mode import no_grad
+from ..ops.conv import *
+from ..ops.creation import arange, ones, rand, zeros
+from ..ops.elementwise import erf, exp, expm1, log, log1p, sigmoid, tanh, where
+from ..ops.linalg import matmul
+from ..ops.shape import pad_constant
+from ..primitives.base import INTERPRETERS
+from ..tensor import Tensor
+
+
+def _tensor_input(fn):
+    """Decorator: the first argument must be a Tensor (a TypeError that says so, not an AttributeError)."""
+
+    name = next(iter(inspect.signature(fn).parameters))
+
+    @functools.wraps(fn)
+    def checked(*args, **kwargs):
+        first = args[0] if args else kwargs.get(name)
+        if not isinstance(first, Tensor):
+            raise TypeError(
+                f"{fn.__name__}: {name} must be a Tensor, got {type(first).__name__}; wrap it with tg.tensor(...)"
+            )
+        return fn(*args, **kwargs)
+
+    return checked
+
+
+def _concrete() -> bool:
+    """True in eager mode, where checks may read values (a bad class index, a probability > 1).
+
+    While a tracer is active the values are symbolic, so such checks are skipped (shape checks still run).
+    """
+    return not INTERPRETERS
+
+
+def _maybe_inplace(input, out, inplace, name):
+    return input._inplace(out, name) if inplace else out
+
+
+# *** activations ***
+
+
+@_tensor_input
+def relu(input, inplace=False):
+    """max(x, 0); the gradient at 0 is 0 and nan propagates, as in PyTorch."""
+    return _maybe_inplace(input, where(input <= 0, 0, input), inplace, "relu_")
+
+
+@_tensor_input
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """x clamped to [min_val, max_val]; the gradient is 1 strictly inside and 0 elsewhere (PyTorch's rule)."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
+    out = where(input <= min_val, min_val, where(input >= max_val, max_val, input))
+    return _maybe_inplace(input, out, inplace, "hardtanh_")
+
+
+@_tensor_input
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+@_tensor_input
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return _maybe_inplace(input, where(input > 0, input, input * negative_slope), inplace, "leaky_relu_")
+
+
+def _expm1_negative(x):
+    # NOTE: clamp first so the branch where() discards cannot overflow (an inf there would give nan gradients)
+    return expm1(where(x > 0, 0, x))
+
+
+@_tensor_input
+def elu(input, alpha=1.0, inplace=False):
+    return _maybe_inplace(input, where(input > 0, input, alpha * _expm1_negative(input)), inplace, "elu_")
+
+
+@_tensor_input
+def celu(input, alpha=1.0, inplace=False):
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0 (it divides the input)")
+    return _maybe_inplace(input, where(input > 0, input, alpha * _expm1_negative(input / alpha)), inplace, "celu_")
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+@_tensor_input
+def selu(input, inplace=False):
+    return _maybe_inplace(input, _SELU_SCALE * elu(input, _SELU_ALPHA), inplace, "selu_")
+
+
+@_tensor_input
+def gelu(input, approximate="none"):
+    """x * Phi(x) (approximate='none') or its tanh approximation (approximate='tanh')."""
+    if approximate == "none":
+        return 0.5 * input * (1.0 + erf(input * (1.0 / math.sqrt(2.0))))
+    if approximate == "tanh":
+        inner = math.sqrt(2.0 / math.pi) * (input + 0.044715 * input * input * input)
+        return 0.5 * input * (1.0 + tanh(inner))
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+@_tensor_input
+def silu(input, inplace=False):
+    return _maybe_inplace(input, input * sigmoid(input), inplace, "silu_")
+
+
+def _softplus(z):
+    """log(1 + exp(z)) without overflow: z + log1p(exp(-z)) for z > 0, log1p(exp(z)) otherwise.
+
+    Both branches see clamped inputs, so neither overflows and the gradient is sigmoid(z) everywhere.
+    """
+    positive = z > 0
+    zp, zn = where(positive, z, 0), where(positive, 0, z)
+    return where(positive, zp + log1p(exp(-zp)), log1p(exp(zn)))
+
+
+@_tensor_input
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (PyTorch's linear tail)."""
+    scaled = input * beta
+    return where(scaled > threshold, input, _softplus(scaled) / beta)
+
+
+@_tensor_input
+def mish(input, inplace=False):
+    return _maybe_inplace(input, input * tanh(_softplus(input)), inplace, "mish_")
+
+
+@_tensor_input
+def hardsigmoid(input, inplace=False):
+    return _maybe_inplace(input, hardtanh(input + 3.0, 0.0, 6.0) / 6.0, inplace, "hardsigmoid_")
+
+
+@_tensor_input
+def hardswish(input, inplace=False):
+    return _maybe_inplace(input, input * hardtanh(input + 3.0, 0.0, 6.0) / 6.0, inplace, "hardswish_")
+
+
+@_tensor_input
+def logsigmoid(input):
+    return -_softplus(-input)
+
+
+@_tensor_input
+def softsign(input):
+    return input / (1.0 + input.abs())
+
+
+@_tensor_input
+def tanhshrink(input):
+    return input - tanh(input)
+
+
+@_tensor_input
+def threshold(input, threshold, value, inplace=False):
+    """x where x > threshold, else value."""
+    return _maybe_inplace(input, where(input > threshold, input, value), inplace, "threshold_")
+
+
+@_tensor_input
+def glu(input, dim=-1):
+    """a * sigmoid(b) where a, b are the two halves of input along dim."""
+    if input.ndim == 0 or input.shape[dim] % 2:
+        raise ValueError(f"glu: dimension {dim} of input {tuple(input.shape)} must have an even size (it is halved)")
+    a, b = input.chunk(2, dim)
+    return a * sigmoid(b)
+
+
+@_tensor_input
+def prelu(input, weight):
+    """leaky_relu with a learned slope: one per channel (dim 1), or a single one."""
+    if weight.numel() != 1 and (input.ndim < 2 or weight.numel() != input.shape[1]):
+        raise ValueError(
+            f"prelu: weight has {weight.numel()} slopes but input {tuple(input.shape)} has "
+            f"{input.shape[1] if input.ndim > 1 else 1} channels (dim 1); give 1 slope or one per channel"
+        )
+    slope = weight.reshape((-1,) + (1,) * (input.ndim - 2)) if weight.numel() != 1 else weight.reshape(())
+    return where(input > 0, input, slope * input)
+
+
+relu_ = functools.partial(relu, inplace=True)
+elu_ = functools.partial(elu, inplace=True)
+leaky_relu_ = functools.partial(leaky_relu, inplace=True)
+hardtanh_ = functools.partial(hardtanh, inplace=True)
+
+
+# *** softmax family ***
+
+
+def _softmax_dim(op, input, dim, dtype):
+    if dtype is not None:
+        input = input.to(dtype)
+    elif input.dtype.category != dt.FLOAT:
+        raise TypeError(f"{op}: expects a floating-point input, got {input.dtype.name}; convert with .float()")
+    if dim is None:  # PyTorch's deprecated implicit choice
+        warnings.warn(f"{op}: implicit dimension choice is deprecated; pass dim= explicitly", stacklevel=3)
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    return input, dim
+
+
+@_tensor_input
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """exp(x) / sum(exp(x)) along dim, shifted by the (detached) maximum for stability."""
+    input, dim = _softmax_dim("softmax", input, dim, dtype)
+    e = exp(input - input.detach().amax(dim, keepdim=True))
+    return e / e.sum(dim, keepdim=True)
+
+
+@_tensor_input
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    input, dim = _softmax_dim("softmin", input, dim, dtype)
+    return softmax(-input, dim)
+
+
+@_tensor_input
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """x - logsumexp(x) along dim (stable)."""
+    input, dim = _softmax_dim("log_softmax", input, dim, dtype)
+    return input - input.logsumexp(dim, keepdim=True)
+
+
+def _safe_softmax(x, dim):
+    """softmax that gives 0 (not nan) for a row that is entirely -inf, as PyTorch's attention does."""
+    m = x.detach().amax(dim, keepdim=True)
+    e = exp(x - where(m == -math.inf, 0, m))
+    s = e.sum(dim, keepdim=True)
+    return e / where(s == 0, 1, s)
+
+
+# *** normalisation ***
+
+
+def _normalized_axes(op, input, normalized_shape):
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if len(shape) == 0 or len(shape) > input.ndim or tuple(input.shape[input.ndim - len(shape) :]) != shape:
+        raise ValueError(
+            f"{op}: normalized_shape {shape} must equal the last dimensions of the input, got input shape "
+            f"{tuple(input.shape)}"
+        )
+    return shape, tuple(range(input.ndim - len(shape), input.ndim))
+
+
+def _check_param(op, name, t, shape):
+    if t is not None and tuple(t.shape) != tuple(shape):
+        raise ValueError(f"{op}: {name} must have shape {tuple(shape)}, got {tuple(t.shape)}")
+
+
+def _affine(out, weight, bias, shape):
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def _standardize(x, axes, eps):
+    """(x - mean) / sqrt(biased var + eps) over axes."""
+    centered = x - x.mean(axes, keepdim=True)
+    var = (centered * centered).mean(axes, keepdim=True)
+    return centered * (var + eps).rsqrt()
+
+
+@_tensor_input
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the last len(normalized_shape) dims, then scale by weight and shift by bias."""
+    shape, axes = _normalized_axes("layer_norm", input, normalized_shape)
+    _check_param("layer_norm", "weight", weight, shape)
+    _check_param("layer_norm", "bias", bias, shape)
+    return _affine(_standardize(input, axes, eps), weight, bias, shape)
+
+
+@_tensor_input
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x^2) + eps) over the last dims; eps defaults to the dtype's machine epsilon."""
+    shape, axes = _normalized_axes("rms_norm", input, normalized_shape)
+    _check_param("rms_norm", "weight", weight, shape)
+    eps = float(np.finfo(input.dtype.np).eps) if eps is None else eps
+    out = input * ((input * input).mean(axes, keepdim=True) + eps).rsqrt()
+    return _affine(out, weight, None, shape)
+
+
+def _channel_shape(input):
+    return (1, input.shape[1]) + (1,) * (input.ndim - 2)
+
+
+@_tensor_input
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """Normalise each channel (dim 1) with batch statistics (training) or the running ones (eval).
+
+    In training, running_mean / running_var (when given) are updated in place, outside autograd:
+    running = (1 - momentum) * running + momentum * batch statistic (the variance unbiased).
+    """
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected input of shape (N, C, ...), got {tuple(input.shape)}")
+    c, shape = input.shape[1], _channel_shape(input)
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        _check_param("batch_norm", name, t, (c,))
+    axes = (0,) + tuple(range(2, input.ndim))
+    if training:
+        count = input.numel() // c
+        if count <= 1:
+            raise ValueError(
+                f"batch_norm: expected more than 1 value per channel when training, got input {tuple(input.shape)}"
+            )
+        out = _standardize(input, axes, eps)
+        _update_running(input, axes, count, running_mean, running_var, momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
+        out = (input - running_mean.reshape(shape)) * (running_var.reshape(shape) + eps).rsqrt()
+    return _affine(out, weight, bias, shape)
+
+
+def _update_running(input, axes, count, running_mean, running_var, momentum):
+    if momentum is None:
+        raise ValueError("batch_norm: momentum=None (a cumulative average) needs a batch counter; use nn.BatchNorm")
+    with no_grad():
+        x = input.detach()
+        mean = x.mean(axes)
+        if running_mean is not None:
+            running_mean.copy_(running_mean * (1 - momentum) + mean * momentum)
+        if running_var is not None:
+            var = x.var(axes, correction=1)
+            running_var.copy_(running_var * (1 - momentum) + var * momentum)
+
+
+@_tensor_input
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalise over each group of num_groups channel groups (and all spatial positions), per sample."""
+    if input.ndim < 2 or input.shape[1] % num_groups:
+        raise ValueError(
+            f"group_norm: the {input.shape[1] if input.ndim > 1 else '?'} channels of input {tuple(input.shape)} "
+            f"must be divisible by num_groups={num_groups}"
+        )
+    _check_param("group_norm", "weight", weight, (input.shape[1],))
+    _check_param("group_norm", "bias", bias, (input.shape[1],))
+    grouped = input.reshape(input.shape[0], num_groups, -1)
+    out = _standardize(grouped, (2,), eps).reshape(input.shape)
+    return _affine(out, weight, bias, _channel_shape(input))
+
+
+@_tensor_input
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """x / max(||x||_p, eps) along dim."""
+    return input / input.norm(p, dim, keepdim=True).clamp_min(eps)
+
+
+# *** dropout, embedding, one_hot, linear ***
+
+
+@_tensor_input
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zero each element with probability p and scale the rest by 1 / (1 - p); the identity when not training.
+
+    Uses tapegrad's generator, so tg.manual_seed makes it reproducible.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability p must be between 0 and 1, got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        out = input * 0.0
+    else:
+        keep = rand(*input.shape, dtype=input.dtype if input.dtype.category == dt.FLOAT else None) >= p
+        out = input * keep.to(input.dtype) * (1.0 / (1.0 - p))
+    return _maybe_inplace(input, out, inplace, "dropout_")
+
+
+def _check_indices(op, t):
+    if not isinstance(t, Tensor) or t.dtype.category != dt.INT:
+        got = t.dtype.name if isinstance(t, Tensor) else type(t).__name__
+        raise TypeError(f"{op}: indices must be an integer tensor (int32 or int64), got {got}; convert with .long()")
+
+
+@_tensor_input
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+    """Rows of weight (num_embeddings, dim) picked by the integer tensor input: shape input.shape + (dim,).
+
+    The row at padding_idx receives no gradient. With max_norm, the rows used are first renormalised in place.
+    """
+    _check_indices("embedding", input)
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got {tuple(weight.shape)}")
+    if sparse:
+        raise ValueError("embedding: sparse gradients are not supported; use sparse=False")
+    n = weight.shape[0]
+    flat = input.reshape(-1)
+    if max_norm is not None:
+        _renorm_rows(weight, flat, max_norm, norm_type)
+    out = weight.index_select(0, flat)
+    if scale_grad_by_freq:  # the value stays, the gradient of each row is divided by its count in the batch
+        counts = zeros(n, dtype=weight.dtype).index_add(0, flat, ones(flat.shape[0], dtype=weight.dtype))
+        c = counts.index_select(0, flat).unsqueeze(1)
+        out = out.detach() + (out - out.detach()) / c
+    if padding_idx is not None:
+        if not -n <= padding_idx < n:
+            raise ValueError(f"embedding: padding_idx {padding_idx} must be within the {n} embeddings")
+        pad = (flat == padding_idx % n).unsqueeze(1)
+        out = where(pad, out.detach(), out)
+    return out.reshape(tuple(input.shape) + (weight.shape[1],))
+
+
+def _renorm_rows(weight, flat, max_norm, norm_type):
+    with no_grad():
+        used = (
+            zeros(weight.shape[0], dtype=weight.dtype).index_add(0, flat, ones(flat.shape[0], dtype=weight.dtype)) > 0
+        )
+        norms = weight.norm(norm_type, 1)
+        scale = where(used & (norms > max_norm), max_norm / (norms + 1e-7), 1.0)
+        weight.copy_(weight * scale.unsqueeze(1))
+
+
+def one_hot(tensor, num_classes=-1):
+    """int64 tensor of shape tensor.shape + (num_classes,) with a 1 at each index; num_classes=-1 infers max + 1."""
+    _check_indices("one_hot", tensor)
+    if num_classes == -1:
+        if tensor.numel() == 0 or not _concrete():
+            raise ValueError("one_hot: cannot infer num_classes from an empty or traced tensor; pass num_classes")
+        num_classes = int(tensor.max().item()) + 1
+    if _concrete() and tensor.numel() and bool((tensor < 0).any()):
+        raise ValueError(f"one_hot: class values must be non-negative, got {int(tensor.min().item())}")
+    if _concrete() and tensor.numel() and bool((tensor >= num_classes).any()):
+        raise ValueError(
+            f"one_hot: class values must be smaller than num_classes ({num_classes}), got {int(tensor.max().item())}"
+        )
+    return (tensor.unsqueeze(-1) == arange(num_classes)).long()
+
+
+@_tensor_input
+def linear(input, weight, bias=None):
+    """input @ weight.T + bias, weight (out_features, in_features)."""
+    if input.ndim == 0 or weight.ndim not in (1, 2) or input.shape[-1] != weight.shape[-1]:
+        raise ValueError(
+            f"linear: input of shape {tuple(input.shape)} has {input.shape[-1] if input.ndim else 0} features (last "
+            f"dim) but weight {tuple(weight.shape)} (out_features, in_features) expects "
+            f"{weight.shape[-1] if weight.ndim else '?'}"
+        )
+    out = matmul(input, weight.mT if weight.ndim == 2 else weight)
+    return out if bias is None else out + bias
+
+
+# *** padding ***
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _pad_source_index(n, before, after, mode):
+    """For each output position along one dim, the input position it copies (reflect/replicate/circular)."""
+    pos = np.arange(-before, n + after)
+    if mode == "replicate":
+        return np.clip(pos, 0, n - 1)
+    if mode == "circular":
+        return pos % n
+    return np.where(pos < 0, -pos, np.where(pos >= n, 2 * (n - 1) - pos, pos))  # reflect, edge not repeated
+
+
+def _check_pad_sizes(mode, shape, widths):
+    for d, (n, (a, b)) in enumerate(zip(shape, widths)):
+        if (a, b) == (0, 0):
+            continue
+        if a < 0 or b < 0:
+            raise ValueError(f"pad: negative padding {(a, b)} of dim {d} is only supported with mode='constant'")
+        limit = n - 1 if mode == "reflect" else n if mode == "circular" else math.inf
+        if max(a, b) > limit or n == 0:
+            raise ValueError(
+                f"pad: {mode} padding {(a, b)} of dim {d} is too large for its size {n} (input {tuple(shape)}); "
+                f"it must be at most {limit}"
+            )
+
+
+@_tensor_input
+def pad(input, pad, mode="constant", value=None):
+    """Pad with PyTorch's tuple order: (left, right) of the last dim first, then the dim before it, ...
+
+    Modes: 'constant' (value, default 0; negative widths crop), 'reflect', 'replicate', 'circular'.
+    """
+    pad = tuple(pad)
+    if len(pad) % 2 or len(pad) > 2 * input.ndim:
+        raise ValueError(
+            f"pad: the padding {pad} must have an even length of at most 2 * ndim = {2 * input.ndim} "
+            f"(pairs (before, after), last dim first)"
+        )
+    widths = [(0, 0)] * input.ndim
+    for i in range(len(pad) // 2):
+        widths[input.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    if mode == "constant":
+        return pad_constant(input, tuple(widths), 0.0 if value is None else value)
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {_PAD_MODES}, got {mode!r}")
+    if value is not None and value != 0:
+        raise ValueError(f"pad: value is only used by mode='constant', got value={value} with mode={mode!r}")
+    _check_pad_sizes(mode, input.shape, widths)
+    out = input
+    for d, (a, b) in enumerate(widths):
+        if (a, b) != (0, 0):
+            out = out.index_select(d, Tensor._make(_pad_source_index(input.shape[d], a, b, mode).astype(np.int64)))
+    return out
+
+
+# *** losses ***
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduction(op, size_average, reduce, reduction, allowed=_REDUCTIONS):
+    """The reduction, with PyTorch's legacy size_average / reduce flags mapped onto it."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "mean" if reduce and size_average else "sum" if reduce else "none"
+    if reduction not in allowed:
+        raise ValueError(f"{op}: reduction must be one of {allowed}, got {reduction!r}")
+    return reduction
+
+
+def _reduce(loss, reduction):
+    return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+
+
+def _check_target(op, input, target, strict=False):
+    if not isinstance(target, Tensor):
+        raise TypeError(f"{op}: target must be a Tensor, got {type(target).__name__}")
+    if tuple(target.shape) == tuple(input.shape):
+        return
+    message = (
+        f"{op}: target shape {tuple(target.shape)} differs from input shape {tuple(input.shape)}; "
+        "they will be broadcast, which is likely wrong. Make them the same shape"
+    )
+    if strict:
+        raise ValueError(message)
+    warnings.warn(message, stacklevel=3)
+
+
+def _weighted_pointwise(op, loss, weight, reduction, input, mean_by_weight=True):
+    """Apply an elementwise weight (same shape as input); mean divides by the weight sum (mse/l1) or the count."""
+    if weight is None:
+        return _reduce(loss, reduction)
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError(f"{op}: weight shape {tuple(weight.shape)} must equal the input shape {tuple(input.shape)}")
+    loss = loss * weight
+    if reduction == "mean" and mean_by_weight:
+        return loss.sum() / weight.sum()
+    return _reduce(loss, reduction)
+
+
+@_tensor_input
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    reduction = _reduction("mse_loss", size_average, reduce, reduction)
+    _check_target("mse_loss", input, target)
+    d = input - target
+    return _weighted_pointwise("mse_loss", d * d, weight, reduction, input)
+
+
+@_tensor_input
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    reduction = _reduction("l1_loss", size_average, reduce, reduction)
+    _check_target("l1_loss", input, target)
+    return _weighted_pointwise("l1_loss", (input - target).abs(), weight, reduction, input)
+
+
+@_tensor_input
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (beta=0 is the l1 loss)."""
+    reduction = _reduction("smooth_l1_loss", size_average, reduce, reduction)
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+    _check_target("smooth_l1_loss", input, target)
+    d = input - target
+    ad = d.abs()
+    if beta == 0:
+        return _reduce(ad, reduction)
+    return _reduce(where(ad < beta, 0.5 * d * d / beta, ad - 0.5 * beta), reduction)
+
+
+@_tensor_input
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """0.5 d^2 where |d| < delta, else delta * (|d| - 0.5 delta)."""
+    reduction = _reduction("huber_loss", None, None, reduction)
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    _check_target("huber_loss", input, target)
+    d = input - target
+    ad = d.abs()
+    loss = where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
+    return _weighted_pointwise("huber_loss", loss, weight, reduction, input, mean_by_weight=False)
+
+
+@_tensor_input
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """-(t log x + (1 - t) log(1 - x)) with each log clamped at -100, as PyTorch does; x must be in [0, 1]."""
+    reduction = _reduction("binary_cross_entropy", size_average, reduce, reduction)
+    _check_target("binary_cross_entropy", input, target, strict=True)
+    if _concrete() and input.numel() and bool(((input < 0) | (input > 1)).any()):
+        raise ValueError(
+            "binary_cross_entropy: all elements of input must be between 0 and 1 (probabilities); apply sigmoid "
+            "first, or use binary_cross_entropy_with_logits on the raw scores"
+        )
+    loss = -(target * log(input).clamp_min(-100.0) + (1 - target) * log(1 - input).clamp_min(-100.0))
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+@_tensor_input
+def binary_cross_entropy_with_logits(
+    input, target, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None
+):
+    """Sigmoid + binary cross-entropy in one stable expression: (1 - t) x + (1 + (pos_weight - 1) t) softplus(-x)."""
+    reduction = _reduction("binary_cross_entropy_with_logits", size_average, reduce, reduction)
+    _check_target("binary_cross_entropy_with_logits", input, target, strict=True)
+    log_weight = 1.0 if pos_weight is None else (pos_weight - 1) * target + 1
+    loss = (1 - target) * input + log_weight * _softplus(-input)
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+@_tensor_input
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """Pointwise KL divergence t (log t - x) with input x given as log-probabilities (target too if log_target).
+
+    reduction='batchmean' divides the sum by the batch size (the mathematical KL); 'mean' by every element.
+    """
+    reduction = _reduction("kl_div", size_average, reduce, reduction, _REDUCTIONS + ("batchmean",))
+    if log_target:
+        loss = exp(target) * (target - input)
+    else:  # xlogy(t, t): 0 where t == 0
+        zero = target == 0
+        loss = where(zero, 0.0, target * log(where(zero, 1.0, target))) - target * input
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0] if input.ndim else loss.sum()
+    return _reduce(loss, reduction)
+
+
+def _batched_classes(op, input, target):
+    """Make an unbatched (C,) input with a 0-d target into a batch of one, and check the target's shape."""
+    unbatched = input.ndim == 1
+    if input.ndim == 0:
+        raise ValueError(f"{op}: input must have a class dimension (C,) or (N, C, ...), got a 0-d tensor")
+    if unbatched:
+        input, target = input.unsqueeze(0), target.unsqueeze(0)
+    return input, target, unbatched
+
+
+def _check_class_target(op, input, target):
+    _check_indices(op, target)
+    want = (input.shape[0],) + tuple(input.shape[2:])
+    if tuple(target.shape) != want:
+        raise ValueError(
+            f"{op}: expected target of shape {want} (the input {tuple(input.shape)} without its class dim 1), "
+            f"got {tuple(target.shape)}"
+        )
+
+
+def _picked(op, logp, target, weight, ignore_index):
+    """Per-sample -w[t] * logp[t] and w[t] (both 0 where target == ignore_index)."""
+    c = logp.shape[1]
+    _check_class_target(op, logp, target)
+    if weight is not None and tuple(weight.shape) != (c,):
+        raise ValueError(f"{op}: weight must have shape ({c},) (one value per class), got {tuple(weight.shape)}")
+    valid = target != ignore_index
+    safe = where(valid, target, 0)
+    bad = valid & ((target < 0) | (target >= c))
+    if _concrete() and target.numel() and bool(bad.any()):
+        value = int(target[bad].reshape(-1)[0].item())
+        raise ValueError(
+            f"{op}: target {value} is out of bounds for {c} classes (valid: 0 to {c - 1}, or ignore_index)"
+        )
+    w = valid.to(logp.dtype)
+    if weight is not None:
+        w = w * weight.index_select(0, safe.reshape(-1)).reshape(safe.shape)
+    logp_t = logp.gather(1, safe.unsqueeze(1)).squeeze(1)
+    return -logp_t * w, w
+
+
+@_tensor_input
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    """Negative log-likelihood of class indices target (N, d1, ...) under log-probabilities input (N, C, d1, ...).
+
+    'mean' divides by the summed weights of the targets that are not ignore_index, as PyTorch does.
+    """
+    reduction = _reduction("nll_loss", size_average, reduce, reduction)
+    input, target, unbatched = _batched_classes("nll_loss", input, target)
+    losses, w = _picked("nll_loss", input, target, weight, ignore_index)
+    if reduction == "mean":
+        return losses.sum() / w.sum()
+    if reduction == "sum":
+        return losses.sum()
+    return losses.squeeze(0) if unbatched else losses
+
+
+@_tensor_input
+def cross_entropy(
+    input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
+    label_smoothing=0.0,
+):  # fmt: skip
+    """log_softmax over the class dim (1, or 0 for an unbatched (C,) input) followed by the negative log-likelihood.
+
+    target holds class indices (N, d1, ...) or class probabilities (same shape as input). label_smoothing mixes
+    the target with the uniform distribution; weight rescales each class; ignore_index skips targets.
+
+    >>> import tapegrad as tg, tapegrad.nn.functional as F
+    >>> round(F.cross_entropy(tg.zeros(2, 4), tg.tensor([1, 3])).item(), 4)
+    1.3863
+    """
+    reduction = _reduction("cross_entropy", size_average, reduce, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be between 0 and 1, got {label_smoothing}")
+    if not isinstance(target, Tensor):
+        raise TypeError(f"cross_entropy: target must be a Tensor, got {type(target).__name__}")
+    input, target, unbatched = _batched_classes("cross_entropy", input, target)
+    logp = log_softmax(input, 1)
+    if target.dtype.category == dt.FLOAT:
+        out = _cross_entropy_probs(logp, target, weight, reduction, label_smoothing)
+    else:
+        out = _cross_entropy_indices(logp, target, weight, ignore_index, reduction, label_smoothing)
+    return out.squeeze(0) if unbatched and reduction == "none" else out
+
+
+def _cross_entropy_indices(logp, target, weight, ignore_index, reduction, smoothing):
+    losses, w = _picked("cross_entropy", logp, target, weight, ignore_index)
+    nll = losses.sum() / w.sum() if reduction == "mean" else losses.sum() if reduction == "sum" else losses
+    if smoothing == 0:
+        return nll
+    # the uniform part: -sum_c weight[c] * logp[c], zero for ignored targets (PyTorch's formula)
+    c = logp.shape[1]
+    per_class = logp if weight is None else logp * weight.reshape(_channel_shape(logp))
+    smooth = where(target == ignore_index, 0.0, -per_class.sum(1))
+    if reduction == "mean":
+        smooth = smooth.sum() / w.sum()
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    return (1 - smoothing) * nll + smooth * (smoothing / c)
+
+
+def _cross_entropy_probs(logp, target, weight, reduction, smoothing):
+    if tuple(target.shape) != tuple(logp.shape):
+        raise ValueError(
+            f"cross_entropy: class-probability target must have the input's shape {tuple(logp.shape)}, got "
+            f"{tuple(target.shape)}; for class indices use an integer target"
+        )
+    c = logp.shape[1]
+    if smoothing > 0:
+        target = target * (1 - smoothing) + smoothing / c
+    prod = logp * target
+    if weight is not None:
+        prod = prod * weight.reshape(_channel_shape(logp))
+    losses = -prod.sum(1)
+    return losses.sum() / losses.numel() if reduction == "mean" else _reduce(losses, reduction)
+
+
+@_tensor_input
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along dim (broadcast)."""
+    n1, n2 = _clamped_norm(x1, dim, eps), _clamped_norm(x2, dim, eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def _clamped_norm(x, dim, eps):
+    # NOTE: PyTorch clamps the norm in place under no_grad: the value is clamped, the gradient is the norm's
+    n = x.norm(2, dim, keepdim=True)
+    return n + (n.clamp_min(eps) - n).detach()
+
+
+# *** attention ***
+
+
+@_tensor_input
+def scaled_dot_product_attention(
+    query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False
+):
+    """softmax(q k^T * scale + mask) v for q (..., L, E), k (..., S, E), v (..., S, Ev).
+
+    attn_mask: bool (True = may attend) or float (added to the scores). is_causal masks the upper triangle.
+    A row with nothing to attend to gives zeros (not nan). dropout_p always applies, as in PyTorch.
+    """
+    _check_attention(query, key, value, attn_mask, is_causal, enable_gqa)
+    if enable_gqa and key.shape[-3] != query.shape[-3]:
+        repeats = query.shape[-3] // key.shape[-3]
+        key, value = key.repeat_interleave(repeats, -3), value.repeat_interleave(repeats, -3)
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = matmul(query, key.mT) * scale
+    length, source = query.shape[-2], key.shape[-2]
+    if is_causal:
+        scores = where(Tensor._make(np.tri(length, source, dtype=bool)), scores, -math.inf)
+    if attn_mask is not None:
+        scores = where(attn_mask, scores, -math.inf) if attn_mask.dtype is dt.bool_ else scores + attn_mask
+    weights = _safe_softmax(scores, -1)
+    if dropout_p > 0:
+        weights = dropout(weights, dropout_p)
+    return matmul(weights, value)
+
+
+def _check_attention(query, key, value, attn_mask, is_causal, enable_gqa):
+    if is_causal and attn_mask is not None:
+        raise ValueError("scaled_dot_product_attention: give either attn_mask or is_causal=True, not both")
+    shapes = f"query {tuple(query.shape)}, key {tuple(key.shape)}, value {tuple(value.shape)}"
+    if min(query.ndim, key.ndim, value.ndim) < 2:
+        raise ValueError(f"scaled_dot_product_attention: expected (..., L, E) operands, got {shapes}")
+    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise ValueError(
+            f"scaled_dot_product_attention: query and key need the same embedding size (last dim) and key and value "
+            f"the same length (dim -2); got {shapes}"
+        )
+    if enable_gqa and (key.ndim < 3 or query.shape[-3] % key.shape[-3]):
+        raise ValueError(
+            f"scaled_dot_product_attention: with enable_gqa, query heads must be a multiple of key heads; got {shapes}"
+        )

@@ -1,0 +1,286 @@
+"""Convolution and pooling composites (ops/conv.py) against PyTorch, forward and backward, plus gradcheck and errors."""
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")
+
+TOL = {"float64": {"rtol": 1e-9, "atol": 1e-10}, "float32": {"rtol": 2e-4, "atol": 2e-5}}
+
+
+def _tensors(arrays, dtype):
+    """The same inputs for tapegrad and torch; float arrays become `dtype` leaves that require grad."""
+    tgs, ths = [], []
+    for a in arrays:
+        if a is None:
+            tgs.append(None), ths.append(None)
+            continue
+        a = a.astype(dtype) if a.dtype.kind == "f" else a
+        float_ = a.dtype.kind == "f"
+        tgs.append(tg.tensor(a, requires_grad=float_))
+        ths.append(torch.tensor(a, requires_grad=float_))
+    return tgs, ths
+
+
+def check(tg_fn, torch_fn, *arrays, dtype="float64", seed=0):
+    """Compare outputs, then input gradients for a random cotangent (of the first output when there are several)."""
+    tgs, ths = _tensors(arrays, dtype)
+    out, ref = tg_fn(*tgs), torch_fn(*ths)
+    if isinstance(ref, tuple):
+        for o, r in zip(out, ref):
+            np.testing.assert_allclose(o.numpy(), r.detach().numpy(), **TOL[dtype])
+        out, ref = out[0], ref[0]
+    assert tuple(out.shape) == tuple(ref.shape)
+    assert out.dtype.name == str(ref.dtype).replace("torch.", ""), (out.dtype, ref.dtype)
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), **TOL[dtype])
+    g = np.random.default_rng(seed).standard_normal(tuple(ref.shape)).astype(dtype)
+    out.backward(tg.tensor(g))
+    ref.backward(torch.tensor(g))
+    for t, r in zip(tgs, ths):
+        if t is not None and r.requires_grad:
+            np.testing.assert_allclose(t.grad.numpy(), r.grad.numpy(), **TOL[dtype])
+
+
+def rnd(*shape, seed=1):
+    return np.random.default_rng(seed + sum(shape)).standard_normal(shape)
+
+
+# *** convolution ***
+
+CONV = [
+    # (nd, x shape, w shape, kwargs)
+    (1, (2, 3, 9), (4, 3, 3), {}),
+    (1, (2, 4, 10), (6, 2, 3), {"stride": 2, "padding": 1, "dilation": 2, "groups": 2}),
+    (1, (3, 7), (2, 3, 4), {"padding": "same"}),  # unbatched, even kernel: the extra pad goes after
+    (2, (2, 3, 7, 6), (4, 3, 3, 2), {"stride": (2, 1), "padding": (1, 0)}),
+    (2, (1, 4, 8, 8), (4, 1, 3, 3), {"groups": 4, "padding": "same", "dilation": 2}),  # depthwise
+    (2, (2, 2, 5, 5), (3, 2, 1, 1), {"padding": "valid"}),
+    (2, (1, 6, 9, 7), (4, 3, 3, 3), {"stride": 3, "padding": 2, "dilation": (1, 2), "groups": 2}),
+    (3, (1, 2, 5, 4, 6), (3, 2, 2, 3, 2), {"stride": (1, 2, 1), "padding": 1}),
+    (3, (2, 5, 5, 5), (2, 2, 3, 3, 3), {"padding": "same"}),  # unbatched 3-d
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("nd, xs, ws, kw", CONV)
+def test_conv(nd, xs, ws, kw, dtype):
+    fn, ref = getattr(tg, f"conv{nd}d"), getattr(TF, f"conv{nd}d")
+    bias = rnd(ws[0], seed=3)
+    check(
+        lambda x, w, b: fn(x, w, b, **kw),
+        lambda x, w, b: ref(x, w, b, **kw),
+        rnd(*xs),
+        rnd(*ws, seed=2),
+        bias,
+        dtype=dtype,
+    )
+
+
+def test_conv_without_bias_and_through_nn_functional():
+    import tapegrad.nn.functional as F
+
+    check(
+        lambda x, w: F.conv2d(x, w, stride=2), lambda x, w: TF.conv2d(x, w, stride=2), rnd(1, 2, 6, 6), rnd(3, 2, 3, 3)
+    )
+
+
+TRANSPOSED = [
+    (1, (2, 3, 5), (3, 2, 3), {}),
+    (1, (1, 4, 6), (4, 3, 3), {"stride": 3, "padding": 1, "output_padding": 2, "groups": 2, "dilation": 2}),
+    (2, (2, 2, 4, 3), (2, 3, 3, 2), {"stride": 2, "padding": (1, 0), "output_padding": (1, 0)}),
+    (2, (4, 3, 3), (4, 1, 2, 2), {"groups": 2, "dilation": 2}),  # unbatched
+    (3, (1, 2, 3, 2, 3), (2, 2, 2, 2, 3), {"stride": (2, 1, 2), "padding": 1, "output_padding": (1, 0, 0)}),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("nd, xs, ws, kw", TRANSPOSED)
+def test_conv_transpose(nd, xs, ws, kw, dtype):
+    fn, ref = getattr(tg, f"conv_transpose{nd}d"), getattr(TF, f"conv_transpose{nd}d")
+    bias = rnd(ws[1] * kw.get("groups", 1), seed=3)
+    check(
+        lambda x, w, b: fn(x, w, b, **kw),
+        lambda x, w, b: ref(x, w, b, **kw),
+        rnd(*xs),
+        rnd(*ws, seed=2),
+        bias,
+        dtype=dtype,
+    )
+
+
+def test_conv_transpose_inverts_conv_shape():
+    x = tg.randn(1, 2, 7, 7)
+    w = tg.randn(3, 2, 3, 3)
+    y = tg.conv2d(x, w, stride=2, padding=1)
+    assert tg.conv_transpose2d(y, w, stride=2, padding=1).shape == x.shape
+
+
+# *** pooling ***
+
+MAX_POOL = [
+    (1, (2, 3, 9), {"kernel_size": 3}),
+    (1, (2, 8), {"kernel_size": 2, "stride": 1, "padding": 1, "dilation": 3}),
+    (1, (1, 2, 10), {"kernel_size": 3, "stride": 2, "ceil_mode": True}),
+    (2, (2, 3, 6, 7), {"kernel_size": 2}),
+    (2, (1, 2, 7, 8), {"kernel_size": (3, 2), "stride": (2, 1), "padding": (1, 1), "dilation": (1, 2)}),
+    (2, (1, 2, 6, 6), {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}),
+    (2, (2, 5, 5), {"kernel_size": 3, "stride": 1, "padding": 1}),  # overlapping windows share maxima
+    (3, (1, 2, 4, 5, 6), {"kernel_size": 2, "stride": (1, 2, 2), "padding": (1, 0, 1)}),
+    (3, (1, 1, 5, 5, 5), {"kernel_size": 3, "stride": 2, "ceil_mode": True, "dilation": (1, 1, 2)}),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("nd, xs, kw", MAX_POOL)
+def test_max_pool(nd, xs, kw, dtype):
+    fn, ref = getattr(tg, f"max_pool{nd}d"), getattr(TF, f"max_pool{nd}d")
+    check(
+        lambda x: fn(x, **kw, return_indices=True), lambda x: ref(x, **kw, return_indices=True), rnd(*xs), dtype=dtype
+    )
+
+
+def test_max_pool_gradient_goes_to_one_element_per_window():
+    x = tg.ones(1, 1, 2, 4, requires_grad=True)  # every element ties
+    tg.max_pool2d(x, 2).sum().backward()
+    assert x.grad.tolist() == [[[[1.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0]]]]
+
+
+AVG_POOL = [
+    (1, (2, 3, 9), {"kernel_size": 3}),
+    (1, (2, 3, 9), {"kernel_size": 4, "stride": 2, "padding": 2, "ceil_mode": True}),
+    (1, (1, 2, 10), {"kernel_size": 3, "stride": 2, "padding": 1, "count_include_pad": False, "ceil_mode": True}),
+    (2, (2, 3, 6, 7), {"kernel_size": 2}),
+    (2, (1, 2, 7, 8), {"kernel_size": (3, 2), "stride": (2, 1), "padding": (1, 1), "count_include_pad": False}),
+    (2, (1, 2, 6, 6), {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}),
+    (2, (2, 5, 5), {"kernel_size": 3, "stride": 2, "padding": 1, "divisor_override": 4}),
+    (3, (1, 2, 4, 5, 6), {"kernel_size": 2, "stride": (1, 2, 2), "padding": (1, 0, 1), "count_include_pad": False}),
+    (3, (1, 1, 5, 5, 5), {"kernel_size": 3, "stride": 2, "ceil_mode": True, "padding": 1}),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("nd, xs, kw", AVG_POOL)
+def test_avg_pool(nd, xs, kw, dtype):
+    fn, ref = getattr(tg, f"avg_pool{nd}d"), getattr(TF, f"avg_pool{nd}d")
+    check(lambda x: fn(x, **kw), lambda x: ref(x, **kw), rnd(*xs), dtype=dtype)
+
+
+ADAPTIVE = [
+    (1, (2, 3, 10), 4),
+    (1, (3, 7), 7),
+    (2, (2, 3, 7, 9), (3, 4)),
+    (2, (1, 2, 5, 5), (None, 2)),
+    (2, (2, 6, 4), 1),
+    (3, (1, 2, 5, 6, 7), (2, 3, 4)),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("nd, xs, size", ADAPTIVE)
+def test_adaptive_pool(nd, xs, size, dtype):
+    avg, ref_avg = getattr(tg, f"adaptive_avg_pool{nd}d"), getattr(TF, f"adaptive_avg_pool{nd}d")
+    mx, ref_mx = getattr(tg, f"adaptive_max_pool{nd}d"), getattr(TF, f"adaptive_max_pool{nd}d")
+    check(lambda x: avg(x, size), lambda x: ref_avg(x, size), rnd(*xs), dtype=dtype)
+    check(
+        lambda x: mx(x, size, return_indices=True),
+        lambda x: ref_mx(x, size, return_indices=True),
+        rnd(*xs),
+        dtype=dtype,
+    )
+
+
+# *** gradcheck in float64 ***
+
+
+def _leaf(*shape, seed=0):
+    return tg.tensor(rnd(*shape, seed=seed), dtype=tg.float64, requires_grad=True)
+
+
+@pytest.mark.parametrize(
+    "fn, shapes",
+    [
+        (lambda x, w, b: tg.conv1d(x, w, b, stride=2, padding=1, dilation=2), [(1, 2, 6), (2, 2, 2), (2,)]),
+        (lambda x, w, b: tg.conv2d(x, w, b, padding="same", groups=2), [(1, 2, 3, 3), (2, 1, 2, 2), (2,)]),
+        (lambda x, w, b: tg.conv_transpose2d(x, w, b, stride=2, output_padding=1), [(1, 2, 2, 2), (2, 1, 2, 2), (1,)]),
+        (lambda x: tg.max_pool2d(x, 2, stride=1, padding=1), [(1, 1, 3, 3)]),
+        (lambda x: tg.avg_pool2d(x, 2, padding=1, ceil_mode=True, count_include_pad=False), [(1, 1, 3, 3)]),
+        (lambda x: tg.adaptive_avg_pool2d(x, (2, 3)), [(1, 1, 3, 4)]),
+        (lambda x: tg.adaptive_max_pool1d(x, 2), [(1, 2, 5)]),
+        (lambda x, w: tg.conv3d(x, w, stride=(1, 2, 1)), [(1, 1, 2, 3, 2), (1, 1, 1, 2, 2)]),
+    ],
+)
+def test_gradcheck(fn, shapes):
+    inputs = [_leaf(*s, seed=i) for i, s in enumerate(shapes)]
+    assert tg.autograd.gradcheck(fn, inputs)
+
+
+def test_conv_second_order():
+    x, w = _leaf(1, 1, 4, seed=1), _leaf(1, 1, 2, seed=2)
+    assert tg.autograd.gradgradcheck(lambda a, b: tg.conv1d(a, b, padding=1), [x, w])
+
+
+# *** errors ***
+
+
+def _raises(exc, fn, *fragments):
+    with pytest.raises(exc) as info:
+        fn()
+    for f in fragments:
+        assert f in str(info.value), str(info.value)
+
+
+def test_conv_errors():
+    x, w = tg.randn(1, 4, 5, 5), tg.randn(8, 3, 3, 3)
+    _raises(
+        ValueError,
+        lambda: tg.conv2d(x, w),
+        "(8, 3, 3, 3)",
+        "expects input with 3 channels",
+        "(1, 4, 5, 5)",
+        "4 channels",
+    )
+    _raises(
+        ValueError, lambda: tg.conv2d(tg.randn(1, 6, 5, 5), tg.randn(4, 3, 3, 3), groups=3), "not divisible by groups=3"
+    )
+    _raises(ValueError, lambda: tg.conv2d(tg.randn(5, 5), w), "expected a 3-D (unbatched) or 4-D", "(5, 5)")
+    _raises(ValueError, lambda: tg.conv2d(tg.randn(1, 3, 5, 5), tg.randn(8, 3, 3)), "weight must be 4-D")
+    _raises(ValueError, lambda: tg.conv2d(tg.randn(1, 3, 5, 5), w, stride=2, padding="same"), "'same'", "stride")
+    _raises(ValueError, lambda: tg.conv2d(tg.randn(1, 3, 5, 5), w, padding="full"), "'valid', 'same'")
+    _raises(ValueError, lambda: tg.conv2d(tg.randn(1, 3, 2, 2), w), "larger than the padded input", "(2, 2)")
+    _raises(ValueError, lambda: tg.conv2d(tg.randn(1, 3, 5, 5), w, tg.randn(3)), "bias must have shape (8,)")
+    _raises(
+        ValueError,
+        lambda: tg.conv2d(tg.randn(1, 3, 5, 5), w, stride=(1, 2, 3)),
+        "stride must be an int or a tuple of 2",
+    )
+    _raises(ValueError, lambda: tg.conv2d(tg.randn(1, 3, 5, 5), w, stride=0), "stride must be >= 1")
+    _raises(TypeError, lambda: tg.conv2d(tg.randn(1, 3, 5, 5, dtype=tg.float64), w), "float64", "float32")
+    _raises(TypeError, lambda: tg.conv2d([1.0], w), "input must be a Tensor")
+
+
+def test_conv_transpose_errors():
+    x = tg.randn(1, 4, 3, 3)
+    _raises(
+        ValueError, lambda: tg.conv_transpose2d(x, tg.randn(3, 2, 3, 3)), "expects input with 3 channels", "4 channels"
+    )
+    _raises(ValueError, lambda: tg.conv_transpose2d(x, tg.randn(4, 2, 3, 3), output_padding=1), "output_padding")
+    _raises(ValueError, lambda: tg.conv_transpose2d(x, tg.randn(4, 2, 1, 1), padding=2), "padding (2, 2) is too large")
+    _raises(
+        TypeError, lambda: tg.conv_transpose2d(x, tg.randn(4, 2, 3, 3), padding="same"), "strings are for conv only"
+    )
+
+
+def test_pool_errors():
+    x = tg.randn(1, 1, 4, 4)
+    _raises(ValueError, lambda: tg.max_pool2d(x, 2, padding=2), "at most half")
+    _raises(ValueError, lambda: tg.max_pool2d(x, 5), "larger than the padded input")
+    _raises(ValueError, lambda: tg.avg_pool2d(x, (2, 2, 2)), "kernel_size must be an int or a tuple of 2")
+    _raises(ValueError, lambda: tg.max_pool1d(x, 2), "expected a 2-D (unbatched) or 3-D")
+    _raises(TypeError, lambda: tg.avg_pool2d(tg.ones(1, 1, 4, 4, dtype=tg.int64), 2), "floating-point")
+    _raises(ValueError, lambda: tg.adaptive_avg_pool2d(x, (2, 2, 2)), "output_size")
+    _raises(ValueError, lambda: tg.avg_pool2d(x, 2, divisor_override=0), "divisor_override")
