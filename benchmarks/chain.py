@@ -65,7 +65,7 @@ def measure(runners: dict, arrays, ops: int, backward: bool, repeats: int, warmu
     times = {name: [] for name in runners}
     for i in range(warmup + repeats):
         for name, run in runners.items():
-            with (tg.enable_grad() if backward else tg.no_grad()):
+            with tg.enable_grad() if backward else tg.no_grad():
                 elapsed, _ = run(arrays, ops, backward)
             if i >= warmup:
                 times[name].append(elapsed)
@@ -102,8 +102,10 @@ def main(argv=None) -> None:
     else:
         runners["torch"] = run_torch
 
-    print(f"chain of {args.ops} ops (x = x * a + b) on {args.size}x{args.size} float32, "
-          f"median of {args.repeats} alternating repeats")
+    print(
+        f"chain of {args.ops} ops (x = x * a + b) on {args.size}x{args.size} float32, "
+        f"median of {args.repeats} alternating repeats"
+    )
     print(_environment())
     if torch is not None:
         print(f"gradient check: max relative difference tapegrad vs torch = {_check_gradients(arrays, args.ops):.2e}")

@@ -7,6 +7,7 @@ Depends only on the public API (`import tapegrad as tg`); called by the `tapegra
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import sys
 import time
@@ -34,7 +35,7 @@ def make_spirals(n_per_class: int = 300, classes: int = 3, turns: float = 1.25, 
 def init_mlp(sizes) -> list:
     """[W1, b1, W2, b2, ...] for layer widths `sizes`, leaves that require grad (scaled normal init)."""
     params = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         params.append((tg.randn(fan_in, fan_out) * (1.0 / math.sqrt(fan_in))).requires_grad_())
         params.append(tg.zeros(fan_out, requires_grad=True))
     return params
@@ -97,8 +98,10 @@ def run_demo(epochs=40, seed=0, lr=0.05, momentum=0.9, hidden=64, batch_size=32,
     with tg.no_grad():
         params[0] *= input_scale  # a sharper first layer: the arms lie close together near the origin
     velocity = [tg.zeros_like(p) for p in params]
-    out(f"tapegrad {tg.__version__} demo: MLP 2-{hidden}-{hidden}-3 on 3 interleaved spirals "
-        f"({len(train)} train / {len(test)} test points)")
+    out(
+        f"tapegrad {tg.__version__} demo: MLP 2-{hidden}-{hidden}-3 on 3 interleaved spirals "
+        f"({len(train)} train / {len(test)} test points)"
+    )
     out(f"SGD lr {lr} (cosine decay) momentum {momentum}, batch {batch_size}, seed {seed}")
 
     history, start = [], time.perf_counter()
@@ -108,8 +111,10 @@ def run_demo(epochs=40, seed=0, lr=0.05, momentum=0.9, hidden=64, batch_size=32,
         with tg.no_grad():
             train_acc, test_acc = accuracy(mlp(params, x[train]), y[train]), accuracy(mlp(params, x[test]), y[test])
         history.append((loss, train_acc, test_acc))
-        out(f"epoch {epoch:3d}/{epochs}  loss {loss:.4f}  "
-            f"train acc {100 * train_acc:5.1f}%  test acc {100 * test_acc:5.1f}%")
+        out(
+            f"epoch {epoch:3d}/{epochs}  loss {loss:.4f}  "
+            f"train acc {100 * train_acc:5.1f}%  test acc {100 * test_acc:5.1f}%"
+        )
     out(f"loss {history[0][0]:.4f} -> {history[-1][0]:.4f} in {time.perf_counter() - start:.1f} s")
     return history
 

@@ -110,7 +110,7 @@ class Tensor:
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The data as a numpy array sharing memory. Allowed on a tensor that requires grad: the
         gradient stops there (autograd.explain reports it if it was the reason for a None gradient)."""
-        if self._rg:
+        if self._rg or self._cut is not None:  # the latter: x.detach().numpy() and the like
             from .autograd.explain import note_numpy_export
 
             note_numpy_export(self)
@@ -232,6 +232,8 @@ class Tensor:
             raise GradError(
                 "cannot register a hook on a tensor that does not require grad; call .requires_grad_() first"
             )
+        if self._base is not None:
+            self._sync_view()
         if self.grad_fn is None:
             self._hooks = (self._hooks or []) + [hook]
             return _RemovableHandle(self, "_hooks", hook)
@@ -244,7 +246,11 @@ class Tensor:
     def register_post_accumulate_grad_hook(self, hook):
         """hook(tensor) called after `.grad` of this leaf was updated by backward."""
         if not self.is_leaf:
-            raise GradError("post-accumulate-grad hooks can only be registered on leaf tensors")
+            raise GradError(
+                "post-accumulate-grad hooks can only be registered on leaf tensors: only leaves accumulate into "
+                f".grad, and this one was computed by {self.grad_fn.name()}. Use register_hook(hook) to see its "
+                "gradient"
+            )
         self._post_accumulate_hooks = (self._post_accumulate_hooks or []) + [hook]
         return _RemovableHandle(self, "_post_accumulate_hooks", hook)
 
@@ -253,7 +259,12 @@ class Tensor:
         import weakref
 
         if not self._rg:
-            raise GradError("can't retain_grad on a tensor that has requires_grad=False")
+            raise GradError(
+                "can't retain_grad on a tensor that has requires_grad=False: no gradient flows to it. Call "
+                ".requires_grad_() on the leaf it is computed from, before computing it"
+            )
+        if self._base is not None:
+            self._sync_view()
         if self.grad_fn is None:
             return
         node = self.grad_fn

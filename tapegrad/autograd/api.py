@@ -56,15 +56,20 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     captured = _captured(roots, root_grads, inputs, retain, create_graph)
     for t, g in zip(inputs, captured):
         if g is not None:
-            g = g if create_graph else g.detach()
-            t.grad = g if t.grad is None else t.grad + g
+            if t.grad is not None:
+                t.grad = t.grad + (g if create_graph else g.detach())
+            else:  # a copy, so that .grad never shares memory with another tensor (see engine._finish_leaf)
+                t.grad = g if create_graph else g.detach().clone()
 
 
 def _captured(roots, root_grads, inputs, retain, create_graph):
     edges = []
     for i, t in enumerate(inputs):
         if not t._rg:
-            raise GradError(f"input {i} (shape {tuple(t.shape)}) does not require grad; call .requires_grad_() on it")
+            raise GradError(
+                f"input {i} (shape {tuple(t.shape)}) does not require grad, so no graph was recorded with respect to "
+                "it; call .requires_grad_() on it before computing the outputs"
+            )
         edges.append(engine.edge_of(t))
     got = engine.run_backward(roots, root_grads, retain, create_graph, inputs=edges, accumulate=False)
     return [got[(id(e[0]), e[1])] for e in edges]
@@ -100,7 +105,6 @@ def grad(
     """
     if is_grads_batched:
         raise ValueError("is_grads_batched=True needs vmap; use tg.vmap over autograd.grad once it is available")
-    single = not isinstance(inputs, (list, tuple))
     outs, ins = _as_tuple(outputs), _as_tuple(inputs)
     gouts = _as_tuple(grad_outputs) or (None,) * len(outs)
     if len(gouts) != len(outs):
@@ -121,4 +125,4 @@ def grad(
                 )
             g = t.zeros_like() if materialize_grads else None
         result.append(g)
-    return tuple(result) if not single or len(result) != 1 else tuple(result)
+    return tuple(result)

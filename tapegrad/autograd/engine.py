@@ -332,14 +332,23 @@ def _call_hooks(hooks, g):
     for hook in hooks or ():
         new = hook(g)
         if new is not None:
+            if not hasattr(new, "_data") or new.shape != g.shape:
+                what = f"shape {tuple(new.shape)}" if hasattr(new, "_data") else f"a {type(new).__name__}"
+                raise GradError(
+                    f"hook {getattr(hook, '__name__', hook)!r} returned {what} for a gradient of shape "
+                    f"{tuple(g.shape)}; a hook may change a gradient's values but must return a Tensor of the "
+                    "same shape (or None to keep it)"
+                )
             g = new
     return g
 
 
 def _retain(tensor, g, create_graph):
     if tensor is not None:
-        g = g if create_graph else g.detach()
-        tensor.grad = g if tensor.grad is None else tensor.grad + g
+        if tensor.grad is not None:
+            tensor.grad = tensor.grad + (g if create_graph else g.detach())
+        else:  # a copy: the same gradient flows on to the inputs (see _finish_leaf)
+            tensor.grad = g if create_graph else Tensor._make(g._data.copy())
 
 
 def _finish_leaf(leaf, grads, capture, accumulate, create_graph):
@@ -353,12 +362,13 @@ def _finish_leaf(leaf, grads, capture, accumulate, create_graph):
             capture[key] = g
         return
     if accumulate:
-        if not create_graph:
-            g = g.detach()
         if leaf.grad is None:
-            leaf.grad = g if create_graph or g._data.flags.owndata else g.clone()
+            # NOTE: a copy, never the gradient's own array: one gradient can reach several leaves (add passes
+            # it through) or be the caller's `gradient=`, and .grad is later changed in place (optimizers,
+            # clipping), which must not change another tensor.
+            leaf.grad = g if create_graph else Tensor._make(g._data.copy())
         else:
-            leaf.grad = leaf.grad + g
+            leaf.grad = leaf.grad + (g if create_graph else g.detach())
         for hook in leaf._post_accumulate_hooks or ():
             hook(leaf)
 

@@ -14,9 +14,10 @@ _NUMPY_EXPORTS: dict = {}
 def note_numpy_export(t) -> None:
     arr = t._data
     key = id(arr)
-    if key not in _NUMPY_EXPORTS:
-        ref = weakref.ref(arr, lambda _, k=key: _NUMPY_EXPORTS.pop(k, None))
-        _NUMPY_EXPORTS[key] = (ref, user_frame())
+    entry = _NUMPY_EXPORTS.get(key)
+    # the latest export is named: it is the one most likely to have fed the tensor being explained
+    ref = entry[0] if entry is not None else weakref.ref(arr, lambda _, k=key: _NUMPY_EXPORTS.pop(k, None))
+    _NUMPY_EXPORTS[key] = (ref, user_frame())
 
 
 def numpy_export_cut(arr):
@@ -47,8 +48,9 @@ def describe_cut(cut):
 
 
 def _walk(target):
-    """Nodes and leaves reachable backwards from target, plus the cuts recorded on the way."""
-    nodes, leaves, cuts = set(), set(), []
+    """Edges (id(Node or leaf), output_nr) reachable backwards from target, plus the cuts recorded on
+    the way (inputs that carried no gradient, and leaves that were made from a cut tensor)."""
+    nodes, reached, cuts = set(), set(), []
     stack = [target.grad_fn] if target.grad_fn is not None else []
     while stack:
         node = stack.pop()
@@ -59,11 +61,12 @@ def _walk(target):
         for e in node.edges:
             if e is None:
                 continue
+            reached.add((id(e[0]), e[1]))
             if isinstance(e[0], engine.Node):
                 stack.append(e[0])
-            else:
-                leaves.add(id(e[0]))
-    return nodes, leaves, cuts
+            elif e[0]._cut is not None:  # e.g. x.detach().requires_grad_()
+                cuts.append(e[0]._cut)
+    return reached, cuts
 
 
 def explain(target, source) -> str:
@@ -90,9 +93,14 @@ def explain(target, source) -> str:
                 f"no gradient: target does not require grad because its graph was cut: {first} ...\n"
                 f"cut by {where}. Fix: {_CUT_FIXES.get(kind, 'keep the computation differentiable')}"
             )
-        return "no gradient: target does not depend on any tensor that requires grad"
-    nodes, leaves, cuts = _walk(target)
-    if (source.grad_fn is None and id(source) in leaves) or (source.grad_fn is not None and id(source.grad_fn) in nodes):
+        return (
+            "no gradient: target does not depend on any tensor that requires grad (values taken out with "
+            ".item(), .tolist() or float() and put back into a tensor carry no graph). Fix: compute target "
+            "from source with tapegrad ops"
+        )
+    reached, cuts = _walk(target)
+    source_edge = engine.edge_of(source)
+    if (id(source_edge[0]), source_edge[1]) in reached:
         return "connected: target depends on source through recorded operations"
     if cuts:
         described = [describe_cut(c) for c in cuts]

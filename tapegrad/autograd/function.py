@@ -16,6 +16,7 @@ class Exp(tg.autograd.Function):
 from __future__ import annotations
 
 import inspect
+import weakref
 
 from ..errors import GradError
 from . import engine
@@ -24,6 +25,8 @@ from .grad_mode import STATE, no_grad
 
 class FunctionCtx:
     """What forward() leaves for backward(): saved tensors, flags and any attributes the user sets."""
+
+    _node = None  # weakref to the FunctionNode: a strong one would make a cycle (node.ctx is this ctx)
 
     def __init__(self):
         self._saved = ()
@@ -40,13 +43,14 @@ class FunctionCtx:
 
     @property
     def saved_tensors(self) -> tuple:
+        node = (self._node and self._node()) or _Unrecorded
         if self._freed:
-            node = getattr(self, "_node", None)
-            raise GradError(engine._FREED_MESSAGE.format(node=node.name() if node else "a custom Function"))
-        for i, (t, v) in enumerate(zip(self._saved, self._saved_versions)):
+            raise GradError(engine._FREED_MESSAGE.format(node=node.name()))
+        saved = tuple(t.unpack(node) if type(t) is _SavedOutput else t for t in self._saved)
+        for i, (t, v) in enumerate(zip(saved, self._saved_versions)):
             if t is not None and t._version.value != v:
-                raise engine._version_error(self._node, f"saved tensor {i}", v, t._version)
-        return self._saved
+                raise engine._version_error(node, f"saved tensor {i}", v, t._version)
+        return saved
 
     def mark_non_differentiable(self, *tensors) -> None:
         self._non_differentiable.update(id(t) for t in tensors)
@@ -59,11 +63,12 @@ class FunctionCtx:
 
 
 class FunctionNode(engine.Node):
-    def __init__(self, cls, ctx, edges, outputs):
+    def __init__(self, cls, ctx, edges, outputs, in_dtypes):
         super().__init__(edges)
-        self.cls, self.ctx = cls, ctx
+        self.cls, self.ctx, self.in_dtypes = cls, ctx, in_dtypes
+        # one slot per forward output, tensor or not: backward gets a gradient (or None) for each
         self.num_outputs = len(outputs)
-        self.out_meta = [(o.shape, o.dtype) for o in outputs]
+        self.out_meta = [(o.shape, o.dtype) if hasattr(o, "_data") else None for o in outputs]
 
     def name(self) -> str:
         return f"{self.cls.__name__}Backward"
@@ -73,7 +78,9 @@ class FunctionNode(engine.Node):
         if ctx.materialize_grads:
             from ..ops.creation import zeros
 
-            grads = [g if g is not None else zeros(*shape, dtype=d) for g, (shape, d) in zip(grads, self.out_meta)]
+            grads = [
+                g if g is not None or m is None else zeros(*m[0], dtype=m[1]) for g, m in zip(grads, self.out_meta)
+            ]
         result = self.cls.backward(ctx, *grads)
         result = result if isinstance(result, tuple) else (result,)
         n = len(self.edges)
@@ -82,7 +89,18 @@ class FunctionNode(engine.Node):
                 f"{self.cls.__name__}.backward returned {len(result)} gradients, but forward took {n} inputs; "
                 "return one gradient (or None) per forward argument"
             )
-        return result[:n]
+        return [self._check(i, r) for i, r in enumerate(result[:n])]
+
+    def _check(self, i, g):
+        if g is None or self.edges[i] is None:
+            return None
+        if not hasattr(g, "_data"):
+            raise TypeError(
+                f"{self.cls.__name__}.backward returned a {type(g).__name__} as the gradient of input {i}; a "
+                "gradient must be a tapegrad Tensor (or None for no gradient): wrap it with tg.tensor(...)"
+            )
+        dtype = self.in_dtypes[i]
+        return g if g.dtype is dtype else g.to(dtype)  # as PyTorch, the gradient takes its input's dtype
 
     def release(self):
         self.ctx._freed = bool(self.ctx._saved)
@@ -117,18 +135,48 @@ class Function:
         if not record:
             return out
         edges = [engine.edge_of(a) if a is not None else None for a in tensor_args]
-        node = FunctionNode(cls, ctx, edges, [o for o in outs if isinstance(o, Tensor)])
-        ctx._node = node
-        wrapped = []
-        nr = 0
-        for o in outs:
+        node = FunctionNode(cls, ctx, edges, outs, [a.dtype if a is not None else None for a in tensor_args])
+        ctx._node = weakref.ref(node)
+        wrapped, attached = [], {}
+        for nr, o in enumerate(outs):
             if isinstance(o, Tensor):
+                differentiable = id(o) not in ctx._non_differentiable and o.dtype.is_floating_point
                 o = _own(o, args)
-                if id(o) not in ctx._non_differentiable and o.dtype.is_floating_point:
+                if differentiable:
                     o._rg, o.grad_fn, o._output_nr = True, node, nr
-                nr += 1
+                    attached[id(o)] = nr
             wrapped.append(o)
+        if attached and ctx._saved:
+            ctx._saved = tuple(_SavedOutput(t, attached[id(t)]) if id(t) in attached else t for t in ctx._saved)
         return tuple(wrapped) if isinstance(out, tuple) else wrapped[0]
+
+
+class _Unrecorded:
+    """Stands in for the node in messages when none was recorded."""
+
+    @staticmethod
+    def name():
+        return "a custom Function"
+
+
+class _SavedOutput:
+    """An output of the Function saved for backward. It is held without its grad_fn, which is the node
+    that holds this ctx (a reference cycle, freed only by the garbage collector, otherwise); unpacking
+    rebuilds the tensor with that node as grad_fn, so that create_graph differentiates through it."""
+
+    __slots__ = ("_data", "_version", "nr")
+
+    def __init__(self, t, nr):
+        self._data, self._version, self.nr = t._data, t._version, nr
+
+    def unpack(self, node):
+        from ..tensor import Tensor
+
+        t = Tensor._make(self._data)
+        t._version = self._version
+        if node is not _Unrecorded:
+            t._rg, t.grad_fn, t._output_nr = True, node, self.nr
+        return t
 
 
 def _own(o, args):

@@ -24,20 +24,21 @@ def _diff_inputs(inputs):
 
 def numerical_jacobian(fn, inputs, j, eps):
     """d(all outputs, flattened)/d(inputs[j]) by central differences, as a list of numpy arrays (one per output)."""
-    x = inputs[j]
-    flat = x._data.reshape(-1)  # writes go into x's storage (restored after each probe)
+    data = inputs[j]._data  # probes write into x's storage (restored after each one)
     cols = []
-    # NOTE: fn runs with grad enabled: it may itself differentiate (gradgradcheck)
-    for k in range(flat.size):
-        orig = flat[k].copy()
-        flat[k] = orig + eps
+    # NOTE: indices, not a flat reshape: reshape copies a non-contiguous array, and writes would be lost.
+    # fn runs with grad enabled: it may itself differentiate (gradgradcheck).
+    for idx in np.ndindex(data.shape):
+        orig = data[idx].copy()
+        data[idx] = orig + eps
         plus = [o._data.astype(np.float64).copy() for o in _outputs(fn, inputs)]
-        flat[k] = orig - eps
+        data[idx] = orig - eps
         minus = [o._data.astype(np.float64).copy() for o in _outputs(fn, inputs)]
-        flat[k] = orig
+        data[idx] = orig
         cols.append([(p - m).reshape(-1) / (2 * eps) for p, m in zip(plus, minus)])
-    n_out = len(cols[0]) if cols else len(_outputs(fn, inputs))
-    return [np.stack([c[o] for c in cols], axis=1) if cols else np.zeros((0, 0)) for o in range(n_out)]
+    if not cols:  # a zero-size input: empty Jacobians
+        return [np.zeros((o.numel(), 0)) for o in _outputs(fn, inputs)]
+    return [np.stack([c[o] for c in cols], axis=1) for o in range(len(cols[0]))]
 
 
 def analytical_jacobian(fn, inputs, j):
@@ -69,8 +70,6 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=Tru
     >>> tg.autograd.gradcheck(lambda t: (t * t).sin(), (x,))
     True
     """
-    from ..tensor import Tensor
-
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     for j in _diff_inputs(inputs):
         if inputs[j].dtype.name != "float64":

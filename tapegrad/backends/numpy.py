@@ -217,7 +217,7 @@ IMPLS = {
     "index": _index,
     "index_put": _index_put,
     # linear algebra and windows
-    "matmul": np.matmul,
+    "matmul": lambda x, y: np.matmul(x, y).astype(x.dtype, copy=False),  # bfloat16 @ bfloat16 gives float32 in numpy
     "unfold": _unfold,
     "fold": _fold,
 }

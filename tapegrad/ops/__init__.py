@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import builtins
 
+import numpy as np
+
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
 from . import conv, creation, elementwise, index, linalg, reduce, shape
@@ -110,7 +112,19 @@ Tensor.__invert__ = E.bitwise_not
 Tensor.__neg__ = E.neg
 Tensor.__pos__ = E.positive
 Tensor.__abs__ = E.abs
-Tensor.__eq__, Tensor.__ne__ = E.eq, E.ne
+
+
+def _equality(fn):
+    def op(self, other):
+        # NOTE: x == None (or a string, ...) is False rather than an error, as in PyTorch and numpy
+        if not isinstance(other, (Tensor, int, float, bool, np.number, np.bool_, np.ndarray)):
+            return NotImplemented
+        return fn(self, other)
+
+    return op
+
+
+Tensor.__eq__, Tensor.__ne__ = _equality(E.eq), _equality(E.ne)
 Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = E.lt, E.le, E.gt, E.ge
 
 

@@ -152,9 +152,20 @@ def div(x, y, *, rounding_mode=None):
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
     dtype = dt.result_type(x, y)
-    q = binary(P.Div, x, y, float_math=True)
-    q = trunc(q) if rounding_mode == "trunc" else floor(q)
-    return q if dtype.category == dt.FLOAT else to(q, dtype)
+    if dtype.category == dt.FLOAT:
+        q = binary(P.Div, x, y)
+        return trunc(q) if rounding_mode == "trunc" else floor(q)
+    _check_int_divisor(f"div(rounding_mode={rounding_mode!r})", y)
+    # NOTE: integer quotients go through float64, exact for |x| < 2**53 (float32 would be exact only to 2**24)
+    q = binary(P.Div, x, y, dtype=dt.float64)
+    return to(trunc(q) if rounding_mode == "trunc" else floor(q), dtype)
+
+
+def _check_int_divisor(op, y):
+    """Integer division by zero has no value to give; PyTorch raises too (ZeroDivisionError)."""
+    data = y._data if isinstance(y, Tensor) else y
+    if isinstance(data, (np.ndarray, int)) and not np.all(data):
+        raise ZeroDivisionError(f"{op}: integer division by zero; divide as floats (x.float() / y) to get inf")
 
 
 true_divide = divide = div
@@ -227,10 +238,14 @@ arctan2 = atan2
 
 
 def fmod(x, y):
+    if dt.result_type(x, y).category != dt.FLOAT:
+        _check_int_divisor("fmod", y)
     return binary(P.Fmod, x, y)
 
 
 def remainder(x, y):
+    if dt.result_type(x, y).category != dt.FLOAT:
+        _check_int_divisor("remainder", y)
     return binary(P.Remainder, x, y)
 
 

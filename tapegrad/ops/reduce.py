@@ -162,7 +162,10 @@ def var(x: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=No
 
 
 def std(x: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=None) -> Tensor:
-    return sqrt(var(x, dim, correction=correction, keepdim=keepdim, unbiased=unbiased))
+    """sqrt(var); where the variance is 0 the gradient is 0 (not inf * 0 = nan), as in PyTorch."""
+    v = var(x, dim, correction=correction, keepdim=keepdim, unbiased=unbiased)
+    zero = eq(v, 0)
+    return where(zero, 0.0, sqrt(where(zero, 1.0, v)))
 
 
 def var_mean(x, dim=None, *, correction=1, keepdim=False):

@@ -313,8 +313,9 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
     d = norm_dim("chunk", dim, x.ndim)
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
-    size = -(-x.shape[d] // chunks) if x.shape[d] else 1
-    return split(x, max(size, 1), d)
+    if x.shape[d] == 0:  # as in PyTorch: `chunks` empty pieces
+        return tuple(slice_along(x, d, 0, 0) for _ in range(chunks))
+    return split(x, -(-x.shape[d] // chunks), d)
 
 
 def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:

@@ -86,6 +86,27 @@ def test_backward_accumulates_and_zeroes():
     assert not x.grad.requires_grad and x.grad.grad_fn is None
 
 
+def test_grads_never_share_memory_with_each_other_or_the_callers_gradient():
+    a, b = tg.tensor([1.0, 2.0], requires_grad=True), tg.tensor([3.0, 4.0], requires_grad=True)
+    gradient = tg.tensor([1.0, 1.0])
+    (a + b).backward(gradient)  # add passes one cotangent through to both inputs
+    a.grad.mul_(10)  # e.g. gradient clipping in place
+    assert b.grad.tolist() == [1.0, 1.0] and gradient.tolist() == [1.0, 1.0]
+    c = tg.tensor([1.0, 2.0], requires_grad=True)
+    c.backward(gradient)
+    gradient.mul_(5)
+    assert c.grad.tolist() == [1.0, 1.0]
+    y = c * 3
+    y.retain_grad()
+    (y + b).backward(gradient)
+    y.grad.zero_()
+    assert b.grad.tolist() == [6.0, 6.0]
+    d = tg.tensor([1.0, 2.0], requires_grad=True)
+    (d + b).backward(gradient, inputs=[d, b])
+    d.grad.zero_()
+    assert b.grad.tolist() == [11.0, 11.0]
+
+
 def test_backward_with_gradient_argument_matches_torch():
     (x, xt), v = pair([[1.0, 2.0], [3.0, 4.0]]), np.array([[0.5, -1.0], [2.0, 3.0]])
     (x.sin() * x).backward(tg.tensor(v))
@@ -129,12 +150,19 @@ def test_backward_inputs_may_be_a_non_leaf():
 def test_backward_create_graph_makes_grad_differentiable():
     x, xt = pair([0.3, -1.2])
     for lib, t in ((tg, x), (torch, xt)):
-        (t ** 3).sum().backward(create_graph=True)
+        (t**3).sum().backward(create_graph=True)
         assert t.grad.requires_grad
         g = t.grad
         t.grad = None
         g.sum().backward()
     assert_close(x.grad, xt.grad)  # d/dx sum(3x^2) = 6x
+
+
+def test_functional_backward_with_several_tensors():
+    x, xt = pair([1.0, 2.0])
+    tg.autograd.backward([x * x, (x * 3).sum()], [tg.tensor([1.0, -1.0]), None])
+    torch.autograd.backward([xt * xt, (xt * 3).sum()], [torch.tensor([1.0, -1.0]), None])
+    assert_close(x.grad, xt.grad)
 
 
 def test_root_gradient_reaches_hooks_of_root():
@@ -303,6 +331,18 @@ def test_hooks_run_for_autograd_grad_too():
     assert_close(g, [7.0, 7.0])
 
 
+def test_hook_returning_wrong_shape_or_type_is_a_clear_error():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    h = x.register_hook(lambda g: g.sum())
+    with pytest.raises(GradError, match=r"hook.*shape \(\).*shape \(2,\).*same shape"):
+        (x * 2).sum().backward()
+    h.remove()
+    y = x * 2
+    y.register_hook(lambda g: g.numpy())
+    with pytest.raises(GradError, match=r"returned a ndarray"):
+        y.sum().backward()
+
+
 def test_register_hook_on_tensor_without_grad_says_what_to_do():
     with pytest.raises(GradError, match="requires_grad_"):
         tg.tensor([1.0]).register_hook(lambda g: g)
@@ -329,6 +369,8 @@ def test_post_accumulate_grad_hook():
     x.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.numpy().copy()))
     (x * 3).sum().backward()
     np.testing.assert_array_equal(seen[0], [3.0, 3.0])
+    with pytest.raises(GradError, match="leaf.*register_hook"):
+        (x * 2).register_post_accumulate_grad_hook(lambda t: None)
 
 
 # *** detach ***
@@ -584,6 +626,20 @@ def test_in_place_through_views_matches_torch(case):
     assert_close(g[0], gt[0], rtol=1e-9)
 
 
+def test_second_order_through_in_place_view_writes_matches_torch():
+    res = []
+    for lib in (tg, torch):
+        leaf = lib.tensor([0.5, 1.5, -0.7], dtype=lib.float64, requires_grad=True)
+        x = leaf * 1
+        x[0] = leaf[1] ** 2
+        x[1:].mul_(leaf[:2])
+        (g,) = lib.autograd.grad((x**3).sum(), leaf, create_graph=True)
+        (h,) = lib.autograd.grad((g * g).sum(), leaf)
+        res.append((g, h))
+    assert_close(res[0][0], res[1][0], rtol=1e-9)
+    assert_close(res[0][1], res[1][1], rtol=1e-9)
+
+
 def test_view_in_place_changes_values_of_base_and_version():
     x = tg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True) * 1
     v = x[1]
@@ -599,6 +655,19 @@ def test_view_of_leaf_in_place_raises():
     with pytest.raises(GradError, match="view of a leaf"):
         x[0:1].mul_(2)
     assert_close(x, [1.0, 2.0])
+
+
+def test_hook_and_retain_grad_on_a_view_whose_base_changed_in_place():
+    # (PyTorch 2.13 crashes on this sequence, so the expected values are worked out by hand)
+    leaf = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x = leaf * 1
+    v = x[1:]
+    x.mul_(2)  # v now holds 2 * leaf[1:]
+    v.register_hook(lambda g: g * 10)
+    v.retain_grad()
+    (v * v).sum().backward()
+    assert_close(v.grad, [80.0, 120.0])  # 10 * 2v
+    assert_close(leaf.grad, [0.0, 160.0, 240.0])
 
 
 def test_saved_view_changed_through_base_is_caught_like_torch():
@@ -660,11 +729,17 @@ def test_setitem_with_tensor_index_and_broadcast_value():
 def test_chain_of_100000_ops_has_no_recursion_error():
     x = tg.tensor(1.0, dtype=tg.float64, requires_grad=True)
     y = x
-    for _ in range(50_000):
-        y = y * 1.0000001
-        y = y + 1
-    (g,) = tg.autograd.grad(y, x, retain_graph=True)
-    y.backward()
+    # NOTE: the cyclic GC is paused only to keep this test quick (it rescans the growing graph);
+    # this is not a timing test, and the graph has no cycles to collect.
+    gc.disable()
+    try:
+        for _ in range(50_000):
+            y = y * 1.0000001
+            y = y + 1
+        (g,) = tg.autograd.grad(y, x, retain_graph=True)
+        y.backward()
+    finally:
+        gc.enable()
     assert g.item() == pytest.approx(1.0000001**50_000, rel=1e-9)
     assert x.grad.item() == g.item()
 
@@ -679,9 +754,28 @@ def test_long_chain_second_order():
     assert h.item() == pytest.approx(2 * 1.0001**6000, rel=1e-9)
 
 
+class _Square(tg.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = x * x
+        ctx.save_for_backward(x, out)  # saving an output must not make a reference cycle
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, _ = ctx.saved_tensors
+        return 2 * x * g
+
+
 def _train_steps(w, b, data, target, n):
+    """n small steps that touch the engine's features: views and in-place writes, hooks, a Function."""
     for _ in range(n):
-        loss = ((data @ w + b - target) ** 2).mean()
+        h = data @ w + b
+        h2 = h * 1
+        h2[0] = 0.0
+        h2[1:].mul_(1.5)
+        h2.register_hook(lambda g: g)
+        loss = _Square.apply(h2 - target).mean()
         loss.backward()
         with tg.no_grad():
             w -= 0.01 * w.grad
@@ -695,20 +789,23 @@ def test_memory_stays_flat_over_thousands_of_training_steps():
     tg.manual_seed(0)
     data, target = tg.randn(8, 4), tg.randn(8, 1)
     w, b = tg.randn(4, 1, requires_grad=True), tg.zeros(1, requires_grad=True)
-    _train_steps(w, b, data, target, 300)  # warm caches
+    _train_steps(w, b, data, target, 200)  # warm caches
     gc.collect()
     samples = [0] * 6
+    # NOTE: the cyclic GC is off while measuring: every step's graph must be freed by reference counting
+    # alone, i.e. the engine makes no reference cycles (those would hold activations until a GC pass).
+    gc.disable()
     tracemalloc.start()
     try:
         for i in range(6):
-            _train_steps(w, b, data, target, 250)
-            gc.collect()
+            _train_steps(w, b, data, target, 200)
             samples[i] = tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()
+        gc.enable()
     # no growth trend: a leak of one small object per step would add >= 50 bytes a step
     growth = samples[-1] - samples[1]
-    assert growth < 10_000, f"traced memory grew by {growth} bytes over 1000 steps: {samples}"
+    assert growth < 10_000, f"traced memory grew by {growth} bytes over 800 steps: {samples}"
 
 
 def test_graph_is_released_when_output_is_dropped():

@@ -120,7 +120,7 @@ def test_mark_non_differentiable_and_multiple_outputs():
     Sort, SortT = _both("Sort", fwd, bwd)
     x, xt = pair([3.0, 1.0, 2.0])
     (v, i), (vt, it) = Sort.apply(x), SortT.apply(xt)
-    assert not i.requires_grad and v.requires_grad
+    assert not i.requires_grad and v.requires_grad and not it.requires_grad
     w = np.array([1.0, 2.0, 3.0])
     (v * tg.tensor(w)).sum().backward()
     (vt * torch.tensor(w)).sum().backward()
@@ -137,10 +137,11 @@ def test_mark_non_differentiable_on_float_output():
         return g * 2
 
     F, FT = _both("WithMask", fwd, bwd)
-    (y, m), (yt, mt) = F.apply(tg.tensor([1.0, -1.0], requires_grad=True)), FT.apply(
-        torch.tensor([1.0, -1.0], requires_grad=True)
+    (y, m), (yt, mt) = (
+        F.apply(tg.tensor([1.0, -1.0], requires_grad=True)),
+        FT.apply(torch.tensor([1.0, -1.0], requires_grad=True)),
     )
-    assert m.requires_grad == mt.requires_grad == False  # noqa: E712
+    assert not m.requires_grad and not mt.requires_grad
     assert y.requires_grad and yt.requires_grad
 
 
@@ -176,8 +177,8 @@ def test_set_materialize_grads_false_passes_none():
 
     Two, TwoT = _both("TwoNone", fwd, _two_bwd)
     x, xt = pair([1.0, 2.0])
-    p, q = Two.apply(x)
-    pt, qt = TwoT.apply(xt)
+    _, q = Two.apply(x)
+    _, qt = TwoT.apply(xt)
     q.sum().backward()
     qt.sum().backward()
     assert q.grad_fn.ctx.seen == (True, False)
@@ -314,3 +315,48 @@ def test_hooks_and_no_grad_with_functions():
     y.register_hook(lambda g: g * 10)
     y.sum().backward()
     assert_close(a.grad, [20.0, 40.0])
+
+
+def test_non_tensor_outputs_get_none_gradients_like_torch():
+    seen = []
+
+    def fwd(ctx, x):
+        return x * 2, 3
+
+    def bwd(ctx, g, g_int):
+        seen.append(g_int)
+        return g * 2
+
+    F, FT = _both("WithInt", fwd, bwd)
+    x, xt = pair([1.0, 2.0])
+    (y, k), (yt, kt) = F.apply(x), FT.apply(xt)
+    assert k == kt == 3
+    y.sum().backward()
+    yt.sum().backward()
+    assert seen == [None, None]
+    assert_close(x.grad, xt.grad)
+
+
+def test_gradient_takes_the_dtype_of_its_input():
+    Cast, CastT = _both("CastGrad", lambda ctx, a: a * 2, lambda ctx, g: (g * 2).float())
+    x, xt = pair([1.0, 2.0])
+    Cast.apply(x).sum().backward()
+    CastT.apply(xt).sum().backward()
+    assert x.grad.dtype == tg.float64 and xt.grad.dtype == torch.float64
+
+
+def test_backward_returning_a_non_tensor_is_a_clear_error():
+    Num, _ = _both("ReturnsNumber", lambda ctx, a: a * 2, lambda ctx, g: 5)
+    with pytest.raises(TypeError, match=r"ReturnsNumber.backward returned a int.*Tensor"):
+        Num.apply(tg.tensor([1.0], requires_grad=True)).sum().backward()
+
+
+def test_input_returned_and_marked_non_differentiable():
+    def fwd(ctx, a, b):
+        ctx.mark_non_differentiable(a)
+        return a, b * 2
+
+    Pass, _ = _both("PassThrough", fwd, lambda ctx, ga, gb: (None, gb * 2))
+    a, b = tg.tensor([1.0], requires_grad=True), tg.tensor([1.0], requires_grad=True)
+    out_a, out_b = Pass.apply(a, b)
+    assert not out_a.requires_grad and out_b.requires_grad

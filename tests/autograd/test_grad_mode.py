@@ -24,9 +24,8 @@ def test_no_grad_context_and_nesting_with_enable_grad():
 
 
 def test_no_grad_restores_mode_after_exception():
-    with pytest.raises(ValueError):
-        with tg.no_grad():
-            raise ValueError("boom")
+    with pytest.raises(ValueError), tg.no_grad():
+        raise ValueError("boom")
     assert tg.is_grad_enabled()
 
 
@@ -78,7 +77,7 @@ def test_set_grad_enabled_as_function_context_and_decorator():
             assert not _records(lib)
 
         @lib.set_grad_enabled(False)
-        def f():
+        def f(lib=lib):
             return _records(lib)
 
         assert _records(lib)  # decorating does not change the mode outside f
@@ -117,4 +116,3 @@ def test_no_grad_results_are_leaves_and_backward_graph_is_not_recorded():
     with tg.no_grad():
         z.backward()  # backward still works under no_grad
     assert x.grad is not None and not x.grad.requires_grad
-

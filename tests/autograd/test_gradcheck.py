@@ -108,3 +108,15 @@ def test_gradcheck_matches_torch_gradcheck_verdict():
     xt = torch.tensor(data, requires_grad=True)
     assert tg.autograd.gradcheck(lambda t: (t * t).log1p(), (x,))
     assert torch.autograd.gradcheck(lambda t: (t * t).log1p(), (xt,))
+
+
+def test_gradcheck_on_non_contiguous_zero_size_and_scalar_inputs():
+    tg.manual_seed(1)
+    transposed = tg.randn(4, 3, dtype=tg.float64).t().detach().requires_grad_()
+    strided = tg.randn(6, dtype=tg.float64)[::2].detach().requires_grad_()
+    assert tg.autograd.gradcheck(lambda t: t.sin() * t, (transposed,))
+    assert tg.autograd.gradcheck(lambda t: t.exp(), (strided,))
+    assert tg.autograd.gradcheck(lambda t: t.exp(), (tg.randn(0, 3, dtype=tg.float64, requires_grad=True),))
+    assert tg.autograd.gradcheck(lambda t: t.exp(), (tg.randn((), dtype=tg.float64, requires_grad=True),))
+    with pytest.raises(GradError, match="Jacobian mismatch"):
+        tg.autograd.gradcheck(WrongExp.apply, (transposed,))

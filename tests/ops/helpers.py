@@ -105,14 +105,30 @@ def assert_close(tg_val, torch_val, rtol, atol, what="output", check_dtype=True)
         if isinstance(tg_val, tg.Tensor):
             a = tg_np(tg_val)
     if a.dtype.kind == "f" or b.dtype.kind == "f":
-        np.testing.assert_allclose(a.astype(np.float64), b.astype(np.float64), rtol=rtol, atol=atol, equal_nan=True,
-                                   err_msg=what)
+        np.testing.assert_allclose(
+            a.astype(np.float64), b.astype(np.float64), rtol=rtol, atol=atol, equal_nan=True, err_msg=what
+        )
     else:
         np.testing.assert_array_equal(a, b, err_msg=what)
 
 
-def check_op(tg_fn, torch_fn=None, inputs=(), *, dtype="float64", grad=True, low=-2.0, high=2.0, rtol=None,
-             atol=None, grad_rtol=None, grad_atol=None, check_dtype=True, seed=0):
+def check_op(
+    tg_fn,
+    torch_fn=None,
+    inputs=(),
+    *,
+    dtype="float64",
+    grad=True,
+    low=-2.0,
+    high=2.0,
+    rtol=None,
+    atol=None,
+    grad_rtol=None,
+    grad_atol=None,
+    check_dtype=True,
+    seed=0,
+    grad2=False,
+):
     """Compare tg_fn(*tg_inputs) with torch_fn(*torch_inputs), forward and backward.
 
     Args:
@@ -121,6 +137,7 @@ def check_op(tg_fn, torch_fn=None, inputs=(), *, dtype="float64", grad=True, low
         inputs: per input a shape tuple (random data of `dtype`), a numpy array (used as is, in
             its own dtype) or a Python number (passed unchanged to both).
         grad: also compare the gradients of sum(out * random cotangent) w.r.t. every float input.
+        grad2: also compare second order: the gradients of sum(grads * random) w.r.t. the inputs.
     Returns: (tapegrad outputs, torch outputs).
     """
     torch = pytest.importorskip("torch")
@@ -138,11 +155,11 @@ def check_op(tg_fn, torch_fn=None, inputs=(), *, dtype="float64", grad=True, low
         r, t = TOL.get(name, (0, 0))
         assert_close(a, b, rtol if rtol is not None else r, atol if atol is not None else t, f"output {i}", check_dtype)
     if any(diff):
-        _check_grads(tg_in, th_in, diff, tg_flat, th_flat, rng, dtype, grad_rtol, grad_atol)
+        _check_grads(tg_in, th_in, diff, tg_flat, th_flat, rng, dtype, grad_rtol, grad_atol, grad2)
     return tg_out, th_out
 
 
-def _check_grads(tg_in, th_in, diff, tg_flat, th_flat, rng, dtype, rtol, atol):
+def _check_grads(tg_in, th_in, diff, tg_flat, th_flat, rng, dtype, rtol, atol, grad2=False):
     import torch
 
     tg_loss, th_loss = None, None
@@ -160,6 +177,9 @@ def _check_grads(tg_in, th_in, diff, tg_flat, th_flat, rng, dtype, rtol, atol):
         th_loss = tb if th_loss is None else th_loss + tb
     if th_loss is None:
         return
+    if grad2:
+        _check_second_order(tg_loss, th_loss, tg_in, th_in, diff, rng, rtol, atol)
+        return
     tg_loss.backward()
     th_loss.backward()
     for j, (x, y, d) in enumerate(zip(tg_in, th_in, diff)):
@@ -173,8 +193,47 @@ def _check_grads(tg_in, th_in, diff, tg_flat, th_flat, rng, dtype, rtol, atol):
             )
             continue
         r, t = TOL[dtype_name(y.dtype)]
-        assert_close(gx, gy, rtol if rtol is not None else r * 10, atol if atol is not None else t * 10,
-                     f"grad of input {j}")
+        assert_close(
+            gx, gy, rtol if rtol is not None else r * 10, atol if atol is not None else t * 10, f"grad of input {j}"
+        )
+
+
+def _check_second_order(tg_loss, th_loss, tg_in, th_in, diff, rng, rtol, atol):
+    """Differentiate the first-order gradients again (create_graph=True) and compare with PyTorch."""
+    import torch
+
+    xs = [x for x, d in zip(tg_in, diff) if d]
+    ys = [y for y, d in zip(th_in, diff) if d]
+    gx = tg.autograd.grad(tg_loss, xs, create_graph=True, allow_unused=True)
+    gy = torch.autograd.grad(th_loss, ys, create_graph=True, allow_unused=True)
+    tg_l2, th_l2 = None, None
+    for a, b in zip(gx, gy):
+        if a is None or b is None or not b.requires_grad:
+            continue
+        w = make_array(tuple(b.shape), dtype_name(b.dtype), -1.0, 1.0, rng)
+        ta, tb = (a * to_tg(w)).sum(), (b * to_torch(w)).sum()
+        tg_l2 = ta if tg_l2 is None else tg_l2 + ta
+        th_l2 = tb if th_l2 is None else th_l2 + tb
+    if th_l2 is None:
+        return
+    assert tg_l2 is not None and tg_l2.requires_grad, "second order: tapegrad's gradients are not differentiable"
+    hx = tg.autograd.grad(tg_l2, xs, allow_unused=True)
+    hy = torch.autograd.grad(th_l2, ys, allow_unused=True)
+    for j, (a, b) in enumerate(zip(hx, hy)):
+        if a is None or b is None:
+            other = a if b is None else b
+            assert other is None or not np.any(tg_np(other) if b is None else torch_np(other)), (
+                f"second-order grad of input {j}: one side None, the other nonzero"
+            )
+            continue
+        r, t = TOL[dtype_name(b.dtype)]
+        assert_close(
+            a,
+            b,
+            rtol if rtol is not None else r * 100,
+            atol if atol is not None else t * 100,
+            f"second-order grad of input {j}",
+        )
 
 
 def check_error(exc, fn, *must_name):

@@ -14,17 +14,38 @@ def same(a, b):
     assert_close(a, b, 1e-6, 1e-7)
 
 
-@pytest.mark.parametrize("data", [
-    1, 2.5, True, [1, 2, 3], [1.0, 2], [[1, 2], [3, 4]], [True, False], [1, 2.0, True], [], [[]], [[1.5], [2.5]],
-    (1, 2), [np.float32(1.0)], np.array([1, 2], np.int32), np.array(3.0), np.arange(6.0).reshape(2, 3),
-    np.array([1, 2], np.uint8), np.array([True]), np.array([1.0], np.float16),
-], ids=repr)
+@pytest.mark.parametrize(
+    "data",
+    [
+        1,
+        2.5,
+        True,
+        [1, 2, 3],
+        [1.0, 2],
+        [[1, 2], [3, 4]],
+        [True, False],
+        [1, 2.0, True],
+        [],
+        [[]],
+        [[1.5], [2.5]],
+        (1, 2),
+        [np.float32(1.0)],
+        np.array([1, 2], np.int32),
+        np.array(3.0),
+        np.arange(6.0).reshape(2, 3),
+        np.array([1, 2], np.uint8),
+        np.array([True]),
+        np.array([1.0], np.float16),
+    ],
+    ids=repr,
+)
 def test_tensor_infers_dtype(data):
     same(tg.tensor(data), torch.tensor(data))
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int32", "int16", "int8", "uint8", "bool",
-                                   "float16", "bfloat16"])
+@pytest.mark.parametrize(
+    "dtype", ["float32", "float64", "int64", "int32", "int16", "int8", "uint8", "bool", "float16", "bfloat16"]
+)
 def test_tensor_with_dtype(dtype):
     same(tg.tensor([1, 0, 2], dtype=getattr(tg, dtype)), torch.tensor([1, 0, 2], dtype=getattr(torch, dtype)))
     same(tg.tensor([1.7, -0.2], dtype=dtype), torch.tensor([1.7, -0.2]).to(getattr(torch, dtype)))
@@ -97,8 +118,11 @@ def test_full_and_like():
     assert tg.zeros_like(f, requires_grad=True).requires_grad
 
 
-@pytest.mark.parametrize("args", [(5,), (2, 7), (1, 2, 0.25), (0, 1, 0.1), (10, 0, -3), (2.5,), (-3, 3), (0,),
-                                  (1, 10, 3), (0.0, 1.0, 0.3), (5, 5)], ids=str)
+@pytest.mark.parametrize(
+    "args",
+    [(5,), (2, 7), (1, 2, 0.25), (0, 1, 0.1), (10, 0, -3), (2.5,), (-3, 3), (0,), (1, 10, 3), (0.0, 1.0, 0.3), (5, 5)],
+    ids=str,
+)
 def test_arange(args):
     same(tg.arange(*args), torch.arange(*args))
     same(tg.arange(*args, dtype=tg.float64), torch.arange(*args, dtype=torch.float64))
@@ -149,8 +173,13 @@ def test_random_shapes_dtypes_and_ranges():
 
 def test_manual_seed_reproducible():
     def draw():
-        return [tg.rand(3).tolist(), tg.randn(2, 2).tolist(), tg.randint(0, 100, (5,)).tolist(),
-                tg.normal(0.0, 1.0, size=(3,)).tolist(), tg.randn_like(tg.ones(2)).tolist()]
+        return [
+            tg.rand(3).tolist(),
+            tg.randn(2, 2).tolist(),
+            tg.randint(0, 100, (5,)).tolist(),
+            tg.normal(0.0, 1.0, size=(3,)).tolist(),
+            tg.randn_like(tg.ones(2)).tolist(),
+        ]
 
     tg.manual_seed(123)
     a = draw()
@@ -162,11 +191,22 @@ def test_manual_seed_reproducible():
 
 
 def test_device_argument():
-    for fn in (lambda **k: tg.zeros(2, **k), lambda **k: tg.ones(2, **k), lambda **k: tg.full((2,), 1.0, **k),
-               lambda **k: tg.arange(3, **k), lambda **k: tg.rand(2, **k), lambda **k: tg.randn(2, **k),
-               lambda **k: tg.randint(3, (2,), **k), lambda **k: tg.eye(2, **k), lambda **k: tg.linspace(0, 1, 3, **k),
-               lambda **k: tg.tensor([1.0], **k), lambda **k: tg.as_tensor([1.0], **k), lambda **k: tg.empty(2, **k),
-               lambda **k: tg.zeros_like(tg.ones(2), **k), lambda **k: tg.normal(0.0, 1.0, size=(2,), **k)):
+    for fn in (
+        lambda **k: tg.zeros(2, **k),
+        lambda **k: tg.ones(2, **k),
+        lambda **k: tg.full((2,), 1.0, **k),
+        lambda **k: tg.arange(3, **k),
+        lambda **k: tg.rand(2, **k),
+        lambda **k: tg.randn(2, **k),
+        lambda **k: tg.randint(3, (2,), **k),
+        lambda **k: tg.eye(2, **k),
+        lambda **k: tg.linspace(0, 1, 3, **k),
+        lambda **k: tg.tensor([1.0], **k),
+        lambda **k: tg.as_tensor([1.0], **k),
+        lambda **k: tg.empty(2, **k),
+        lambda **k: tg.zeros_like(tg.ones(2), **k),
+        lambda **k: tg.normal(0.0, 1.0, size=(2,), **k),
+    ):
         assert str(fn(device="cpu").device) == "cpu"
         fn(device=tg.device("cpu"))
     assert tg.ones(2).to("cpu").device.type == "cpu"

@@ -138,10 +138,23 @@ def test_cast_gradients():
 
 def test_dtype_of_ops_on_ints():
     a, ta = tg.tensor([1, 2, 3]), torch.tensor([1, 2, 3])
-    for f in (lambda t: t / 2, lambda t: t * 2, lambda t: t + True, lambda t: t * 1.0, lambda t: t.sqrt(),
-              lambda t: t.sum(), lambda t: t.prod(), lambda t: t.cumsum(0), lambda t: t // 2, lambda t: -t,
-              lambda t: t.abs(), lambda t: t.max(), lambda t: t.exp(), lambda t: t > 1, lambda t: t.to(torch.int8 if
-              isinstance(t, torch.Tensor) else tg.int8).sum()):
+    for f in (
+        lambda t: t / 2,
+        lambda t: t * 2,
+        lambda t: t + True,
+        lambda t: t * 1.0,
+        lambda t: t.sqrt(),
+        lambda t: t.sum(),
+        lambda t: t.prod(),
+        lambda t: t.cumsum(0),
+        lambda t: t // 2,
+        lambda t: -t,
+        lambda t: t.abs(),
+        lambda t: t.max(),
+        lambda t: t.exp(),
+        lambda t: t > 1,
+        lambda t: t.to(torch.int8 if isinstance(t, torch.Tensor) else tg.int8).sum(),
+    ):
         assert f(a).dtype.name == dtype_name(f(ta).dtype)
 
 

@@ -1,5 +1,7 @@
 """Indexing vs PyTorch: basic slicing, advanced (integer / boolean) indexing, __setitem__, gather/scatter."""
 
+# ruff: noqa: B023  (lambdas made in a loop are called at once, by check_op, in the same iteration)
+
 import numpy as np
 import pytest
 
@@ -103,8 +105,13 @@ def test_setitem_differentiable(name):
     def run(x, v):
         y = x * 1
         key_fn = SETS[name]
-        if isinstance(y, torch.Tensor) and name in ("int_array", "int_array_repeated", "bool_mask_values",
-                                                    "two_arrays", "array_dim1"):
+        if isinstance(y, torch.Tensor) and name in (
+            "int_array",
+            "int_array_repeated",
+            "bool_mask_values",
+            "two_arrays",
+            "array_dim1",
+        ):
             return _torch_set(y, v, name)
         key_fn(y, v)
         return y
@@ -161,11 +168,17 @@ def test_gather(dim):
 
 
 def test_take_along_dim_broadcast_and_flat():
-    check_op(lambda x, i: tg.take_along_dim(x, i, 1), lambda x, i: torch.take_along_dim(x, i, 1),
-             [(3, 4), np.array([[0, 3]])])
-    check_op(lambda x, i: tg.take_along_dim(x, i), lambda x, i: torch.take_along_dim(x, i), [(3, 4), np.array([0, 11, 5])])
-    check_op(lambda x: tg.take_along_dim(x, x.argsort(1), 1), lambda x: torch.take_along_dim(x, x.argsort(1), 1),
-             [(3, 4)])
+    check_op(
+        lambda x, i: tg.take_along_dim(x, i, 1),
+        lambda x, i: torch.take_along_dim(x, i, 1),
+        [(3, 4), np.array([[0, 3]])],
+    )
+    check_op(
+        lambda x, i: tg.take_along_dim(x, i), lambda x, i: torch.take_along_dim(x, i), [(3, 4), np.array([0, 11, 5])]
+    )
+    check_op(
+        lambda x: tg.take_along_dim(x, x.argsort(1), 1), lambda x: torch.take_along_dim(x, x.argsort(1), 1), [(3, 4)]
+    )
 
 
 @pytest.mark.parametrize("dim", [0, 1])
@@ -174,15 +187,26 @@ def test_scatter_and_scatter_add(dim):
     idx = np.array([[2, 0, 1, 1], [0, 1, 0, 2]]) if dim == 0 else np.array([[3, 0], [1, 2], [0, 3]])
     check_op(lambda x, i, s: x.scatter(dim, i, s), lambda x, i, s: x.scatter(dim, i, s), [(3, 4), idx, idx.shape])
     # a src larger than index: PyTorch's forward takes its leading part, its backward fails on it
-    check_op(lambda x, i, s: x.scatter(dim, i, s), lambda x, i, s: x.scatter(dim, i, s), [(3, 4), idx, (3, 4)],
-             grad=False)
+    check_op(
+        lambda x, i, s: x.scatter(dim, i, s), lambda x, i, s: x.scatter(dim, i, s), [(3, 4), idx, (3, 4)], grad=False
+    )
     dup = np.array([[0, 0, 1, 1], [0, 0, 0, 2]]) if dim == 0 else np.array([[3, 3], [1, 1], [0, 3]])
-    check_op(lambda x, i, s: x.scatter_add(dim, i, s), lambda x, i, s: x.scatter_add(dim, i, s), [(3, 4), dup, dup.shape])
-    check_op(lambda x, i, s: tg.scatter_add(x, dim, i, s), lambda x, i, s: torch.scatter_add(x, dim, i, s),
-             [(3, 4), dup, (3, 4)], grad=False)
+    check_op(
+        lambda x, i, s: x.scatter_add(dim, i, s), lambda x, i, s: x.scatter_add(dim, i, s), [(3, 4), dup, dup.shape]
+    )
+    check_op(
+        lambda x, i, s: tg.scatter_add(x, dim, i, s),
+        lambda x, i, s: torch.scatter_add(x, dim, i, s),
+        [(3, 4), dup, (3, 4)],
+        grad=False,
+    )
     check_op(lambda x, i: x.scatter(dim, i, 2.5), lambda x, i: x.scatter(dim, i, 2.5), [(3, 4), idx])
-    check_op(lambda x, i, s: x.scatter(dim, i, s, reduce="add"), lambda x, i, s: x.scatter(dim, i, s, reduce="add"),
-             [(3, 4), dup, (3, 4)], grad=False)
+    check_op(
+        lambda x, i, s: x.scatter(dim, i, s, reduce="add"),
+        lambda x, i, s: x.scatter(dim, i, s, reduce="add"),
+        [(3, 4), dup, (3, 4)],
+        grad=False,
+    )
 
     def inplace(x, i, s):
         y = x * 1
@@ -195,10 +219,13 @@ def test_scatter_and_scatter_add(dim):
 
 def test_index_select():
     for dim in (0, 1, -1):
-        check_op(lambda x, i: x.index_select(dim, i), lambda x, i: x.index_select(dim, i), [(3, 4), np.array([2, 0, 2])])
+        check_op(
+            lambda x, i: x.index_select(dim, i), lambda x, i: x.index_select(dim, i), [(3, 4), np.array([2, 0, 2])]
+        )
     check_op(lambda x, i: tg.index_select(x, 0, i), lambda x, i: torch.index_select(x, 0, i), [(3, 4), np.array(1)])
-    check_op(lambda x, i: x.index_add(0, i, x[:2] * 2), lambda x, i: x.index_add(0, i, x[:2] * 2),
-             [(3, 4), np.array([2, 2])])
+    check_op(
+        lambda x, i: x.index_add(0, i, x[:2] * 2), lambda x, i: x.index_add(0, i, x[:2] * 2), [(3, 4), np.array([2, 2])]
+    )
 
 
 def test_masked_fill():
@@ -228,8 +255,9 @@ def test_masked_select_nonzero_argwhere():
 
 def test_index_put():
     def run(x, v):
-        return x.index_put((tg.tensor([0, 2]),) if isinstance(x, tg.Tensor) else (torch.tensor([0, 2]),), v[:2],
-                           accumulate=True)
+        return x.index_put(
+            (tg.tensor([0, 2]),) if isinstance(x, tg.Tensor) else (torch.tensor([0, 2]),), v[:2], accumulate=True
+        )
 
     check_op(run, run, [(3, 4), (3, 4)])
 

@@ -35,6 +35,13 @@ def test_matmul_dtypes():
     check_op(tg.matmul, torch.matmul, [np.arange(6).reshape(2, 3), np.arange(3)])
     check_op(tg.matmul, torch.matmul, [np.arange(6).reshape(2, 3).astype(np.int32), np.ones((3, 2), np.int32)])
     check_op(tg.matmul, torch.matmul, [(2, 3), (3, 2)], dtype="float16")
+    check_op(tg.matmul, torch.matmul, [(2, 3), (3, 2)], dtype="bfloat16")
+    check_op(
+        lambda a, b: tg.einsum("ij,kj->ik", a, b),
+        lambda a, b: torch.einsum("ij,kj->ik", a, b),
+        [(2, 3), (4, 3)],
+        dtype="bfloat16",
+    )
 
 
 def test_mm_bmm_mv_dot_outer():
@@ -79,8 +86,11 @@ def test_einsum(eq, shapes):
 
 
 def test_einsum_list_operands_and_spaces():
-    check_op(lambda a, b: tg.einsum("ij, jk -> ik", [a, b]), lambda a, b: torch.einsum("ij, jk -> ik", [a, b]),
-             [(2, 3), (3, 2)])
+    check_op(
+        lambda a, b: tg.einsum("ij, jk -> ik", [a, b]),
+        lambda a, b: torch.einsum("ij, jk -> ik", [a, b]),
+        [(2, 3), (3, 2)],
+    )
 
 
 def test_errors():
@@ -99,8 +109,11 @@ def test_errors():
 def test_einsum_broadcast_and_size_errors():
     check_op(lambda a, b: tg.einsum("ij,ij->ij", a, b), lambda a, b: torch.einsum("ij,ij->ij", a, b), [(2, 3), (2, 1)])
     check_op(lambda a, b: tg.einsum("ij,jk->ik", a, b), lambda a, b: torch.einsum("ij,jk->ik", a, b), [(2, 1), (3, 5)])
-    check_op(lambda a, b: tg.einsum("...i,...i->...", a, b), lambda a, b: torch.einsum("...i,...i->...", a, b),
-             [(2, 1, 3), (4, 3)])
+    check_op(
+        lambda a, b: tg.einsum("...i,...i->...", a, b),
+        lambda a, b: torch.einsum("...i,...i->...", a, b),
+        [(2, 1, 3), (4, 3)],
+    )
     check_error(ValueError, lambda: tg.einsum("ij,jk->ik", tg.ones(2, 3), tg.ones(4, 5)), "einsum", "j", "4", "3")
     check_error(ValueError, lambda: tg.einsum("ii->i", tg.ones(2, 3)), "einsum", "i", "2", "3")
     check_error(ValueError, lambda: tg.matmul(tg.ones(2, 2, 3), tg.ones(3, 3, 2)), "matmul", "(2, 2, 3)", "(3, 3, 2)")

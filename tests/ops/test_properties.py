@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-import tapegrad as tg  # noqa: E402
+import tapegrad as tg
 
 FAST = settings(deadline=None, max_examples=30)
 
@@ -25,8 +25,8 @@ def broadcast_pair(draw, max_ndim=4):
     for n in out:
         a.append(draw(st.sampled_from([n, 1])))
         b.append(draw(st.sampled_from([n, 1])))
-    a = a[draw(st.integers(0, len(a))):]
-    b = b[draw(st.integers(0, len(b))):]
+    a = a[draw(st.integers(0, len(a))) :]
+    b = b[draw(st.integers(0, len(b))) :]
     return tuple(a), tuple(b)
 
 
@@ -37,7 +37,7 @@ BINARY = {
     "div": (np.divide, lambda a, b: a / b),
     "maximum": (np.maximum, tg.maximum),
     "minimum": (np.minimum, tg.minimum),
-    "pow": (np.power, lambda a, b: a ** b),
+    "pow": (np.power, lambda a, b: a**b),
     "atan2": (np.arctan2, tg.atan2),
     "where": (lambda a, b: np.where(a > b, a, b), lambda a, b: tg.where(a > b, a, b)),
 }
@@ -61,14 +61,22 @@ def test_binary_broadcast_vs_numpy(name, shapes, seed):
 
 
 @FAST
-@given(shapes=broadcast_pair(max_ndim=3), seed=st.integers(0, 2**16),
-       op=st.sampled_from(["add", "mul", "div", "maximum", "pow"]))
+@given(
+    shapes=broadcast_pair(max_ndim=3),
+    seed=st.integers(0, 2**16),
+    op=st.sampled_from(["add", "mul", "div", "maximum", "pow"]),
+)
 def test_binary_broadcast_grads_vs_torch(shapes, seed, op):
     torch = pytest.importorskip("torch")
     from .helpers import check_op
 
-    f = {"add": lambda a, b: a + b, "mul": lambda a, b: a * b, "div": lambda a, b: a / b,
-         "maximum": lambda a, b: a.maximum(b), "pow": lambda a, b: a ** b}[op]
+    f = {
+        "add": lambda a, b: a + b,
+        "mul": lambda a, b: a * b,
+        "div": lambda a, b: a / b,
+        "maximum": lambda a, b: a.maximum(b),
+        "pow": lambda a, b: a**b,
+    }[op]
     check_op(f, f, list(shapes), low=0.5, high=2.0, seed=seed)
     assert torch is not None
 
@@ -86,12 +94,18 @@ REDUCTIONS = {
     "mean": (np.mean, lambda x, d, k: x.mean(d, keepdim=k)),
     "amax": (np.amax, lambda x, d, k: x.amax(d, keepdim=k)),
     "amin": (np.amin, lambda x, d, k: x.amin(d, keepdim=k)),
-    "var": (lambda a, axis, keepdims: np.var(a, axis=axis, keepdims=keepdims, ddof=0),
-            lambda x, d, k: x.var(d, keepdim=k, correction=0)),
-    "logsumexp": (lambda a, axis, keepdims: np.log(np.sum(np.exp(a), axis=axis, keepdims=keepdims)),
-                  lambda x, d, k: x.logsumexp(d, keepdim=k)),
-    "norm": (lambda a, axis, keepdims: np.sqrt(np.sum(a * a, axis=axis, keepdims=keepdims)),
-             lambda x, d, k: x.norm(dim=d, keepdim=k)),
+    "var": (
+        lambda a, axis, keepdims: np.var(a, axis=axis, keepdims=keepdims, ddof=0),
+        lambda x, d, k: x.var(d, keepdim=k, correction=0),
+    ),
+    "logsumexp": (
+        lambda a, axis, keepdims: np.log(np.sum(np.exp(a), axis=axis, keepdims=keepdims)),
+        lambda x, d, k: x.logsumexp(d, keepdim=k),
+    ),
+    "norm": (
+        lambda a, axis, keepdims: np.sqrt(np.sum(a * a, axis=axis, keepdims=keepdims)),
+        lambda x, d, k: x.norm(dim=d, keepdim=k),
+    ),
 }
 
 
@@ -143,8 +157,9 @@ def test_broadcast_shapes_and_expand(shapes, seed):
     assert e.shape == expected
     (e * 1).sum().backward()
     # the gradient of expand sums over broadcast dims: each element counts how often it was repeated
-    np.testing.assert_allclose(x.grad.numpy(), np.full(a, math.prod(expected) / max(math.prod(a), 1))
-                               if math.prod(a) else np.zeros(a))
+    np.testing.assert_allclose(
+        x.grad.numpy(), np.full(a, math.prod(expected) / max(math.prod(a), 1)) if math.prod(a) else np.zeros(a)
+    )
 
 
 @FAST
