@@ -48,6 +48,7 @@ class Tensor:
     _post_accumulate_hooks = None
     _cut = None  # (kind, description) when this tensor was cut from a graph (for autograd.explain)
     _retains_grad = False
+    _interp = None  # the transform (primitives.base.Interpreter) that owns this value; None: a plain tensor
     __array_priority__ = 1000  # numpy scalars on the left defer to Tensor's reflected operators
 
     def __init__(self, data=None, *, dtype=None, requires_grad=False, device=None):
@@ -150,8 +151,7 @@ class Tensor:
             )
         return bool(self._data.reshape(()))
 
-    def __hash__(self):
-        return id(self)
+    __hash__ = object.__hash__  # by identity (C speed: tensors are dict keys in the backward sweep)
 
     def __iter__(self):
         if self.ndim == 0:

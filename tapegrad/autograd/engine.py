@@ -90,8 +90,8 @@ class PrimNode(Node):
             raise GradError(_FREED_MESSAGE.format(node=self.name()))
         prim, args = self.prim, self.args
         saves = prim.saves
-        if not prim.vjp_reads_inputs:
-            xs = [None] * len(args)
+        if not prim.vjp_reads_inputs or (type(saves) is tuple and len(saves) == len(args)):
+            xs = args  # the rule reads every input, or none
         elif saves:
             xs = [a if i in saves else base.AVal(a._data.shape, a.dtype) for i, a in enumerate(args)]
         else:
@@ -218,26 +218,26 @@ base._eager_apply = eager_apply
 
 
 def _graph_dependencies(roots):
-    """Count, for every Node and leaf reachable from roots, the edges that point at it."""
+    """Count, for every Node and leaf reachable from roots, the edges that point at it.
+
+    Nodes and tensors are dict keys by identity (both hash by id)."""
     deps = {}
     stack = [r for r in roots if isinstance(r, Node)]
-    seen = {id(r) for r in stack}
+    seen = set(stack)
     while stack:
         node = stack.pop()
         for e in node.edges:
             if e is None:
                 continue
             target = e[0]
-            key = id(target)
-            deps[key] = deps.get(key, 0) + 1
-            if key not in seen and isinstance(target, Node):
-                seen.add(key)
+            if target in deps:
+                deps[target] += 1
+            else:
+                deps[target] = 1
+            if target not in seen and isinstance(target, Node):
+                seen.add(target)
                 stack.append(target)
     return deps
-
-
-def _accumulate(slot, g):
-    return g if slot is None else slot + g
 
 
 def _check_grad_shape(node, i, g, edge):
@@ -255,21 +255,19 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
 
     roots are (Node or leaf Tensor, output_nr) edges. With accumulate=True leaves (or only `inputs`,
     when given) get their `.grad` summed in; with accumulate=False the gradients of `inputs` (edges)
-    are captured and returned in a dict keyed by edge.
+    are captured and returned in a dict keyed by (id(target), output_nr).
     """
     deps = _graph_dependencies([r[0] for r in roots])
-    buffers = {}  # id(target) -> [target, [grad per output]]
+    buffers = {}  # target -> [summed gradient per output]
     for (target, nr), g in zip(roots, root_grads):
         _add_to_buffer(buffers, target, nr, g)
     capture = None if inputs is None else {(id(t), nr): None for t, nr in inputs}
-    ready = [r[0] for r in roots if deps.get(id(r[0]), 0) == 0]
-    ready = list({id(r): r for r in ready}.values())
+    ready = list({id(r[0]): r[0] for r in roots if r[0] not in deps}.values())
     with enable_grad() if create_graph else no_grad():
         while ready:
             target = ready.pop()
-            entry = buffers.pop(id(target), None)
-            grads = entry[1] if entry is not None else None
-            if type(target) is Tensor:
+            grads = buffers.pop(target, None)
+            if not isinstance(target, Node):  # a leaf tensor (Tensor or a subclass such as Parameter)
                 _finish_leaf(target, grads, capture, accumulate, create_graph)
             else:
                 _run_node(target, grads, buffers, deps, ready, capture, retain_graph, create_graph)
@@ -277,42 +275,43 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
 
 
 def _add_to_buffer(buffers, target, nr, g):
-    entry = buffers.get(id(target))
-    if entry is None:
-        grads = [None] * (1 if type(target) is Tensor else target.num_outputs)
-        grads[nr] = g
-        buffers[id(target)] = [target, grads]
-    else:
-        slot = entry[1][nr]
-        entry[1][nr] = g if slot is None else slot + g
+    slots = buffers.get(target)
+    if slots is None:
+        slots = buffers[target] = [None] * (target.num_outputs if isinstance(target, Node) else 1)
+    old = slots[nr]
+    slots[nr] = g if old is None else old + g
 
 
 def _run_node(node, grads, buffers, deps, ready, capture, retain_graph, create_graph):
+    """Apply one node's vjp and hand its input cotangents on; the innermost loop of backward."""
     if grads is None:
         grads = [None] * node.num_outputs
     elif node.hooks is not None or node.retained is not None or capture is not None:
         grads = _output_hooks(node, list(grads), capture, create_graph)
-    edges = node.edges
-    if any(g is not None for g in grads):
+    if grads[0] is not None or any(g is not None for g in grads):
         in_grads = node.apply(grads, create_graph)
         if not retain_graph:
             node.release()
     else:
-        in_grads = (None,) * len(edges)
+        in_grads = None
     check = node.check_shapes
-    for i, e in enumerate(edges):
+    for i, e in enumerate(node.edges):
         if e is None:
             continue
         target = e[0]
-        g = in_grads[i]
-        if g is not None:
-            if check:
-                _check_grad_shape(node, i, g, e)
-            _add_to_buffer(buffers, target, e[1], g)
-        key = id(target)
-        left = deps[key] - 1
-        deps[key] = left
-        if left == 0:
+        if in_grads is not None:
+            g = in_grads[i]
+            if g is not None:
+                if check:
+                    _check_grad_shape(node, i, g, e)
+                slots = buffers.get(target)
+                if slots is None:
+                    slots = buffers[target] = [None] * (target.num_outputs if isinstance(target, Node) else 1)
+                old = slots[e[1]]
+                slots[e[1]] = g if old is None else old + g
+        left = deps[target] - 1
+        deps[target] = left
+        if not left:
             ready.append(target)
 
 

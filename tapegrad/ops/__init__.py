@@ -145,7 +145,7 @@ def _inplace(fn, name):
 def _records(self, args, kwargs):
     if not STATE.enabled:
         return False
-    return self._rg or builtins.any(type(a) is Tensor and a._rg for a in (*args, *kwargs.values()))
+    return self._rg or builtins.any(isinstance(a, Tensor) and a._rg for a in (*args, *kwargs.values()))
 
 
 _INPLACE = """add sub mul div true_divide floor_divide pow neg reciprocal square fmod remainder lerp addcmul addcdiv

@@ -18,6 +18,9 @@ from ..tensor import Tensor
 
 # *** broadcasting and promotion ***
 
+# Tensor classes for the inlined fast paths; subclasses (nn.Parameter, Variable) register here.
+_PLAIN = {Tensor}
+
 
 def broadcast_shapes(*shapes) -> tuple:
     """The shape all `shapes` broadcast to (numpy / PyTorch rules), or a ValueError naming them."""
@@ -79,7 +82,7 @@ def _broadcast(op, *xs):
 
 def binary(prim, x, y, *, dtype=None, float_math=False):
     """Promote x and y (to `dtype` when given), broadcast them, and bind prim."""
-    if type(x) is Tensor and type(y) is Tensor and x.dtype is y.dtype and x._data.shape == y._data.shape:
+    if x.__class__ in _PLAIN and y.__class__ in _PLAIN and x.dtype is y.dtype and x._data.shape == y._data.shape:
         if not float_math or x.dtype.category == dt.FLOAT:
             return bind(prim, x, y)  # fast path: nothing to promote or broadcast
     _check_operand(prim.name, x)
@@ -128,19 +131,19 @@ def cast(x: Tensor, dtype) -> Tensor:
 
 
 def add(x, y, *, alpha=1):
-    if alpha == 1 and type(x) is Tensor and type(y) is Tensor and x.dtype is y.dtype and x._data.shape == y._data.shape:
+    if alpha == 1 and x.__class__ in _PLAIN and y.__class__ in _PLAIN and x.dtype is y.dtype and x._data.shape == y._data.shape:
         return bind(P.Add, x, y)  # the common case, inlined: this is the hottest path of eager mode
     return binary(P.Add, x, y if alpha == 1 else mul(y, alpha))
 
 
 def sub(x, y, *, alpha=1):
-    if alpha == 1 and type(x) is Tensor and type(y) is Tensor and x.dtype is y.dtype and x._data.shape == y._data.shape:
+    if alpha == 1 and x.__class__ in _PLAIN and y.__class__ in _PLAIN and x.dtype is y.dtype and x._data.shape == y._data.shape:
         return bind(P.Sub, x, y)
     return binary(P.Sub, x, y if alpha == 1 else mul(y, alpha))
 
 
 def mul(x, y):
-    if type(x) is Tensor and type(y) is Tensor and x.dtype is y.dtype and x._data.shape == y._data.shape:
+    if x.__class__ in _PLAIN and y.__class__ in _PLAIN and x.dtype is y.dtype and x._data.shape == y._data.shape:
         return bind(P.Mul, x, y)
     return binary(P.Mul, x, y)
 

@@ -86,16 +86,65 @@ def register(cls):
     return prim
 
 
-# The interpreter stack. Empty: eager evaluation by autograd/engine.py. A tracer or a forward-mode
-# transform pushes an object with `process(prim, args, params)` and pops it when done.
-INTERPRETERS: list = []
+# *** interpreters: how transforms (forward mode, vmap, tracing) take over bind() ***
+#
+# Levels, as in Autodidax: every active transform is an Interpreter with a `level` (its position
+# in INTERPRETERS). A value that a transform owns is a Tensor whose `_interp` is that interpreter
+# (plain tensors have `_interp = None`, level 0: eager). bind() hands the primitive to the
+# innermost interpreter among its inputs, which computes with the values one level down (by
+# calling bind again on them) and wraps the results. A "dynamic" interpreter (a tracer building a
+# Graph) also claims primitives whose inputs are all plain, so constants inside a traced function
+# are recorded too. Eager evaluation (autograd/engine.py) is what remains at the bottom.
+
+INTERPRETERS: list = []  # active interpreters, outermost first; INTERPRETERS[i].level == i + 1
+DYNAMIC: list = []  # the innermost dynamic interpreter is DYNAMIC[-1] (claims plain inputs too)
 _eager_apply = None  # set by autograd/engine.py at import
+
+
+class Interpreter:
+    """Base of transforms that process primitives: subclasses define process(prim, args, params).
+
+    `args` may mix this interpreter's tensors, lower-level tensors and plain tensors; `lift(x)`
+    turns a lower-level value into one of this interpreter's (e.g. a zero tangent, an unbatched
+    value). Use `with interpreter:` to push and pop it.
+    """
+
+    level = 0
+    dynamic = False
+
+    def process(self, prim, args, params):
+        raise NotImplementedError(f"{type(self).__name__} must define process()")
+
+    def __enter__(self):
+        INTERPRETERS.append(self)
+        self.level = len(INTERPRETERS)
+        if self.dynamic:
+            DYNAMIC.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        INTERPRETERS.remove(self)
+        if self.dynamic:
+            DYNAMIC.remove(self)
+        return False
+
+
+def top_interpreter(args):
+    """The innermost interpreter owning one of args (or the innermost dynamic one), else None."""
+    top = DYNAMIC[-1] if DYNAMIC else None
+    for a in args:
+        it = a._interp
+        if it is not None and (top is None or it.level > top.level):
+            top = it
+    return top
 
 
 def bind(prim: Primitive, *args, **params):
     """Apply a primitive to Tensors: the single entry point from the front end to the backends."""
     if INTERPRETERS:
-        return INTERPRETERS[-1].process(prim, args, params)
+        top = top_interpreter(args)
+        if top is not None:
+            return top.process(prim, args, params)
     return _eager_apply(prim, args, params)
 
 
