@@ -1,4 +1,5 @@
-"""tg.nn: neural-network building blocks. For now the stateless functions (tg.nn.functional); Module and the
-layers come with a later issue."""
+"""tg.nn: neural-network building blocks: Parameter, the stateless functions (tg.nn.functional); Module and
+the layers come with issue 7."""
 
 from . import functional  # noqa: F401
+from .parameter import Parameter  # noqa: F401
