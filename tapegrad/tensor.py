@@ -14,6 +14,10 @@ from .autograd.grad_mode import STATE
 from .errors import GradError, user_frame
 
 
+_BY_NP = dt._BY_NP
+_new = object.__new__
+
+
 class _Version:
     """The version counter shared by a tensor and its views; bumped by every in-place change."""
 
@@ -64,9 +68,9 @@ class Tensor:
         """Wrap a numpy array without copying (the hot path of every op)."""
         if type(data) is not np.ndarray:
             data = np.asarray(data)
-        t = object.__new__(Tensor)
+        t = _new(Tensor)
         t._data = data
-        t.dtype = dt._BY_NP.get(data.dtype) or dt.from_numpy_dtype(data.dtype)
+        t.dtype = _BY_NP.get(data.dtype) or dt.from_numpy_dtype(data.dtype)
         t._version = _Version()
         return t
 

@@ -85,10 +85,14 @@ class PrimNode(Node):
     def name(self) -> str:
         return _backward_name(self.prim.name)
 
-    def _unpack(self, create_graph):
+    def apply(self, grads, create_graph):
         if self.freed:
             raise GradError(_FREED_MESSAGE.format(node=self.name()))
         prim, args = self.prim, self.args
+        for i, version in self.versions:
+            t = args[i]
+            if t._version.value != version:
+                raise _version_error(self, f"input {i} ({_describe(t)})", version, t._version)
         saves = prim.saves
         if not prim.vjp_reads_inputs or (type(saves) is tuple and len(saves) == len(args)):
             xs = args  # the rule reads every input, or none
@@ -96,10 +100,6 @@ class PrimNode(Node):
             xs = [a if i in saves else base.AVal(a._data.shape, a.dtype) for i, a in enumerate(args)]
         else:
             xs = [base.AVal(a._data.shape, a.dtype) for a in args]
-        for i, version in self.versions:
-            t = args[i]
-            if t._version.value != version:
-                raise _version_error(self, f"input {i} ({_describe(t)})", version, t._version)
         out = None
         if prim.saves_out:
             counter, v = self.out_version
@@ -108,13 +108,9 @@ class PrimNode(Node):
             out = Tensor._make(self.out_data)
             if create_graph:  # the output depends on the inputs through this very node
                 out._rg, out.grad_fn = True, self
-        return xs, out
-
-    def apply(self, grads, create_graph):
-        xs, out = self._unpack(create_graph)
-        prim = self.prim
         if prim.vjp_needs:  # the rule skips cotangents no input edge will receive
-            return prim.vjp(grads[0], *xs, out=out, needs=[e is not None for e in self.edges], **self.params)
+            # needs[i] is truthy iff input i receives a gradient (edges are tuples or None)
+            return prim.vjp(grads[0], *xs, out=out, needs=self.edges, **self.params)
         return prim.vjp(grads[0], *xs, out=out, **self.params)
 
     def release(self):
@@ -155,7 +151,10 @@ def edge_of(t):
 
 def eager_apply(prim, args, params):
     """Run prim on concrete data with the numpy backend, recording a Node when grad is needed."""
-    out = Tensor._make(prim.impl(*[a._data for a in args], **params))
+    if len(args) == 2 and not params:  # binary elementwise ops: skip building the argument list
+        out = Tensor._make(prim.impl(args[0]._data, args[1]._data))
+    else:
+        out = Tensor._make(prim.impl(*[a._data for a in args], **params))
     if prim.is_view:
         _link_view(out, args[0], prim, params)
     if STATE.enabled and prim.differentiable and out.dtype.category == FLOAT:
@@ -267,10 +266,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
         while ready:
             target = ready.pop()
             grads = buffers.pop(target, None)
-            if not isinstance(target, Node):  # a leaf tensor (Tensor or a subclass such as Parameter)
-                _finish_leaf(target, grads, capture, accumulate, create_graph)
-            else:
+            if isinstance(target, Node):
                 _run_node(target, grads, buffers, deps, ready, capture, retain_graph, create_graph)
+            else:  # a leaf tensor (Tensor or a subclass such as Parameter)
+                _finish_leaf(target, grads, capture, accumulate, create_graph)
     return capture
 
 

@@ -42,7 +42,7 @@ class Primitive:
     saves_out: bool = False  # whether the vjp rule reads `out`
     differentiable: bool = True  # False: outputs never require grad (comparisons, argmax, ...)
     is_view: bool = False  # the numpy backend returns a view of input 0 (shares storage)
-    vjp_needs: bool = False  # vjp takes needs=[bool per input] and may return None where False
+    vjp_needs: bool = False  # vjp takes needs (one truthy/falsy entry per input) and may return None where falsy
     vjp_reads_inputs: bool = True  # False: vjp gets None for every input (add, sub, neg use only g)
     impl: Any = None  # the numpy implementation, installed by backends/numpy.py
 
