@@ -24,12 +24,18 @@ class BackendError(TapegradError):
     """A backend cannot run a primitive or a graph."""
 
 
+_INTERNAL: dict = {}  # co_filename -> whether it belongs to the tapegrad package (cached: this runs often)
+
+
 def user_frame() -> str:
     """'file.py:12 in fn' for the innermost frame outside the tapegrad package (the user's line)."""
     frame = sys._getframe(1)
     while frame is not None:
-        path = os.path.abspath(frame.f_code.co_filename)
-        if not path.startswith(_PACKAGE_DIR):
-            return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+        name = frame.f_code.co_filename
+        internal = _INTERNAL.get(name)
+        if internal is None:
+            internal = _INTERNAL[name] = os.path.abspath(name).startswith(_PACKAGE_DIR)
+        if not internal:
+            return f"{name}:{frame.f_lineno} in {frame.f_code.co_name}"
         frame = frame.f_back
     return "<unknown>"

@@ -12,6 +12,7 @@ from . import dtype as dt
 from .autograd import engine
 from .autograd.grad_mode import STATE
 from .errors import GradError, user_frame
+from .primitives.base import DYNAMIC as _DYNAMIC
 
 
 _BY_NP = dt._BY_NP
@@ -67,6 +68,10 @@ class Tensor:
     def _make(data) -> Tensor:
         """Wrap a numpy array without copying (the hot path of every op)."""
         if type(data) is not np.ndarray:
+            if getattr(data, "symbolic", False):  # a traced value (trace/tracer.py): keep it, with its tracer
+                t = _new(Tensor)
+                t._data, t.dtype, t._version, t._interp = data, data.tg_dtype, _Version(), data.tracer
+                return t
             data = np.asarray(data)
         t = _new(Tensor)
         t._data = data
@@ -119,12 +124,18 @@ class Tensor:
             from .autograd.explain import note_numpy_export
 
             note_numpy_export(self)
+        if self._data.__class__ is not np.ndarray:
+            raise self._data.concrete_error(".numpy()")
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        if self._data.__class__ is not np.ndarray:
+            raise self._data.concrete_error("np.asarray()")
         return self._data if dtype is None else self._data.astype(dtype)
 
     def item(self):
+        if self._data.__class__ is not np.ndarray:
+            raise self._data.concrete_error(".item() (or float(), int(), an index)")
         if self._data.size != 1:
             raise ValueError(
                 f"item: a tensor with {self._data.size} elements (shape {self.shape}) cannot be converted "
@@ -133,6 +144,8 @@ class Tensor:
         return self._data.reshape(()).item() if self.dtype is not dt.bfloat16 else float(self._data.reshape(()))
 
     def tolist(self):
+        if self._data.__class__ is not np.ndarray:
+            raise self._data.concrete_error(".tolist()")
         if self.dtype is dt.bfloat16:
             return self._data.astype(np.float32).tolist()
         return self._data.tolist()
@@ -149,6 +162,8 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self):
+        if self._data.__class__ is not np.ndarray:
+            raise self._data.concrete_error("bool() (a Python if, while, and, or, not)")
         if self._data.size != 1:
             raise RuntimeError(
                 f"Boolean value of a tensor with {self._data.size} elements is ambiguous; use .any() or .all()"
@@ -333,7 +348,10 @@ class Tensor:
                 f"{op}: this tensor cannot be written in place: it is a broadcast (expanded) view whose elements "
                 "share memory, or read-only data. Use .clone() first."
             )
-        self._data[...] = new._data
+        if _DYNAMIC:  # tracing: the tracer records the write (as an implicit output if self is captured state)
+            _DYNAMIC[-1].write(self._data if self._data.__class__ is not np.ndarray else self, new)
+        else:
+            self._data[...] = new._data
         self._version.value += 1
         self._version.op = op
         if recording:
@@ -393,11 +411,21 @@ class CopySlices(engine.Node):
         self.shape, self.dtype, self.view_ops = base.shape, base.dtype, view_ops
 
     def apply(self, grads, create_graph):
+        # The view chain V (reshape, permute, slice) is injective, so T(V(g)), with T the chain's
+        # transpose (its vjp), is g inside the view and zero outside: the old base gets the rest.
         g = grads[0]
-        mask = np.ones(self.shape, self.dtype.np)
-        with_no_grad_view = _replay_view(Tensor._make(mask), self.view_ops, record=False)
-        with_no_grad_view._data[...] = 0  # writes through the view into mask
-        return g * Tensor._make(mask), _replay_view(g, self.view_ops)
+        inside = _replay_view(g, self.view_ops)
+        return g - self._transpose(inside), inside
+
+    def _transpose(self, t):
+        from .primitives import AVal
+
+        avals = [AVal(self.shape, self.dtype)]
+        for prim, params in self.view_ops:
+            avals.append(prim.shape(avals[-1], **params))
+        for (prim, params), x in zip(reversed(self.view_ops), reversed(avals[:-1])):
+            (t,) = prim.vjp(t, x, out=None, **params)
+        return t
 
 
 def _replay_view(base, view_ops, record=True):
@@ -439,6 +467,8 @@ def _rebuild(data, requires_grad):
 
 
 def _format(t: Tensor) -> str:
+    if t._data.__class__ is not np.ndarray:  # a traced value: shape and dtype only
+        return f"tensor({t._data!r})"
     data = t._data.astype(np.float32) if t.dtype is dt.bfloat16 else t._data
     if t.dtype.is_floating_point:
         body = np.array2string(

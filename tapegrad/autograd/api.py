@@ -46,6 +46,11 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     """Accumulate gradients of `tensors` into `.grad` of the leaves (or of `inputs` only)."""
     outputs = _as_tuple(tensors)
     grads = _as_tuple(grad_tensors) or (None,) * len(outputs)
+    if len(grads) != len(outputs):
+        raise ValueError(
+            f"backward: got {len(outputs)} tensors and {len(grads)} gradients; give one gradient per tensor "
+            "(None for a scalar)"
+        )
     retain = create_graph if retain_graph is None else retain_graph
     roots = [engine.edge_of(o) if o._rg else None for o in outputs]
     root_grads = _root_grads(outputs, grads, create_graph)

@@ -185,6 +185,24 @@ def eager_apply(prim, args, params):
     return out
 
 
+def record(prim, params, args, out):
+    """Attach a PrimNode to `out` when an input requires grad (what eager_apply does inline, for its speed).
+
+    Used by interpreters that compute `out` themselves, e.g. the tracer (trace/tracer.py): symbolic tensors
+    then carry grad_fn Nodes and a backward() at trace time records the backward equations."""
+    if any(a._rg for a in args):
+        edges = [edge_of(x) for x in args]
+        out._rg = True
+        out.grad_fn = node = PrimNode(prim, params, edges, args, out)
+        if any(x._cut is not None and not x._rg for x in args):
+            _note_cuts(node, args)
+        return
+    for a in args:
+        if a._cut is not None:
+            out._cut = a._cut
+            break
+
+
 def _cut_reason(prim, out):
     # NOTE: no string formatting here: this runs for every op of a backward pass (under no_grad).
     if not STATE.enabled:
@@ -261,16 +279,39 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     for (target, nr), g in zip(roots, root_grads):
         _add_to_buffer(buffers, target, nr, g)
     capture = None if inputs is None else {(id(t), nr): None for t, nr in inputs}
+    # With inputs given, only nodes on a path to one of them run (and release their saved values).
+    useful = None if inputs is None else _on_path_to([r[0] for r in roots], {t for t, _ in inputs})
     ready = list({id(r[0]): r[0] for r in roots if r[0] not in deps}.values())
     with enable_grad() if create_graph else no_grad():
         while ready:
             target = ready.pop()
             grads = buffers.pop(target, None)
             if isinstance(target, Node):
-                _run_node(target, grads, buffers, deps, ready, capture, retain_graph, create_graph)
+                run = useful is None or target in useful  # else: only capture, release its dependents
+                _run_node(target, grads, buffers, deps, ready, capture, retain_graph, create_graph, run)
             else:  # a leaf tensor (Tensor or a subclass such as Parameter)
                 _finish_leaf(target, grads, capture, accumulate, create_graph)
     return capture
+
+
+def _on_path_to(roots, targets):
+    """The nodes whose vjp must run for gradients to reach one of targets (nodes or leaves).
+
+    An iterative post-order walk: a node is useful when an edge leads to a target or a useful node."""
+    useful, done = set(), set()
+    stack = [(r, False) for r in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            if any(e is not None and (e[0] in useful or e[0] in targets) for e in node.edges):
+                useful.add(node)
+            continue
+        if node in done or not isinstance(node, Node):
+            continue
+        done.add(node)
+        stack.append((node, True))
+        stack.extend((e[0], False) for e in node.edges if e is not None and e[0] not in done)
+    return useful
 
 
 def _add_to_buffer(buffers, target, nr, g):
@@ -281,13 +322,13 @@ def _add_to_buffer(buffers, target, nr, g):
     slots[nr] = g if old is None else old + g
 
 
-def _run_node(node, grads, buffers, deps, ready, capture, retain_graph, create_graph):
+def _run_node(node, grads, buffers, deps, ready, capture, retain_graph, create_graph, run=True):
     """Apply one node's vjp and hand its input cotangents on; the innermost loop of backward."""
     if grads is None:
         grads = [None] * node.num_outputs
     elif node.hooks is not None or node.retained is not None or capture is not None:
         grads = _output_hooks(node, list(grads), capture, create_graph)
-    if grads[0] is not None or any(g is not None for g in grads):
+    if run and (grads[0] is not None or any(g is not None for g in grads)):
         in_grads = node.apply(grads, create_graph)
         if not retain_graph:
             node.release()
@@ -346,25 +387,25 @@ def _retain(tensor, g, create_graph):
         if tensor.grad is not None:
             tensor.grad = tensor.grad + (g if create_graph else g.detach())
         else:  # a copy: the same gradient flows on to the inputs (see _finish_leaf)
-            tensor.grad = g if create_graph else Tensor._make(g._data.copy())
+            tensor.grad = g.clone() if create_graph else Tensor._make(g._data.copy())
 
 
 def _finish_leaf(leaf, grads, capture, accumulate, create_graph):
     g = grads[0] if grads else None
     if g is None:
         return
-    g = _call_hooks(leaf._hooks, g)
     if capture is not None:
         key = (id(leaf), 0)
         if key in capture:
-            capture[key] = g
+            capture[key] = _call_hooks(leaf._hooks, g)
         return
+    g = _call_hooks(leaf._hooks, g)
     if accumulate:
         if leaf.grad is None:
             # NOTE: a copy, never the gradient's own array: one gradient can reach several leaves (add passes
             # it through) or be the caller's `gradient=`, and .grad is later changed in place (optimizers,
             # clipping), which must not change another tensor.
-            leaf.grad = g if create_graph else Tensor._make(g._data.copy())
+            leaf.grad = g.clone() if create_graph else Tensor._make(g._data.copy())
         else:
             leaf.grad = leaf.grad + (g if create_graph else g.detach())
         for hook in leaf._post_accumulate_hooks or ():

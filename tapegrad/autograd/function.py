@@ -63,9 +63,9 @@ class FunctionCtx:
 
 
 class FunctionNode(engine.Node):
-    def __init__(self, cls, ctx, edges, outputs, in_dtypes):
+    def __init__(self, cls, ctx, edges, outputs, in_dtypes, in_shapes):
         super().__init__(edges)
-        self.cls, self.ctx, self.in_dtypes = cls, ctx, in_dtypes
+        self.cls, self.ctx, self.in_dtypes, self.in_shapes = cls, ctx, in_dtypes, in_shapes
         # one slot per forward output, tensor or not: backward gets a gradient (or None) for each
         self.num_outputs = len(outputs)
         self.out_meta = [(o.shape, o.dtype) if hasattr(o, "_data") else None for o in outputs]
@@ -98,6 +98,11 @@ class FunctionNode(engine.Node):
             raise TypeError(
                 f"{self.cls.__name__}.backward returned a {type(g).__name__} as the gradient of input {i}; a "
                 "gradient must be a tapegrad Tensor (or None for no gradient): wrap it with tg.tensor(...)"
+            )
+        if tuple(g.shape) != tuple(self.in_shapes[i]):
+            raise GradError(
+                f"{self.name()} returned a gradient of shape {tuple(g.shape)} for input {i}, which "
+                f"has shape {tuple(self.in_shapes[i])}; return one gradient per input with that input's shape"
             )
         dtype = self.in_dtypes[i]
         return g if g.dtype is dtype else g.to(dtype)  # as PyTorch, the gradient takes its input's dtype
@@ -135,13 +140,16 @@ class Function:
         if not record:
             return out
         edges = [engine.edge_of(a) if a is not None else None for a in tensor_args]
-        node = FunctionNode(cls, ctx, edges, outs, [a.dtype if a is not None else None for a in tensor_args])
+        node = FunctionNode(
+            cls, ctx, edges, outs, [a.dtype if a is not None else None for a in tensor_args],
+            [a.shape if a is not None else None for a in tensor_args],
+        )
         ctx._node = weakref.ref(node)
         wrapped, attached = [], {}
         for nr, o in enumerate(outs):
             if isinstance(o, Tensor):
                 differentiable = id(o) not in ctx._non_differentiable and o.dtype.is_floating_point
-                o = _own(o, args)
+                o = _own(o, args, ctx)
                 if differentiable:
                     o._rg, o.grad_fn, o._output_nr = True, node, nr
                     attached[id(o)] = nr
@@ -179,12 +187,20 @@ class _SavedOutput:
         return t
 
 
-def _own(o, args):
-    """An output that is one of the inputs is returned as a new tensor object (a view), so that
-    attaching the history does not change the caller's input."""
-    if any(o is a for a in args):
-        return o.detach()
-    return o
+def _own(o, args, ctx):
+    """An output that is one of the inputs: marked dirty (changed in place by forward), it keeps its
+    identity and its history is rebased onto this Function, as in PyTorch; otherwise it is returned as
+    a new tensor object sharing storage, so that attaching history does not change the caller's input."""
+    if not any(o is a for a in args):
+        return o
+    if id(o) in ctx._dirty:
+        if o.is_leaf and o._rg:
+            raise GradError(
+                "a leaf tensor that requires grad was changed in place by a Function (mark_dirty); autograd "
+                "differentiates with respect to its old value. Pass a clone, or modify it under tg.no_grad()"
+            )
+        return o
+    return o.detach()
 
 
 def once_differentiable(fn):

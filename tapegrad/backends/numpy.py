@@ -95,8 +95,19 @@ def _accumulated(x):
     return x.dtype if x.dtype.kind in "fV" else np.int64
 
 
-def _sum(x, *, axes, keepdim):
-    return np.sum(x, axis=axes, keepdims=keepdim, dtype=_accumulated(x))
+def _accumulating(fn):
+    """fn(x, dtype=...) accumulated in the right dtype: int64 for ints and bools, float32 for float16 and
+    bfloat16 (as PyTorch: 16-bit accumulators lose everything past 2048), cast back to x's float dtype."""
+
+    def run(x, **params):
+        if x.dtype.kind in "fV" and x.dtype.itemsize < 4:
+            return np.asarray(fn(x, dtype=np.float32, **params)).astype(x.dtype)
+        return fn(x, dtype=_accumulated(x), **params)
+
+    return run
+
+
+_sum = _accumulating(lambda x, *, axes, keepdim, dtype: np.sum(x, axis=axes, keepdims=keepdim, dtype=dtype))
 
 
 def _amax(x, *, axes, keepdim):
@@ -202,9 +213,9 @@ IMPLS = {
     "argmax": _arg(np.argmax),
     "argmin": _arg(np.argmin),
     "argsort": _argsort,
-    "prod": lambda x, *, axis, keepdim: np.prod(x, axis=axis, keepdims=keepdim, dtype=_accumulated(x)),
-    "cumsum": lambda x, *, axis: np.cumsum(x, axis=axis, dtype=_accumulated(x)),
-    "cumprod": lambda x, *, axis: np.cumprod(x, axis=axis, dtype=_accumulated(x)),
+    "prod": _accumulating(lambda x, *, axis, keepdim, dtype: np.prod(x, axis=axis, keepdims=keepdim, dtype=dtype)),
+    "cumsum": _accumulating(lambda x, *, axis, dtype: np.cumsum(x, axis=axis, dtype=dtype)),
+    "cumprod": _accumulating(lambda x, *, axis, dtype: np.cumprod(x, axis=axis, dtype=dtype)),
     # movement
     "reshape": lambda x, *, shape: np.reshape(x, shape),
     "permute": lambda x, *, perm: np.transpose(x, perm),

@@ -38,7 +38,13 @@ def _to_array(data, dtype):
         return data._data
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
         return np.stack([_to_array(x, dtype) for x in data]) if data else np.zeros(0)
-    return np.asarray(data)
+    try:
+        return np.asarray(data)
+    except ValueError:
+        raise ValueError(
+            "tensor: the nested sequences have different lengths (a ragged list), so they do not form an "
+            "n-dimensional array; pad them to equal lengths or build a list of tensors"
+        ) from None
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False) -> Tensor:

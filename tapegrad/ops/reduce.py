@@ -103,6 +103,7 @@ def _check_nonempty(op, x, axes):
 
 def _arg(prim, op, x, dim, keepdim):
     if dim is None:
+        _check_nonempty(op, x, tuple(range(x.ndim)))
         out = bind(prim, reshape(x, -1), axis=0, keepdim=False)
         return reshape(out, (1,) * x.ndim) if keepdim else out
     d = norm_dim(op, dim, x.ndim)

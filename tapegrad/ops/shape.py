@@ -196,6 +196,11 @@ def expand(x: Tensor, *sizes) -> Tensor:
     if len(sizes) < x.ndim:
         raise ValueError(f"expand: the number of sizes ({len(sizes)}) must be >= the tensor's dimensions ({x.ndim})")
     lead = len(sizes) - x.ndim
+    if any(s < 0 for s in sizes[:lead]) or any(s < -1 for s in sizes):
+        raise ValueError(
+            f"expand: sizes {sizes} are invalid for a tensor of shape {tuple(x.shape)}: -1 (keep the size) is only "
+            "allowed for existing dimensions, and sizes cannot be negative"
+        )
     shape = tuple(x.shape[i - lead] if (s == -1 and i >= lead) else s for i, s in enumerate(sizes))
     for i in range(x.ndim):
         if x.shape[i] != 1 and x.shape[i] != shape[lead + i]:
