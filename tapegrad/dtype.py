@@ -80,8 +80,8 @@ def as_dtype(d) -> DType:
     """Converts a tapegrad dtype, numpy dtype, Python type, torch dtype or name to a DType."""
     if isinstance(d, DType):
         return d
-    if d is float:
-        return _default_float
+    if d is float:  # as torch: the Python type float means float64 (a float *value* is weakly typed)
+        return float64
     if d is int:
         return int64
     if d is bool:
@@ -152,6 +152,9 @@ def result_type(*operands) -> DType:
     dim = zero = wrapped = None
     for x in operands:
         dt = getattr(x, "dtype", None)
+        if isinstance(x, np.ndarray):  # arrays act as tensors; 0-d ones and numpy scalars as Python scalars
+            dt = from_numpy_dtype(x.dtype) if x.ndim > 0 else None
+            x = x if x.ndim > 0 else x.item()
         if isinstance(dt, DType):
             if x.ndim > 0:
                 dim = dt if dim is None else promote(dim, dt)

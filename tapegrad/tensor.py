@@ -131,6 +131,8 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         if self._data.__class__ is not np.ndarray:
             raise self._data.concrete_error("np.asarray()")
+        if copy:
+            return self._data.astype(dtype if dtype is not None else self._data.dtype, copy=True)
         return self._data if dtype is None else self._data.astype(dtype)
 
     def item(self):

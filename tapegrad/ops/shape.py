@@ -76,7 +76,7 @@ def reshape(x: Tensor, *shape) -> Tensor:
 def view(x: Tensor, *shape) -> Tensor:
     """Like reshape, but only as a view: an error when the layout needs a copy (use reshape then)."""
     if len(shape) == 1 and not isinstance(shape[0], (int, list, tuple)):
-        return x.to(shape[0]) if x.dtype.itemsize == dt.as_dtype(shape[0]).itemsize else _bad_view_dtype(x, shape[0])
+        return _view_bits(x, dt.as_dtype(shape[0]))
     out = reshape(x, *shape)
     if out is not x and out._base is None and x._data.size > 1:
         raise RuntimeError(
@@ -86,8 +86,18 @@ def view(x: Tensor, *shape) -> Tensor:
     return out
 
 
-def _bad_view_dtype(x, d):
-    raise ValueError(f"view(dtype): {x.dtype.name} -> {dt.as_dtype(d).name} changes the element size; not supported")
+def _view_bits(x, d):
+    """view(dtype): the same bytes read as another dtype of the same size (no gradient, shared storage)."""
+    if d.itemsize != x.dtype.itemsize:
+        raise ValueError(
+            f"view(dtype): {x.dtype.name} -> {d.name} changes the element size ({x.dtype.itemsize} -> {d.itemsize} "
+            "bytes), which tapegrad does not support; use .to(dtype) to convert the values instead"
+        )
+    if d is x.dtype:
+        return x.detach()
+    out = Tensor._make(x._data.view(d.np))
+    out._version = x._version
+    return out
 
 
 def view_as(x, other):
