@@ -393,13 +393,13 @@ class Tensor:
         if self._view_version == self._version.value:
             return
         self._view_version = self._version.value
-        if not self._base._rg or self.grad_fn is None:
+        if not self._base._rg:
             return
         from .autograd.grad_mode import enable_grad
 
         with enable_grad():
             view = _replay_view(self._base, self._view_ops)
-        self.grad_fn, self._output_nr = view.grad_fn, view._output_nr
+        self.grad_fn, self._output_nr, self._rg = view.grad_fn, view._output_nr, True
 
 
 engine.Tensor = Tensor

@@ -141,10 +141,10 @@ def _describe(t) -> str:
 
 def edge_of(t):
     """Where the gradient of tensor t goes: its grad_fn, itself when a leaf, None when not needed."""
-    if not t._rg:
-        return None
     if t._base is not None:
         t._sync_view()
+    if not t._rg:
+        return None
     fn = t.grad_fn
     return (fn, t._output_nr) if fn is not None else (t, 0)
 
@@ -159,13 +159,14 @@ def eager_apply(prim, args, params):
         _link_view(out, args[0], prim, params)
     if STATE.enabled and prim.differentiable and out.dtype.category == FLOAT:
         for a in args:
+            if a._base is not None:  # a view whose base may have changed in place (and gained history) since
+                a._sync_view()
+        for a in args:
             if a._rg:
                 edges = []
                 cuts = False
                 for x in args:
                     if x._rg:
-                        if x._base is not None:  # a view whose base may have changed in place since
-                            x._sync_view()
                         fn = x.grad_fn
                         edges.append((fn, x._output_nr) if fn is not None else (x, 0))
                     else:
