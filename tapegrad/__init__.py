@@ -30,7 +30,54 @@ from .errors import BackendError, GradError, TapegradError, TraceError
 from .ops import *  # noqa: F401,F403
 from .tensor import Tensor
 from . import autograd  # noqa: E402
+# JAX's idiom (issue 5): tg.func holds it; tg.grad is the functional transform (tg.autograd.grad is PyTorch's)
+from . import func  # noqa: E402
+from .func import grad, jvp, tree_util, value_and_grad, vjp, vmap  # noqa: E402
 from . import nn  # noqa: E402
+from . import optim  # noqa: E402
+from . import data  # noqa: E402
+from .checkpoint import load, save  # noqa: E402
+# TensorFlow's idiom (issue 3): tg.tf holds all of it; here only names that mean the same in PyTorch or
+# that PyTorch lacks (tg.transpose stays PyTorch's; tg.tf.transpose is TensorFlow's; see docs/three-idioms.md)
+from . import tf  # noqa: E402
+from .tf import autodiff, math, random  # noqa: E402,F811  (tg.math replaces the stdlib module ops leaked)
+from .tf import (  # noqa: E402
+    GradientTape,
+    UnconnectedGradients,
+    Variable,
+    clip_by_global_norm,
+    clip_by_norm,
+    clip_by_value,
+    concat,
+    cond,
+    constant,
+    convert_to_tensor,
+    custom_gradient,
+    expand_dims,
+    foldl,
+    foldr,
+    global_norm,
+    map_fn,
+    reduce_all,
+    reduce_any,
+    reduce_logsumexp,
+    reduce_max,
+    reduce_mean,
+    reduce_min,
+    reduce_prod,
+    reduce_std,
+    reduce_sum,
+    reduce_variance,
+    scan,
+    stop_gradient,
+    switch_case,
+    while_loop,
+)
+
+# graph mode (issue 4): one tracer behind tg.function and tg.jit; tg.lax is JAX's control flow
+from .trace import TensorSpec, function, jit  # noqa: E402
+from . import lax  # noqa: E402
+from . import viz  # noqa: E402
 
 bool = _dtype.bool_  # noqa: A001  (tg.bool, as torch.bool)
 float = float32  # noqa: A001

@@ -1,4 +1,5 @@
-"""The `tapegrad` command line: one subcommand per job (for now `demo`; train, compare, graph, bench follow).
+"""The `tapegrad` command line: one subcommand per job: `train` (the main job), `eval` and `predict` (in
+`tapegrad/train.py`), and `demo`; compare, graph and bench follow.
 
 Depends only on the public API (`import tapegrad as tg`); called by the `tapegrad` console script and by
 `python -m tapegrad`.
@@ -131,7 +132,77 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="seed for data, init and shuffling (default 0)")
     demo.add_argument("--lr", type=float, default=0.05, help="peak SGD learning rate, cosine-decayed (default 0.05)")
     demo.add_argument("--hidden", type=int, default=64, help="width of the two hidden layers (default 64)")
+    _train_parser(sub)
     return parser
+
+
+def _train_parser(sub) -> None:
+    from .train import CHECKPOINT_NAME, OPTIMIZERS
+
+    train = sub.add_parser(
+        "train",
+        help="train a small CNN on the embedded 8x8 digits (the main job): progress, checkpoint, chart",
+        description="Train a small CNN (or MLP) on the 8x8 handwritten digits shipped with tapegrad, or on "
+        "MNIST-style IDX files with --data. Evaluates on held-out images every epoch, saves a checkpoint after "
+        "every epoch and a PNG chart of the loss and accuracy curves at the end. Defaults: cnn, adam, 10 epochs.",
+    )
+    # NOTE: defaults of the options a checkpoint also records are None here, so --resume can tell which ones
+    # the user actually gave (and refuse contradictions); train.py fills in the real defaults.
+    train.add_argument("--model", choices=["cnn", "mlp"], help="network (default cnn)")
+    train.add_argument("--epochs", type=int, help="total epochs (default 10; with --resume, the new total)")
+    train.add_argument("--batch-size", type=int, help="samples per step (default 32)")
+    train.add_argument("--lr", type=float, help="peak learning rate, cosine-decayed (default: 2e-3 for adam, 0.05 sgd)")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, help="optimizer (default adam; sgd uses momentum 0.9)")
+    train.add_argument("--seed", type=int, help="seed for the initial weights and the shuffling (default 0)")
+    train.add_argument("--compile", action="store_true", help="compile the training step (not available yet)")
+    train.add_argument("--data", metavar="DIR", help="MNIST / Fashion-MNIST IDX files (raw or .gz) instead of the digits")
+    train.add_argument("--out", metavar="DIR", help="where to write the checkpoint and chart (default runs/<data>-<model>)")
+    train.add_argument("--resume", metavar="PATH", help=f"continue from a {CHECKPOINT_NAME} written by train")
+
+    ev = sub.add_parser("eval", help="evaluate a checkpoint on its held-out images (accuracy, confusion matrix)")
+    ev.add_argument("checkpoint", metavar="PATH", help=f"a {CHECKPOINT_NAME} written by tapegrad train (or its folder)")
+    ev.add_argument("--data", metavar="DIR", help="IDX files to evaluate on (default: the data it was trained on)")
+
+    pr = sub.add_parser(
+        "predict",
+        help="classify image files with a checkpoint",
+        description="Classify grayscale images with a checkpoint. IMAGE: .png/.jpg (needs Pillow, in the viz "
+        "extra), .pgm, or .npy (a 2-D array; integers in the data set's units, e.g. 0..16 for the digits, floats "
+        "in [0, 1]). Bright pixels are ink, as in the training data (--invert for dark ink on a light "
+        "background); other sizes are resized to the model's input.",
+    )
+    pr.add_argument("checkpoint", metavar="PATH", help=f"a {CHECKPOINT_NAME} written by tapegrad train (or its folder)")
+    pr.add_argument("images", metavar="IMAGE", nargs="+", help="image files to classify")
+    pr.add_argument("--invert", action="store_true", help="the images have dark ink on a light background")
+
+    gr = sub.add_parser("graph", help="draw the traced graph of a function (forward and backward) as DOT/SVG/PNG")
+    gr.add_argument("target", metavar="MODULE:FUNCTION", help="an importable function, e.g. mypkg.model:loss")
+    gr.add_argument("--arg", metavar="SHAPE", action="append", default=[],
+                    help="one float32 example argument per --arg, by shape, e.g. --arg 128,784 (--arg '' for a scalar)")
+    gr.add_argument("--no-backward", action="store_true", help="draw the forward graph only")
+    gr.add_argument("-o", "--output", metavar="PATH", help="write .svg/.png (needs Graphviz) or .dot; default: print DOT")
+
+
+def _check_train_args(parser, args) -> None:
+    for name in ("epochs", "batch_size"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"train: --{name.replace('_', '-')} must be at least 1, got {value}")
+    if args.lr is not None and not args.lr > 0:
+        parser.error(f"train: --lr must be above 0, got {args.lr}")
+
+
+def _run_job(fn, *args, **kwargs) -> int:
+    from .train import JobError
+
+    try:
+        fn(*args, **kwargs)
+    except JobError as e:
+        print(f"tapegrad: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
 
 
 def main(argv=None) -> int:
@@ -142,8 +213,43 @@ def main(argv=None) -> int:
             parser.error("demo: --epochs and --hidden must be at least 1 and --lr above 0")
         run_demo(epochs=args.epochs, seed=args.seed, lr=args.lr, hidden=args.hidden)
         return 0
+    if args.command in ("train", "eval", "predict"):
+        from . import train
+
+        if args.command == "train":
+            _check_train_args(parser, args)
+            return _run_job(train.run_train, args)
+        if args.command == "eval":
+            return _run_job(train.run_eval, args.checkpoint, args.data)
+        return _run_job(train.run_predict, args.checkpoint, args.images, invert=args.invert)
+    if args.command == "graph":
+        return _run_graph(parser, args)
     parser.print_help()
     return 2
+
+
+def _run_graph(parser, args) -> int:
+    """tapegrad graph module:function: the picture of a function's graph (tapegrad/viz.py)."""
+    import importlib
+
+    import tapegrad as tg
+
+    mod_name, _, fn_name = args.target.partition(":")
+    if not fn_name:
+        parser.error(f"graph: expected MODULE:FUNCTION, got {args.target!r} (e.g. mypkg.model:loss)")
+    try:
+        fn = getattr(importlib.import_module(mod_name), fn_name)
+    except (ImportError, AttributeError) as e:
+        parser.error(f"graph: cannot load {args.target!r}: {e}")
+    try:
+        shapes = [tuple(int(n) for n in a.split(",") if n.strip()) for a in args.arg]
+    except ValueError:
+        parser.error(f"graph: --arg takes a shape such as 128,784, got {args.arg}")
+    example = [tg.randn(*s) for s in shapes]
+    dot = tg.viz.draw(fn, *example, backward=not args.no_backward, path=args.output)
+    if not args.output:
+        print(dot)
+    return 0
 
 
 if __name__ == "__main__":

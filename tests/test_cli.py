@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import tapegrad as tg
 from tapegrad import cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,3 +64,179 @@ def test_python_dash_m_tapegrad():
     )
     assert proc.returncode == 0, proc.stderr
     assert "epoch   2/2" in proc.stdout
+
+
+# *** train / eval / predict (the main job) on small budgets ***
+
+
+def _run(argv, capsys):
+    rc = cli.main(argv)
+    captured = capsys.readouterr()
+    return rc, captured.out, captured.err
+
+
+def _held_out(out: str) -> list[float]:
+    return [float(a) for a in re.findall(r"held-out loss [\d.]+ acc\s+([\d.]+)%", out)]
+
+
+@pytest.fixture(scope="module")
+def mlp_run(tmp_path_factory):
+    """One small MLP run shared by the tests below: 3 epochs on the digits (a few seconds)."""
+    out = tmp_path_factory.mktemp("train") / "mlp"
+    buf = []
+    from tapegrad import train
+
+    args = cli._parser().parse_args(["train", "--model", "mlp", "--epochs", "3", "--seed", "1", "--out", str(out)])
+    result = train.run_train(args, echo=buf.append)
+    return out, "\n".join(buf), result
+
+
+def test_train_writes_checkpoint_and_chart_and_learns(mlp_run):
+    out, text, result = mlp_run
+    accs = _held_out(text)
+    assert len(accs) == 3 and accs[-1] > 90.0, text
+    ckpt, chart = out / "checkpoint.safetensors", out / "curves.png"
+    assert f"checkpoint: {ckpt}" in text and f"chart:      {chart}" in text
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 10_000
+    st = pytest.importorskip("safetensors.numpy")
+    names = st.load_file(str(ckpt))
+    assert "model.1.weight" in names and names["model.1.weight"].shape == (128, 64)
+
+
+def test_same_seed_same_numbers_and_resume_after_interrupt(mlp_run, tmp_path, capsys, monkeypatch):
+    _, full_text, full = mlp_run
+    from tapegrad import train
+
+    calls, real_epoch = [], train._train_epoch
+
+    def interrupted(*a):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_epoch(*a)
+
+    monkeypatch.setattr(train, "_train_epoch", interrupted)
+    rc, out, _ = _run(["train", "--model", "mlp", "--epochs", "3", "--seed", "1", "--out", str(tmp_path)], capsys)
+    assert rc == 130 and "interrupted in epoch 3; resume with --resume" in out
+    assert _held_out(out) == _held_out(full_text)[:2]  # same seed, same numbers
+    monkeypatch.setattr(train, "_train_epoch", real_epoch)
+
+    rc, out, err = _run(["train", "--resume", str(tmp_path / "checkpoint.safetensors")], capsys)
+    assert rc == 0, err
+    assert "resuming" in out and "at epoch 3" in out
+    resumed = tg.load(tmp_path / "checkpoint.safetensors")
+    assert resumed["epoch"] == 3
+    assert resumed["history"]["test_acc"] == full["history"]["test_acc"]  # bit-for-bit the uninterrupted run
+    assert resumed["history"]["train_loss"] == full["history"]["train_loss"]
+
+
+def test_resume_with_more_epochs_continues(mlp_run, tmp_path, capsys):
+    import shutil
+
+    src, _, full = mlp_run
+    shutil.copy(src / "checkpoint.safetensors", tmp_path / "c.safetensors")
+    rc, out, err = _run(["train", "--resume", str(tmp_path / "c.safetensors"), "--epochs", "4"], capsys)
+    assert rc == 0, err
+    assert "epoch   4/4" in out and "epoch   3/4" not in out
+    after = tg.load(tmp_path / "checkpoint.safetensors")
+    assert after["epoch"] == 4 and after["history"]["test_acc"][:3] == full["history"]["test_acc"]
+    assert (tmp_path / "curves.png").is_file()
+
+
+def test_resume_refusals(mlp_run, capsys):
+    ckpt = str(mlp_run[0] / "checkpoint.safetensors")
+    rc, _, err = _run(["train", "--resume", ckpt], capsys)
+    assert rc == 1 and "already trained 3 epochs" in err and "--epochs 8" in err
+    rc, _, err = _run(["train", "--resume", ckpt, "--epochs", "5", "--model", "cnn"], capsys)
+    assert rc == 1 and "--model cnn (checkpoint: mlp)" in err
+
+
+def test_compile_says_it_is_not_available_yet(capsys):
+    rc, _, err = _run(["train", "--compile"], capsys)
+    assert rc == 1 and "not available yet" in err and "issue 4" in err and "issue 6" in err
+
+
+def test_bad_train_options_exit_with_usage(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["train", "--epochs", "0"])
+    assert info.value.code == 2 and "--epochs" in capsys.readouterr().err
+
+
+def test_eval_reports_accuracy_and_confusion(mlp_run, capsys):
+    out_dir, text, _ = mlp_run
+    rc, out, err = _run(["eval", str(out_dir / "checkpoint.safetensors")], capsys)
+    assert rc == 0, err
+    assert f"accuracy {_held_out(text)[-1]:.2f}%" in out
+    assert "confusion matrix" in out and len(out.splitlines()) >= 14
+
+
+def test_eval_and_predict_refuse_bad_checkpoints(tmp_path, capsys):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00" * 3)
+    rc, _, err = _run(["eval", str(bad)], capsys)
+    assert rc == 1 and "shorter than the 8-byte header" in err
+    plain = tmp_path / "plain.safetensors"
+    tg.save({"w": tg.ones(2)}, plain)
+    rc, _, err = _run(["predict", str(plain), str(bad)], capsys)
+    assert rc == 1 and "not a `tapegrad train` checkpoint" in err
+    rc, _, err = _run(["eval", str(tmp_path / "missing.safetensors")], capsys)
+    assert rc == 1 and "no checkpoint at" in err
+
+
+def test_predict_npy_pgm_and_png(mlp_run, tmp_path, capsys):
+    import numpy as np
+
+    from tapegrad import train
+
+    images, _ = tg.data.datasets.load_digits()
+    state = train.load_checkpoint(mlp_run[0])
+    model = train._model_from(state).eval()
+    with tg.no_grad():
+        expected = model(tg.from_numpy(images[:3, None].astype(np.float32) / 16)).argmax(dim=1).tolist()
+    np.save(tmp_path / "a.npy", images[0])
+    pixels = (images[1].astype(np.float32) * 255 / 16).round().astype(np.uint8)
+    (tmp_path / "b.pgm").write_bytes(b"P5\n# a digit\n8 8\n255\n" + pixels.tobytes())
+    files = [str(tmp_path / "a.npy"), str(tmp_path / "b.pgm")]
+    try:
+        from PIL import Image
+
+        dark_on_light = 255 - (images[2].astype(np.float32) * 255 / 16).round().astype(np.uint8)
+        Image.fromarray(dark_on_light).resize((32, 32), Image.NEAREST).save(tmp_path / "c.png")
+        files.append(str(tmp_path / "c.png"))
+    except ImportError:
+        pass
+    results = train.run_predict(mlp_run[0], files, echo=lambda s: None)
+    assert [r[1] for r in results[:2]] == expected[:2]
+    if len(files) == 3:
+        assert train.run_predict(mlp_run[0], files[2:], invert=True, echo=lambda s: None)[0][1] == expected[2]
+    rc, out, _ = _run(["predict", str(mlp_run[0]), *files[:2]], capsys)
+    assert rc == 0 and re.search(r"a\.npy: \d \(\d+\.\d%\)", out)
+
+
+def test_train_on_idx_files(tmp_path, capsys):
+    import gzip
+    import struct
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+
+    def idx(arr):
+        return bytes([0, 0, 8, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape) + arr.tobytes()
+
+    for prefix, n in (("train", 40), ("t10k", 12)):
+        labels = rng.integers(0, 3, n).astype(np.uint8)
+        images = (rng.random((n, 12, 12)) * 60).astype(np.uint8)
+        images[np.arange(n), 4, labels * 4] = 255  # a bright pixel whose place gives the class away
+        (tmp_path / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx(images)))
+        (tmp_path / f"{prefix}-labels-idx1-ubyte").write_bytes(idx(labels))
+    rc, out, err = _run(["train", "--data", str(tmp_path), "--epochs", "2", "--out", str(tmp_path / "o")], capsys)
+    assert rc == 0, err
+    assert "cnn (" in out and "(40 train / 12 held-out images, 12x12, 3 classes)" in out
+    rc, out, err = _run(["eval", str(tmp_path / "o")], capsys)
+    assert rc == 0 and "held-out: 12 images" in out
+
+
+def test_train_on_missing_idx_dir_says_what_to_do(tmp_path, capsys):
+    rc, _, err = _run(["train", "--data", str(tmp_path), "--epochs", "1"], capsys)
+    assert rc == 1 and "train-images-idx3-ubyte" in err

@@ -26,4 +26,4 @@ def test_readme_has_exactly_two_setup_commands():
     text = README.read_text(encoding="utf-8")
     setup = text.split("## Set up", 1)[1].split("\n## ", 1)[0]
     commands = re.findall(r"```\n(.*?)\n```", setup, re.DOTALL)
-    assert commands == ["pip install . && tapegrad demo", 'pip install ".[test]" && python -m pytest']
+    assert commands == ['pip install ".[viz]" && tapegrad train', 'pip install ".[test]" && python -m pytest']

@@ -1,5 +1,15 @@
-"""tg.nn: neural-network building blocks: Parameter, the stateless functions (tg.nn.functional); Module and
-the layers come with issue 7."""
+"""tg.nn: neural-network building blocks in PyTorch's shape: Module and its containers, the layers, the losses
+as modules, Parameter, the initialisers (tg.nn.init) and the stateless functions (tg.nn.functional)."""
 
 from . import functional  # noqa: F401
+from . import init  # noqa: F401
+from . import utils  # noqa: F401  (clip_grad_norm_, clip_grad_value_)
+from .activation import *  # noqa: F403
+from .container import ModuleDict, ModuleList, Sequential  # noqa: F401
+from .conv import *  # noqa: F403
+from .linear import Dropout, Embedding, Flatten, Identity, Linear, Unflatten  # noqa: F401
+from .losses import *  # noqa: F403
+from .module import Module, StateDictError  # noqa: F401
+from .norm import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm  # noqa: F401
 from .parameter import Parameter  # noqa: F401
+from .transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer  # noqa: F401

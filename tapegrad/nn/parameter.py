@@ -26,5 +26,14 @@ class Parameter(Tensor):
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
+    def __deepcopy__(self, memo):
+        # Tensor.__deepcopy__ returns a plain Tensor; a copied Module must keep Parameters (and subclasses)
+        plain = super().__deepcopy__(memo)
+        out = object.__new__(type(self))
+        out.__dict__.update({k: v for k, v in self.__dict__.items() if k not in ("_hooks", "_post_accumulate_hooks")})
+        out._data, out._version, out.grad = plain._data, plain._version, plain.grad
+        memo[id(self)] = out
+        return out
+
 
 _E._PLAIN.add(Parameter)  # same fast paths as Tensor in elementwise ops

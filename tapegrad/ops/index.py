@@ -132,6 +132,8 @@ def _index_tensor(k) -> Tensor:
 
 
 def _check_bounds(t, n, dim):
+    if t._data.__class__ is not np.ndarray:  # a traced index (tg.jit): its value is known only at run time
+        return
     if t.numel() and (int(t._data.max()) >= n or int(t._data.min()) < -n):
         bad = int(t._data.max()) if int(t._data.max()) >= n else int(t._data.min())
         raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {n} (at {user_frame()})")

@@ -34,6 +34,8 @@ class Primitive:
       shape(*avals, **params) -> AVal        abstract evaluation (tracing, tests, error messages)
       vjp(g, *xs, out, **params) -> tuple     one cotangent per input (None = zero), tapegrad ops only
       jvp(dxs, xs, out, **params) -> tangent  forward mode; dxs[i] is None for a zero tangent
+      batch(xs, bdims, **params) -> (out, out_bdim)  vmap: bdims[i] is the mapped axis of xs[i] or None
+                                              (helpers in batching.py)
     and the numpy backend supplies `impl`. Inputs that are not in `saves` reach vjp as AVals.
     """
 
@@ -54,6 +56,11 @@ class Primitive:
 
     def jvp(self, dxs, xs, out, **params):
         raise NotImplementedError(f"primitive {self.name} has no jvp rule")
+
+    def batch(self, xs, bdims, **params):
+        raise NotImplementedError(
+            f"primitive {self.name} has no batching rule, so vmap cannot map over it; add `batch` to its class"
+        )
 
     def __repr__(self) -> str:
         return self.name

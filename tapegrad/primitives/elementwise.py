@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 
 from .. import dtype as dt
-from .base import AVal, Primitive, register, same_shape
+from . import batching
+from .base import AVal, Primitive, bind, register, same_shape
 
 # *** unary ***
 
@@ -30,6 +31,9 @@ class Unary(Primitive):
 
     def jvp(self, dxs, xs, out):
         return dxs[0] * self.derivative(xs[0], out)
+
+    def batch(self, xs, bdims):
+        return bind(self, xs[0]), bdims[0]
 
 
 class UnaryOfOut(Unary):
@@ -223,6 +227,9 @@ class Binary(Primitive):
     def shape(self, x, y):
         return same_shape(self.name, x, y)
 
+    def batch(self, xs, bdims):
+        return batching.elementwise(self, xs, bdims)
+
 
 @register
 class Add(Binary):
@@ -404,6 +411,9 @@ class Compare(NonDiff):
     def shape(self, x, y):
         return AVal(same_shape(self.name, x, y).shape, dt.bool_)
 
+    def batch(self, xs, bdims):
+        return batching.elementwise(self, xs, bdims)
+
 
 for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
     register(type(_name.capitalize(), (Compare,), {"name": _name}))
@@ -415,6 +425,9 @@ class Bitwise(NonDiff):
         if a.dtype.is_floating_point:
             raise TypeError(f"{self.name}: not defined for floating dtype {a.dtype.name}; use bool or integer tensors")
         return a
+
+    def batch(self, xs, bdims):
+        return batching.elementwise(self, xs, bdims)
 
 
 for _name in ("bitwise_and", "bitwise_or", "bitwise_xor"):
@@ -430,10 +443,16 @@ class BitwiseNot(NonDiff):
             raise TypeError(f"bitwise_not: not defined for floating dtype {x.dtype.name}; use bool or integer tensors")
         return x
 
+    def batch(self, xs, bdims):
+        return bind(self, xs[0]), bdims[0]
+
 
 class Classify(NonDiff):
     def shape(self, x):
         return AVal(x.shape, dt.bool_)
+
+    def batch(self, xs, bdims):
+        return bind(self, xs[0]), bdims[0]
 
 
 for _name in ("isnan", "isinf"):
@@ -461,6 +480,9 @@ class Where(Primitive):
         cond, x, y = xs
         return _select_tangent((dx, dy), (x, y), cond)
 
+    def batch(self, xs, bdims):
+        return batching.elementwise(self, xs, bdims)
+
 
 @register
 class Cast(Primitive):
@@ -474,3 +496,6 @@ class Cast(Primitive):
 
     def jvp(self, dxs, xs, out, *, dtype):
         return dxs[0].to(dtype) if dtype.is_floating_point else None
+
+    def batch(self, xs, bdims, *, dtype):
+        return bind(self, xs[0], dtype=dtype), bdims[0]

@@ -5,6 +5,9 @@ conv, conv_transpose and pooling are composites (ops/conv.py): unfold + reshape 
 
 from __future__ import annotations
 
+import math
+
+from . import batching
 from .base import AVal, Primitive, bind, register
 
 
@@ -27,6 +30,22 @@ class Matmul(Primitive):
         a = None if dx is None else dx @ y
         b = None if dy is None else x @ dy
         return b if a is None else a if b is None else a + b
+
+    def batch(self, xs, bdims):
+        (x, y), (bx, by) = xs, bdims
+        if by is None and y.ndim == 2:  # examples stacked as rows: one (B*n, k) @ (k, m) product
+            x = batching.move_to_front(x, bx)
+            rows = tuple(x.shape[:-1])
+            out = bind(Matmul, x.reshape(math.prod(rows), x.shape[-1]), y)
+            return out.reshape(tuple(rows) + (y.shape[-1],)), 0
+        if bx is None and x.ndim == 2:  # examples side by side as columns: (n, k) @ (k, B*m)
+            y = batching.move_to_front(y, by)  # (B, k, m) -> (k, B, m) -> (k, B*m)
+            if y.ndim == 3:
+                b, k, m = y.shape
+                out = bind(Matmul, x, y.permute(1, 0, 2).reshape(k, b * m))
+                return out.reshape(x.shape[0], b, m), 1
+        n = batching.batch_size(xs, bdims)
+        return bind(Matmul, batching.at_front(x, bx, n), batching.at_front(y, by, n)), 0
 
 
 def window_out_size(size, kernel, stride, dilation):
@@ -55,6 +74,9 @@ class Unfold(Primitive):
     def jvp(self, dxs, xs, out, *, kernel, stride, dilation):
         return bind(Unfold, dxs[0], kernel=kernel, stride=stride, dilation=dilation)
 
+    def batch(self, xs, bdims, **params):
+        return batching.with_leading(self, xs, bdims, **params)
+
 
 @register
 class Fold(Primitive):
@@ -68,3 +90,6 @@ class Fold(Primitive):
 
     def jvp(self, dxs, xs, out, *, size, kernel, stride, dilation):
         return bind(Fold, dxs[0], size=size, kernel=kernel, stride=stride, dilation=dilation)
+
+    def batch(self, xs, bdims, **params):
+        return batching.with_leading(self, xs, bdims, **params)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from . import batching
 from .base import AVal, Primitive, bind, register
 
 
@@ -26,6 +27,10 @@ class Reshape(Primitive):
     def jvp(self, dxs, xs, out, *, shape):
         return dxs[0].reshape(shape)
 
+    def batch(self, xs, bdims, *, shape):
+        x = batching.move_to_front(xs[0], bdims[0])
+        return bind(Reshape, x, shape=(x.shape[0],) + tuple(shape)), 0
+
 
 @register
 class Permute(Primitive):
@@ -43,6 +48,10 @@ class Permute(Primitive):
     def jvp(self, dxs, xs, out, *, perm):
         return dxs[0].permute(*perm)
 
+    def batch(self, xs, bdims, *, perm):
+        x = batching.move_to_front(xs[0], bdims[0])
+        return bind(Permute, x, perm=(0,) + tuple(p + 1 for p in perm)), 0
+
 
 @register
 class Expand(Primitive):
@@ -59,6 +68,10 @@ class Expand(Primitive):
 
     def jvp(self, dxs, xs, out, *, shape):
         return dxs[0].expand(shape)
+
+    def batch(self, xs, bdims, *, shape):
+        x = batching.move_to_front(xs[0], bdims[0])
+        return bind(Expand, x, shape=(x.shape[0],) + tuple(shape)), 0
 
 
 def _slice_len(start, stop, step):
@@ -80,6 +93,10 @@ class Slice(Primitive):
     def jvp(self, dxs, xs, out, *, index):
         return bind(Slice, dxs[0], index=index)
 
+    def batch(self, xs, bdims, *, index):
+        x = batching.move_to_front(xs[0], bdims[0])
+        return bind(Slice, x, index=((0, x.shape[0], 1),) + tuple(index)), 0
+
 
 @register
 class Unslice(Primitive):
@@ -93,6 +110,11 @@ class Unslice(Primitive):
 
     def jvp(self, dxs, xs, out, *, shape, index):
         return bind(Unslice, dxs[0], shape=shape, index=index)
+
+    def batch(self, xs, bdims, *, shape, index):
+        x = batching.move_to_front(xs[0], bdims[0])
+        n = x.shape[0]
+        return bind(Unslice, x, shape=(n,) + tuple(shape), index=((0, n, 1),) + tuple(index)), 0
 
 
 @register
@@ -109,6 +131,9 @@ class Pad(Primitive):
     def jvp(self, dxs, xs, out, *, widths, value):
         return bind(Pad, dxs[0], widths=widths, value=0.0)
 
+    def batch(self, xs, bdims, *, widths, value):
+        return bind(Pad, xs[0], widths=widths[: bdims[0]] + ((0, 0),) + widths[bdims[0] :], value=value), bdims[0]
+
 
 @register
 class Flip(Primitive):
@@ -120,6 +145,9 @@ class Flip(Primitive):
 
     def jvp(self, dxs, xs, out, *, axes):
         return dxs[0].flip(axes)
+
+    def batch(self, xs, bdims, **params):
+        return batching.along_axes(self, xs, bdims, ("axes",), **params)
 
 
 @register
@@ -147,3 +175,7 @@ class Concat(Primitive):
         from ..ops.shape import cat
 
         return cat([d if d is not None else x.zeros_like() for d, x in zip(dxs, xs)], axis)
+
+    def batch(self, xs, bdims, *, axis):
+        n = batching.batch_size(xs, bdims)
+        return bind(Concat, *[batching.at_front(x, d, n) for x, d in zip(xs, bdims)], axis=axis + 1), 0

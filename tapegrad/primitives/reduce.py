@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from .. import dtype as dt
+from . import batching
 from .base import AVal, Primitive, bind, register
 from .elementwise import NonDiff
 
@@ -42,6 +43,9 @@ class Sum(Primitive):
     def jvp(self, dxs, xs, out, *, axes, keepdim):
         return _sum(dxs[0], axes, keepdim)
 
+    def batch(self, xs, bdims, **params):
+        return batching.along_axes(self, xs, bdims, ("axes",), **params)
+
 
 @register
 class Amax(Primitive):
@@ -62,10 +66,16 @@ class Amax(Primitive):
     def jvp(self, dxs, xs, out, *, axes, keepdim):
         return _sum(dxs[0] * self._weights(xs[0], out, axes, keepdim), axes, keepdim)
 
+    def batch(self, xs, bdims, **params):
+        return batching.along_axes(self, xs, bdims, ("axes",), **params)
+
 
 class ArgReduce(NonDiff):
     def shape(self, x, *, axis, keepdim):
         return AVal(reduced_shape(x.shape, (axis,), keepdim), dt.int64)
+
+    def batch(self, xs, bdims, **params):
+        return batching.along_axes(self, xs, bdims, ("axis",), **params)
 
 
 @register
@@ -85,6 +95,9 @@ class Argsort(NonDiff):
     def shape(self, x, *, axis, descending):
         return AVal(x.shape, dt.int64)
 
+    def batch(self, xs, bdims, **params):
+        return batching.along_axes(self, xs, bdims, ("axis",), **params)
+
 
 @register
 class Cumsum(Primitive):
@@ -97,6 +110,9 @@ class Cumsum(Primitive):
 
     def jvp(self, dxs, xs, out, *, axis):
         return dxs[0].cumsum(axis)
+
+    def batch(self, xs, bdims, **params):
+        return batching.along_axes(self, xs, bdims, ("axis",), **params)
 
 
 @register
@@ -127,6 +143,9 @@ class Cumprod(Primitive):
     def jvp(self, dxs, xs, out, *, axis):
         # d out[i] = sum_{j<=i} dx[j] * out[i] / x[j]: the linear map whose transpose is the vjp above
         return _cumprod_tangent(dxs[0], xs[0], out, axis)
+
+    def batch(self, xs, bdims, **params):
+        return batching.along_axes(self, xs, bdims, ("axis",), **params)
 
 
 def _reverse_weighted_scan(g, x, axis):
@@ -170,6 +189,9 @@ class Prod(Primitive):
 
     def jvp(self, dxs, xs, out, *, axis, keepdim):
         return (dxs[0] * _others_product(xs[0], axis)).sum((axis,), keepdim=keepdim)
+
+    def batch(self, xs, bdims, **params):
+        return batching.along_axes(self, xs, bdims, ("axis",), **params)
 
 
 def _others_product(x, axis):

@@ -1,0 +1,5 @@
+"""Graph mode: the IR (ir.py), the tracer (tracer.py) and tg.function / tg.jit (function.py)."""
+
+from .function import ConcreteFunction, Function, RetraceWarning, TensorSpec, function, jit  # noqa: F401
+from .ir import Eqn, Graph, Var, format_graph, verify  # noqa: F401
+from .tracer import SymData, Tracer, is_symbolic  # noqa: F401

@@ -1,0 +1,473 @@
+"""tg.function and tg.jit: one cached tracer per Python function, a Graph per input signature.
+
+Depends on trace/tracer.py (recording), passes/ (optimisation) and backends/plan.py (running). The
+public names are exported from tapegrad/__init__.py.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import warnings
+
+import importlib
+
+import numpy as np
+
+dt = importlib.import_module("..dtype", __package__)  # (tapegrad.dtype is shadowed by tg.dtype, the class)
+from ..autograd.grad_mode import STATE, no_grad
+from ..errors import TraceError
+from ..primitives.base import AVal
+from ..tensor import Tensor
+from .ir import Graph, type_str
+from .tracer import SymData, Tracer
+
+RETRACE_WARNING_AFTER = 2  # warn from the third trace of one function on
+
+
+class RetraceWarning(UserWarning):
+    """A traced function was traced again for a new input signature (tracing is slow; graphs are cached)."""
+
+
+# *** pytrees: nested tuples, lists and dicts; Tensors (and numpy arrays) are leaves, anything else is static ***
+
+
+def flatten(tree, path="", leaves=None, paths=None):
+    """(leaves, structure, paths): Tensors and numpy arrays become leaves; other values stay in `structure`."""
+    leaves = [] if leaves is None else leaves
+    paths = [] if paths is None else paths
+    if isinstance(tree, (tuple, list)) and not hasattr(tree, "_fields"):
+        sub = [flatten(x, f"{path}[{i}]", leaves, paths)[1] for i, x in enumerate(tree)]
+        return leaves, (type(tree), tuple(sub)), paths
+    if isinstance(tree, dict):
+        keys = list(tree)
+        sub = [flatten(tree[k], f"{path}[{k!r}]", leaves, paths)[1] for k in keys]
+        return leaves, (dict, (tuple(keys), tuple(sub))), paths
+    if isinstance(tree, (Tensor, np.ndarray)):
+        leaves.append(tree)
+        paths.append(path)
+        return leaves, "*", paths
+    return leaves, ("static", tree), paths
+
+
+def unflatten(structure, leaves):
+    it = iter(leaves)
+    return _build(structure, it)
+
+
+def _build(s, it):
+    if s == "*":
+        return next(it)
+    kind, body = s
+    if kind == "static":
+        return body
+    if kind is dict:
+        keys, subs = body
+        return {k: _build(x, it) for k, x in zip(keys, subs)}
+    return kind(_build(x, it) for x in body)
+
+
+def _static_key(s):
+    """A hashable form of a structure (static values by value when hashable, else by identity)."""
+    if s == "*":
+        return s
+    kind, body = s
+    if kind == "static":
+        try:
+            hash(body)
+            return ("static", type(body), body)
+        except TypeError:
+            return ("static-id", id(body))
+    if kind is dict:
+        return (dict, body[0], tuple(_static_key(x) for x in body[1]))
+    return (kind, tuple(_static_key(x) for x in body))
+
+
+# *** TensorSpec and signatures ***
+
+
+class TensorSpec:
+    """The shape and dtype a tg.function accepts for one argument; None in shape accepts any size there.
+
+    >>> import tapegrad as tg
+    >>> spec = tg.TensorSpec((None, 3), tg.float32)
+    >>> spec
+    TensorSpec(shape=(None, 3), dtype=float32)
+    """
+
+    def __init__(self, shape, dtype=None, name: str | None = None):
+        self.shape = tuple(shape)
+        self.dtype = dt.as_dtype(dtype) if dtype is not None else dt.get_default_dtype()
+        self.name = name
+
+    def accepts(self, t) -> bool:
+        return (
+            len(t.shape) == len(self.shape)
+            and all(s is None or s == n for s, n in zip(self.shape, t.shape))
+            and _dtype_of(t) is self.dtype
+        )
+
+    def __repr__(self) -> str:
+        return f"TensorSpec(shape={self.shape}, dtype={self.dtype.name})"
+
+
+def _dtype_of(x) -> dt.DType:
+    return x.dtype if isinstance(x, Tensor) else dt.from_numpy_dtype(x.dtype)
+
+
+def _leaf_key(x):
+    return (tuple(x.shape), _dtype_of(x).name, bool(isinstance(x, Tensor) and x._rg and STATE.enabled))
+
+
+def _describe_change(name, old, new) -> str:
+    (s0, d0, g0), (s1, d1, g1) = old, new
+    if s0 != s1:
+        return f"{name}: shape {s0} -> {s1}"
+    if d0 != d1:
+        return f"{name}: dtype {d0} -> {d1}"
+    return f"{name}: requires_grad {g0} -> {g1}"
+
+
+# *** the traced function ***
+
+
+class ConcreteFunction:
+    """One traced Graph with how to call it: explicit inputs, captured state, write-backs, output structure."""
+
+    def __init__(self, graph, captures, writebacks, grad_writes, out_struct, n_explicit, grad_reads):
+        self.graph = graph
+        self.captures = captures  # [(tensor or ("grad", owner))] fed after the explicit inputs
+        self.writebacks = writebacks  # [tensor] whose new values are the outputs after the explicit ones
+        self.grad_writes = grad_writes  # [(tensor, is_none)] whose .grad is set from the outputs after those
+        self.out_struct = out_struct
+        self.n_explicit = n_explicit
+        self.grad_reads = grad_reads
+        self._plan = None
+
+    def plan(self):
+        if self._plan is None:
+            from ..backends.plan import compile_graph
+
+            self._plan = compile_graph(self.graph)
+        return self._plan
+
+    def guard_failure(self):
+        """Why the captured state no longer fits this graph (a .grad it reads became None...), or None."""
+        for c in self.captures:
+            if isinstance(c, tuple):
+                owner = c[1]
+                g = owner.grad
+                if g is None or type(g._data) is SymData:
+                    return f"{_capture_name(owner)}.grad: tensor -> None"
+        return None
+
+    def __call__(self, *leaves):
+        feed = [x._data if isinstance(x, Tensor) else x for x in leaves]
+        for c in self.captures:
+            feed.append(c[1].grad._data if isinstance(c, tuple) else c._data)
+        outs = self.plan()(feed)
+        n = len(outs) - len(self.writebacks) - sum(1 for _, none in self.grad_writes if not none)
+        results, rest = outs[:n], outs[n:]
+        for t, val in zip(self.writebacks, rest):
+            if isinstance(t, tuple):  # the .grad of a captured tensor, as it is now
+                t = t[1].grad
+            t._data[...] = val
+            t._version.value += 1
+        rest = rest[len(self.writebacks):]
+        k = 0
+        for t, none in self.grad_writes:
+            if none:
+                t.grad = None
+            else:
+                t.grad = Tensor._make(np.array(rest[k], copy=True))
+                k += 1
+        return unflatten(self.out_struct, [Tensor._make(r) for r in results])
+
+    def __str__(self) -> str:
+        return str(self.graph)
+
+
+def _capture_name(t) -> str:
+    return f"captured {type(t).__name__} {type_str(AVal(t.shape, t.dtype))}"
+
+
+class Function:
+    """A Python function traced into graphs: one Graph per input signature, run by the plan executor."""
+
+    def __init__(self, fn, *, input_signature=None, reduce_retracing=False, static_argnums=(), static_argnames=(),
+                 donate_argnums=(), optimize=True, name=None):
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", "f")
+        self.input_signature = list(input_signature) if input_signature is not None else None
+        self.reduce_retracing = reduce_retracing
+        self.static_argnums = {static_argnums} if isinstance(static_argnums, int) else set(static_argnums)
+        self.static_argnames = {static_argnames} if isinstance(static_argnames, str) else set(static_argnames)
+        self.donate_argnums = donate_argnums  # accepted for JAX compatibility: numpy buffers are never donated
+        self.optimize = optimize
+        self.cache: dict = {}
+        self.trace_count = 0
+        self._last_key = None
+        self._last_names = None
+        try:
+            self._sig = inspect.signature(fn)
+        except (TypeError, ValueError):
+            self._sig = None
+        functools.update_wrapper(self, fn)
+
+    def __get__(self, obj, objtype=None):  # decorating a method: bind self as a static argument
+        if obj is None:
+            return self
+        return functools.partial(self.__call__, obj)
+
+    # *** arguments ***
+
+    def _split(self, args, kwargs):
+        """(dynamic tree, static values, argument names): static arguments are part of the cache key only."""
+        if self._sig is not None:
+            try:
+                bound = self._sig.bind(*args, **kwargs)
+            except TypeError as e:
+                raise TypeError(f"{self.name}: {e}") from None
+            names = list(bound.arguments)
+            values = list(bound.arguments.values())
+        else:
+            names, values = [f"arg{i}" for i in range(len(args))] + list(kwargs), list(args) + list(kwargs.values())
+        dyn, static = {}, {}
+        for i, (n, v) in enumerate(zip(names, values)):
+            if i in self.static_argnums or n in self.static_argnames:
+                try:
+                    hash(v)
+                except TypeError:
+                    raise ValueError(
+                        f"{self.name}: static argument {n!r} must be hashable (it is part of the cache key), got a "
+                        f"{type(v).__name__}; pass a tuple instead of a list, or make it a traced argument"
+                    ) from None
+                static[n] = v
+            else:
+                dyn[n] = v
+        return dyn, static, names
+
+    def _check_signature(self, leaves, paths):
+        if self.input_signature is None:
+            return
+        if len(leaves) != len(self.input_signature):
+            raise TypeError(
+                f"{self.name}: input_signature has {len(self.input_signature)} TensorSpecs but the call passes "
+                f"{len(leaves)} tensors"
+            )
+        for spec, x, p in zip(self.input_signature, leaves, paths):
+            if not spec.accepts(x):
+                raise ValueError(
+                    f"{self.name}: argument {p} has shape {tuple(x.shape)} and dtype {_dtype_of(x).name}, which does "
+                    f"not match its input_signature entry {spec}; a None dimension accepts any size, the others "
+                    "must be equal"
+                )
+
+    # *** tracing ***
+
+    def _key(self, dyn, static):
+        leaves, struct, paths = flatten(dyn)
+        self._check_signature(leaves, paths)
+        leaf_keys = tuple(_leaf_key(x) for x in leaves)
+        key = (leaf_keys, _static_key(struct), tuple(sorted((k, _static_key(("static", v))) for k, v in static.items())))
+        return key, leaves, struct, paths
+
+    def _trace(self, dyn, static, leaves, struct, paths):
+        tracer = Tracer(self.name)
+        with tracer:
+            sym = [tracer.new_input(AVal(x.shape, _dtype_of(x)), hint=_pretty(p)) for p, x in zip(paths, leaves)]
+            for s, x in zip(sym, leaves):
+                if isinstance(x, Tensor) and x._rg and STATE.enabled:
+                    s._rg = True  # a leaf of the trace: backward inside reaches it, grad(jit(f)) differentiates it
+            merged = dict(unflatten(struct, sym))
+            merged.update(static)
+            out = self._invoke(merged)
+            out_leaves, out_struct, _ = flatten(out)
+            n_out = len(out_leaves)
+            writes = tracer.writebacks()
+            grad_writes = tracer.grad_writes()
+            extra = [_plain_or_sym(tracer, t, v) for t, v in writes]
+            extra += [g for _, g in grad_writes if g is not None]
+            graph = tracer.finish([_as_tensor(o) for o in out_leaves] + extra)
+        graph.name = self.name
+        captures, grad_reads = _classify_captures(tracer)
+        graph.inputs = graph.inputs + [v for _, v in tracer.captures]
+        for x in out_leaves:
+            if isinstance(x, Tensor) and type(x._data) is SymData:
+                x.grad_fn = None  # drop the trace-time autograd history of the outputs
+        kinds = {id(t): c for (t, _), c in zip(tracer.captures, captures)}
+        targets = [kinds.get(id(t), t) for t, _ in writes]
+        cf = ConcreteFunction(graph, captures, targets, [(t, g is None) for t, g in grad_writes],
+                              out_struct, n_out, grad_reads)
+        if self.optimize:
+            from ..passes import optimize
+
+            cf.graph = optimize(cf.graph)
+        return cf
+
+    def _invoke(self, merged):
+        if self._sig is None:
+            return self.fn(*merged.values())
+        ordered = {n: merged[n] for n in self._sig.parameters if n in merged}
+        bound = inspect.BoundArguments(self._sig, ordered)
+        return self.fn(*bound.args, **bound.kwargs)
+
+    def _concrete(self, args, kwargs):
+        dyn, static, names = self._split(args, kwargs)
+        key, leaves, struct, paths = self._key(dyn, static)
+        cf = self.cache.get(key)
+        if cf is not None:
+            reason = cf.guard_failure()
+            if reason is None:
+                return cf, leaves
+            self._warn_retrace(reason)
+        elif self.cache:
+            self._warn_retrace(self._change(key, paths, static))
+        self.trace_count += 1
+        cf = self._trace(dyn, static, leaves, struct, paths)
+        self.cache[key] = cf
+        self._last_key, self._last_names = key, (paths, static)
+        return cf, leaves
+
+    def _change(self, key, paths, static) -> str:
+        old = self._last_key
+        if old is None:
+            return "new signature"
+        if len(old[0]) == len(key[0]) and old[1] == key[1]:
+            for p, a, b in zip(paths, old[0], key[0]):
+                if a != b:
+                    return _describe_change(p.lstrip("[").split("]")[0].strip("'") if p.startswith("[") else p, a, b)
+        if old[1] != key[1]:
+            before = dict(_statics(old[1], ""))
+            for p, v in _statics(key[1], ""):
+                if p in before and before[p] != v:
+                    return f"{p.lstrip('[').split(']')[0].strip(chr(39))}: Python value {_show(before[p])} -> {_show(v)}"
+        if old[2] != key[2]:
+            before = dict(old[2])
+            for k, v in key[2]:
+                if before.get(k) != v:
+                    return f"{k}: static value {_show(before.get(k))} -> {_show(v)}"
+        return "the structure of the arguments changed (another number of tensors, or a Python value)"
+
+    def _warn_retrace(self, change: str):
+        if self.trace_count >= RETRACE_WARNING_AFTER and not self.reduce_retracing:
+            warnings.warn(
+                f"{self.name} is being traced again (trace {self.trace_count + 1}) because {change}. Each new "
+                "signature (shapes, dtypes, static values) costs a trace. Fix: pass tensors of one shape, give "
+                "input_signature=[tg.TensorSpec((None, ...))] or reduce_retracing=True, or keep Python values "
+                "that vary out of the arguments.",
+                RetraceWarning,
+                stacklevel=4,
+            )
+
+    # *** public ***
+
+    def __call__(self, *args, **kwargs):
+        cf, leaves = self._concrete(args, kwargs)
+        if STATE.enabled and any(isinstance(x, Tensor) and x._rg for x in leaves):
+            from .differentiate import call_with_grad
+
+            return call_with_grad(self, cf, leaves, args, kwargs)
+        with no_grad():
+            return cf(*leaves)
+
+    def get_concrete_function(self, *args, **kwargs) -> ConcreteFunction:
+        """The traced graph for these arguments (tracing them if needed); print it to read it."""
+        if not args and not kwargs and self.input_signature is not None:
+            from ..ops.creation import zeros
+
+            args = tuple(zeros(*[1 if s is None else s for s in spec.shape], dtype=spec.dtype)
+                         for spec in self.input_signature)
+        return self._concrete(args, kwargs)[0]
+
+    def lower(self, *args, **kwargs) -> Graph:
+        """The Graph for these arguments (JAX's f.lower(...); tg.function's get_concrete_function(...).graph)."""
+        return self.get_concrete_function(*args, **kwargs).graph
+
+
+def _pretty(path: str) -> str:
+    """"['x'][0]" -> "x[0]": the name of an argument leaf for listings, pictures and errors."""
+    if path.startswith("['"):
+        name, _, rest = path[2:].partition("']")
+        return name + rest
+    return path
+
+
+def _statics(s, path):
+    """(path, value) for the Python values in a structure key."""
+    if s == "*":
+        return
+    if s[0] in ("static", "static-id"):
+        yield path, s
+    elif s[0] is dict:
+        for k, sub in zip(s[1], s[2]):
+            yield from _statics(sub, f"{path}[{k!r}]")
+    else:
+        for i, sub in enumerate(s[1]):
+            yield from _statics(sub, f"{path}[{i}]")
+
+
+def _show(v):
+    return repr(v[2]) if isinstance(v, tuple) and len(v) == 3 else repr(v)
+
+
+def _as_tensor(x):
+    if isinstance(x, Tensor):
+        return x
+    from ..ops.creation import as_tensor
+
+    return as_tensor(x)
+
+
+def _plain_or_sym(tracer, t, v):
+    return tracer.tensor(v) if v.const is None else Tensor._make(v.const)
+
+
+def _classify_captures(tracer):
+    """Captured tensors that are the .grad of another captured tensor are read through it (`owner.grad`), so that
+    a later call sees the .grad object of that time, not the one that existed while tracing."""
+    owners = {id(g): t for t, g in ((t, tracer.grad_before[id(t)]) for t, _ in tracer.captures) if g is not None}
+    out, grad_reads = [], []
+    for t, _ in tracer.captures:
+        owner = owners.get(id(t))
+        if owner is not None:
+            out.append(("grad", owner))
+            grad_reads.append(owner)
+        else:
+            out.append(t)
+    return out, grad_reads
+
+
+def function(fn=None, *, input_signature=None, reduce_retracing=False, jit_compile=None, autograph=False):
+    """Trace fn into a graph on its first call per input signature (TensorFlow's tf.function).
+
+    Tensors (in nested tuples, lists and dicts) are traced; every other argument is a Python value that is
+    part of the cache key. Variables and Parameters read inside are captured; in-place updates to them are
+    written back after each call.
+
+    >>> import tapegrad as tg
+    >>> @tg.function
+    ... def f(x):
+    ...     return (x * x).sum()
+    >>> f(tg.tensor([1.0, 2.0]))
+    tensor(5.)
+    >>> f.trace_count
+    1
+    """
+    if fn is None:
+        return lambda f: Function(f, input_signature=input_signature, reduce_retracing=reduce_retracing)
+    return Function(fn, input_signature=input_signature, reduce_retracing=reduce_retracing)
+
+
+def jit(fn=None, *, static_argnums=(), static_argnames=(), donate_argnums=()):
+    """Trace fn into a graph on its first call per signature (JAX's jax.jit; the same tracer as tg.function).
+
+    >>> import tapegrad as tg
+    >>> f = tg.jit(lambda x, n: x ** n, static_argnums=1)
+    >>> f(tg.tensor([2.0]), 3)
+    tensor([8.])
+    """
+    if fn is None:
+        return lambda f: Function(f, static_argnums=static_argnums, static_argnames=static_argnames,
+                                  donate_argnums=donate_argnums)
+    return Function(fn, static_argnums=static_argnums, static_argnames=static_argnames, donate_argnums=donate_argnums)

@@ -1,0 +1,276 @@
+"""The tracer: a dynamic interpreter that records every primitive bound while it is active into a Graph.
+
+Depends on primitives/base.py (the interpreter protocol, shape rules), autograd/engine.py (so that
+symbolic tensors carry grad_fn Nodes and backward passes run, and record, at trace time) and
+trace/ir.py. Called by trace/function.py (tg.function / tg.jit) and by the structured control flow.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from ..dtype import FLOAT
+from ..autograd import engine
+from ..autograd.grad_mode import STATE
+from ..errors import TraceError, user_frame
+from ..primitives.base import AVal, Interpreter
+from ..tensor import Tensor, _Version
+from .ir import Eqn, Graph, Var, type_str
+
+_FIX = (
+    "A traced function runs once on symbolic values to record a graph, so Python cannot branch or loop "
+    "on their contents. Fix: use tg.cond / tg.switch_case for a data-dependent branch, tg.while_loop for a "
+    "data-dependent loop, or mark the argument static (tg.jit(f, static_argnums=...) / a Python value in "
+    "tg.function) so that each value gets its own graph."
+)
+
+
+class SymData:
+    """The data of a traced Tensor: shape and dtype, and a cell holding the Var it stands for.
+
+    An in-place write re-points the cell (`var`), so tensors that share it (detach(), Tensor._make of the
+    same data) see the new value, as tensors sharing storage do in eager mode.
+    """
+
+    symbolic = True
+    __slots__ = ("var", "tracer", "is_view")
+
+    class _Flags:
+        writeable = True
+        c_contiguous = True
+
+    flags = _Flags()
+
+    def __init__(self, var: Var, tracer, is_view: bool = False):
+        self.var, self.tracer, self.is_view = var, tracer, is_view
+
+    shape = property(lambda self: self.var.aval.shape)
+    ndim = property(lambda self: len(self.var.aval.shape))
+    size = property(lambda self: int(np.prod(self.var.aval.shape, dtype=np.int64)))
+    dtype = property(lambda self: self.var.aval.dtype.np)
+    tg_dtype = property(lambda self: self.var.aval.dtype)
+
+    def copy(self):
+        return SymData(self.var, self.tracer)  # a new cell: later in-place writes to one do not reach the other
+
+    def __setitem__(self, key, value):
+        self.tracer.write(self, value)
+
+    def describe(self) -> str:
+        v = self.var
+        made = v.hint or "a traced value"
+        return f"{made} ({type_str(v.aval)})"
+
+    def concrete_error(self, what: str) -> TraceError:
+        if self.tracer.finished:
+            return TraceError(
+                f"{what} on {self.describe()}, a symbolic value left over from a finished trace of "
+                f"{self.tracer.name!r}: it escaped the traced function (stored in a list, an attribute or optimizer "
+                "state). Return it from the function instead, or create that state before the first call."
+            )
+        return TraceError(f"{what} needs the concrete value of {self.describe()}, which is symbolic while tracing "
+                          f"{self.tracer.name!r}. {_FIX}")
+
+    def __array__(self, dtype=None, copy=None):
+        raise self.concrete_error("converting to a numpy array")
+
+    def __bool__(self):
+        raise self.concrete_error("bool()")
+
+    def reshape(self, *shape):
+        raise self.concrete_error("reading the value")
+
+    item = tolist = astype = reshape
+
+    def __repr__(self) -> str:
+        return f"Traced<{type_str(self.var.aval)}>"
+
+
+def is_symbolic(t) -> bool:
+    return isinstance(t, Tensor) and type(t._data) is SymData
+
+
+# Tracers that are recording now, outermost first (tensors created while they run are constants to them).
+_ACTIVE: list = []
+_plain_make = Tensor._make
+
+
+def _tracking_make(data):
+    t = _plain_make(data)
+    if type(data) is not SymData:
+        for tr in _ACTIVE:
+            tr.created[id(t)] = weakref.ref(t)
+    return t
+
+
+class Tracer(Interpreter):
+    """Records primitives into equations; values it owns are Tensors whose data is a SymData.
+
+    Inputs of an equation that the tracer did not make are classified once:
+      - a tensor created while tracing (a constant such as the 2.0 of x * 2.0): a literal Var;
+      - any other tensor (a Parameter, Variable, optimizer state, a tensor of an enclosing trace):
+        captured, i.e. an implicit input fed with its current value on every call.
+    In-place writes to captured tensors are redirected here and become implicit outputs written back.
+    """
+
+    dynamic = True
+
+    def __init__(self, name: str = "f"):
+        self.name = name
+        self.inputs: list = []
+        self.eqns: list = []
+        self.created: dict = {}  # id(tensor) -> weakref, for tensors made while tracing (constants)
+        self.captures: list = []  # [(tensor, Var)] in capture order
+        self.current: dict = {}  # id(tensor) -> (tensor, Var): the value of a captured or constant tensor after writes
+        self.grad_before: dict = {}  # id(tensor) -> its .grad when first captured
+        self.finished = False
+        self.scope: list = []
+
+    # *** entering and leaving ***
+
+    def __enter__(self):
+        super().__enter__()
+        _ACTIVE.append(self)
+        Tensor._make = staticmethod(_tracking_make)
+        return self
+
+    def __exit__(self, *exc):
+        _ACTIVE.remove(self)
+        if not _ACTIVE:
+            Tensor._make = staticmethod(_plain_make)
+        return super().__exit__(*exc)
+
+    # *** values ***
+
+    def new_input(self, aval: AVal, hint: str = "") -> Tensor:
+        v = Var(aval, hint=hint)
+        self.inputs.append(v)
+        return self.tensor(v)
+
+    def tensor(self, v: Var, is_view: bool = False) -> Tensor:
+        t = object.__new__(Tensor)
+        t._data, t.dtype, t._version, t._interp = SymData(v, self, is_view), v.aval.dtype, _Version(), self
+        return t
+
+    def var_of(self, t) -> Var:
+        """The Var standing for tensor t in this trace (capturing or making a constant on first sight)."""
+        d = t._data
+        if type(d) is SymData:
+            if d.tracer is self:
+                return d.var
+            if d.tracer.finished:
+                raise d.concrete_error("an operation")
+        hit = self.current.get(id(t))
+        if hit is not None:
+            return hit[1]
+        if type(d) is not SymData and self._made_here(t):
+            return Var(AVal(d.shape, t.dtype), const=d)
+        return self._capture(t)
+
+    def _made_here(self, t) -> bool:
+        r = self.created.get(id(t))
+        return r is not None and r() is t
+
+    def _capture(self, t) -> Var:
+        v = Var(AVal(t.shape, t.dtype), hint=_capture_hint(t))
+        self.captures.append((t, v))
+        self.current[id(t)] = (t, v)
+        self.grad_before[id(t)] = t.grad
+        return v
+
+    # *** the interpreter protocol ***
+
+    def process(self, prim, args, params):
+        invars = [self.var_of(a) for a in args]
+        try:
+            aval = prim.shape(*[v.aval for v in invars], **params)
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"{e} (while tracing {self.name!r} at {user_frame()})") from None
+        out_var = Var(aval)
+        self.eqns.append(Eqn(prim, invars, [out_var], dict(params), user_frame(), _phase()))
+        out = self.tensor(out_var, prim.is_view)
+        out_var.hint = f"the result of {prim.name} at {self.eqns[-1].where}"
+        if STATE.enabled and prim.differentiable and out.dtype.category == FLOAT:
+            engine.record(prim, params, args, out)
+        return out
+
+    def add_eqn(self, prim, args, params, avals) -> list:
+        """Record a multi-output equation (structured control flow); returns its output tensors."""
+        invars = [self.var_of(a) for a in args]
+        outs = [Var(a) for a in avals]
+        self.eqns.append(Eqn(prim, invars, outs, params, user_frame(), ".".join(self.scope)))
+        for v in outs:
+            v.hint = f"a result of {prim.name} at {self.eqns[-1].where}"
+        return [self.tensor(v) for v in outs]
+
+    def write(self, cell_or_tensor, new) -> None:
+        """An in-place write `target[...] = new` while tracing (Tensor._inplace and SymData.__setitem__)."""
+        nv = self.var_of(new) if isinstance(new, Tensor) else self.var_of(_plain_make(np.asarray(new)))
+        if type(cell_or_tensor) is SymData:
+            cell = cell_or_tensor
+            if cell.tracer is not self:
+                raise TraceError(
+                    f"in-place update of {cell.describe()}, a value of an enclosing trace, inside a nested traced "
+                    "function or control-flow body; return the new value and assign it outside instead"
+                )
+            if cell.is_view:
+                raise TraceError(
+                    f"in-place update through a view ({cell.describe()}) inside a traced function: writes through "
+                    "views of traced values are not recorded. Fix: update the tensor itself (x[idx] = v on x), "
+                    "or use an out-of-place op such as tg.where or index_put"
+                )
+            cell.var = nv
+            return
+        t = cell_or_tensor
+        if isinstance(t._data, SymData):  # a Tensor whose data is an enclosing trace's value
+            raise TraceError(f"in-place update of {t._data.describe()} from an enclosing trace; return it instead")
+        if id(t) not in self.current and not self._made_here(t):
+            self._capture(t)
+        self.current[id(t)] = (t, nv)
+
+    # *** the result ***
+
+    def finish(self, outputs: list) -> Graph:
+        out_vars = [self.var_of(o) for o in outputs]
+        self.finished = True
+        return Graph(list(self.inputs), list(self.eqns), out_vars, self.name)
+
+    def writebacks(self) -> list:
+        """[(tensor, Var)] for captured tensors whose value was changed in place."""
+        return [(t, self.current[id(t)][1]) for t, v in self.captures if self.current[id(t)][1] is not v]
+
+    def grad_writes(self) -> list:
+        """[(tensor, new .grad)] for captured tensors whose .grad was assigned while tracing; restores the
+        old .grad (the trace must leave no symbolic value behind: the graph's run writes the real one)."""
+        out = []
+        for t, _ in list(self.captures):
+            before = self.grad_before[id(t)]
+            if t.grad is not before:
+                out.append((t, t.grad))
+                t.grad = before
+        return out
+
+
+def _phase() -> str:
+    """"backward" when bound by a backward sweep (engine.run_backward is on the stack), else "forward"."""
+    import sys
+
+    code = engine.run_backward.__code__
+    f = sys._getframe(2)
+    while f is not None:
+        if f.f_code is code:
+            return "backward"
+        f = f.f_back
+    return "forward"
+
+
+def _capture_hint(t) -> str:
+    kind = type(t).__name__
+    return f"a captured {kind} of shape {tuple(t.shape)}"
+
+
+def current_tracer():
+    """The innermost active tracer, or None."""
+    return _ACTIVE[-1] if _ACTIVE else None

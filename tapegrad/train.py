@@ -1,0 +1,483 @@
+"""The main job behind `tapegrad train`, `eval` and `predict`: a small CNN or MLP on the embedded 8x8 digits
+(or MNIST-style IDX files), with a live progress bar, held-out evaluation, checkpoints and a chart.
+
+Depends on the public API only (tg.nn, tg.optim, tg.data, tg.save / tg.load), like a user's script; called by
+`tapegrad/cli.py`. tqdm draws the progress bar; matplotlib (the `viz` extra) draws the chart.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+import tapegrad as tg
+from tapegrad import nn
+from tapegrad.nn import functional as F
+
+CHECKPOINT_NAME, CHART_NAME = "checkpoint.safetensors", "curves.png"
+SPLIT_SEED = 0  # the digits' held-out split is the same for every --seed, so runs compare on the same images
+DEFAULT_LR = {"adam": 2e-3, "adamw": 2e-3, "sgd": 0.05, "rmsprop": 1e-3, "adagrad": 0.05}
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
+COMPILE_UNAVAILABLE = (
+    "--compile is not available yet: compiling the training step needs graph mode (tg.function / tg.jit, "
+    "issue 4) and the CPU compiler (issue 6), which have not landed. Run without --compile; the eager numpy "
+    "engine trains the default model in well under a minute."
+)
+
+
+class JobError(Exception):
+    """A problem with the user's request (bad option, wrong checkpoint): the CLI prints it and exits 1."""
+
+
+# *** data ***
+
+
+def load_data(data_dir: str | None):
+    """(train, held-out, info): TensorDatasets of float32 images (N, 1, H, W) in [0, 1] and int64 labels.
+
+    No data_dir: the embedded digits, 80% / 20% split (fixed split seed). With data_dir: MNIST-style IDX
+    files, the train-* files for training and the t10k-* files held out.
+    """
+    if data_dir is None:
+        images, labels = tg.data.datasets.load_digits()
+        full = _dataset(images, labels, scale=16.0)
+        train, test = tg.data.random_split(full, [0.8, 0.2], seed=SPLIT_SEED)
+        info = {"data": "digits", "scale": 16.0}
+    else:
+        scale = 255.0
+        try:
+            train = _dataset(*tg.data.datasets.load_mnist(data_dir, "train"), scale=scale)
+            test = _dataset(*tg.data.datasets.load_mnist(data_dir, "test"), scale=scale)
+        except (FileNotFoundError, tg.data.datasets.IDXError) as e:
+            raise JobError(str(e)) from None
+        info = {"data": str(Path(data_dir).resolve()), "scale": scale}
+    x0, _ = train[0]
+    info.update(height=int(x0.shape[1]), width=int(x0.shape[2]), classes=_num_classes(train, test))
+    return train, test, info
+
+
+def _dataset(images: np.ndarray, labels: np.ndarray, scale: float):
+    x = tg.from_numpy((images.astype(np.float32) / np.float32(scale))[:, None])
+    return tg.data.TensorDataset(x, tg.from_numpy(labels.astype(np.int64)))
+
+
+def _num_classes(*datasets) -> int:
+    return int(max(_labels(d).max() for d in datasets)) + 1
+
+
+def _labels(ds) -> np.ndarray:
+    if isinstance(ds, tg.data.Subset):
+        return _labels(ds.dataset)[np.asarray(ds.indices, dtype=np.int64)]
+    return ds.tensors[1].numpy()
+
+
+# *** model and optimizer ***
+
+
+def build_model(kind: str, height: int, width: int, classes: int) -> nn.Module:
+    """cnn: two 3x3 conv + relu + 2x2 max-pool blocks (32 and 64 channels), then a linear classifier.
+    mlp: flatten, one hidden layer of 128 relu units, a linear classifier."""
+    if kind == "cnn":
+        flat = 64 * (height // 4) * (width // 4)
+        return nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(flat, classes),
+        )  # fmt: skip
+    if kind == "mlp":
+        return nn.Sequential(nn.Flatten(), nn.Linear(height * width, 128), nn.ReLU(), nn.Linear(128, classes))
+    raise JobError(f"unknown model {kind!r}; choose cnn or mlp")
+
+
+def make_optimizer(name: str, params, lr: float):
+    if name == "sgd":
+        return tg.optim.SGD(params, lr=lr, momentum=0.9)
+    classes = {"adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
+    if name not in classes:
+        raise JobError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    return getattr(tg.optim, classes[name])(params, lr=lr)
+
+
+def _cosine_lr(lr: float, epoch: int, epochs: int) -> float:
+    """The learning rate of epoch (0-based): cosine decay from lr towards 0 over `epochs`."""
+    return lr * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
+
+
+# *** one epoch ***
+
+
+def evaluate(model, dataset, batch_size: int = 512) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of `model` on `dataset`, in eval mode and without recording grads."""
+    model.eval()
+    total_loss, correct, n = 0.0, 0, 0
+    with tg.no_grad():
+        for x, y in tg.data.DataLoader(dataset, batch_size=batch_size):
+            logits = model(x)
+            total_loss += F.cross_entropy(logits, y, reduction="sum").item()
+            correct += int((logits.argmax(dim=1) == y).sum().item())
+            n += y.shape[0]
+    return total_loss / n, correct / n
+
+
+def _train_epoch(model, opt, loader, bar) -> tuple[float, float]:
+    model.train()
+    total_loss, correct, n = 0.0, 0, 0
+    for x, y in loader:
+        logits = model(x)
+        loss = F.cross_entropy(logits, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        with tg.no_grad():
+            correct += int((logits.argmax(dim=1) == y).sum().item())
+        total_loss, n = total_loss + loss.item() * y.shape[0], n + y.shape[0]
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{total_loss / n:.4f}", acc=f"{100 * correct / n:.1f}%", refresh=False)
+    return total_loss / n, correct / n
+
+
+def _progress(total: int, desc: str):
+    """A tqdm bar on a terminal (loss, accuracy and steps/s); None elsewhere (logs, tests)."""
+    import sys
+
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="step", leave=False, dynamic_ncols=True)
+
+
+# *** checkpoints ***
+
+HISTORY_KEYS = ("train_loss", "train_acc", "test_loss", "test_acc", "seconds")
+
+
+def save_checkpoint(path: Path, model, opt, epoch: int, config: dict, history: dict) -> None:
+    state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch, "config": config,
+             "history": history}  # fmt: skip
+    tg.save(state, path, metadata={"tapegrad.job": "train", "epoch": str(epoch)})
+
+
+def load_checkpoint(path) -> dict:
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    try:
+        state = tg.load(path)
+    except FileNotFoundError as e:
+        raise JobError(f"{e} (pass the file that `tapegrad train` wrote, e.g. runs/digits-cnn/{CHECKPOINT_NAME})")
+    except tg.checkpoint.CheckpointError as e:
+        raise JobError(str(e)) from None
+    if not isinstance(state, dict) or not {"model", "config", "epoch"} <= set(state):
+        raise JobError(
+            f"{path} is a safetensors file but not a `tapegrad train` checkpoint (it has no model / config / epoch "
+            "entries); load it with tg.load and Module.load_state_dict instead"
+        )
+    state["path"] = path
+    return state
+
+
+def _model_from(state: dict):
+    cfg = state["config"]
+    model = build_model(cfg["model"], cfg["height"], cfg["width"], cfg["classes"])
+    try:
+        model.load_state_dict(state["model"])
+    except tg.nn.StateDictError as e:
+        raise JobError(f"{state['path']}: the weights do not fit a {cfg['model']} model:\n{e}") from None
+    return model
+
+
+# *** the chart ***
+
+
+def save_chart(history: dict, path: Path, title: str) -> Path | None:
+    """Loss and accuracy per epoch (train and held-out) as a PNG; None when matplotlib is not installed."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    epochs = list(range(1, len(history["train_loss"]) + 1))
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    ax_loss.plot(epochs, history["train_loss"], "o-", label="train")
+    ax_loss.plot(epochs, history["test_loss"], "s-", label="held-out")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss", yscale="log")
+    ax_acc.plot(epochs, [100 * a for a in history["train_acc"]], "o-", label="train")
+    ax_acc.plot(epochs, [100 * a for a in history["test_acc"]], "s-", label="held-out")
+    best = max(history["test_acc"])
+    ax_acc.axhline(100 * best, color="gray", lw=0.8, ls="--")
+    ax_acc.annotate(f"best held-out {100 * best:.1f}%", (epochs[-1], 100 * best), xytext=(0, -12), ha="right",
+                    textcoords="offset points", fontsize=8, color="gray")  # fmt: skip
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend()
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    fig.suptitle(title)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+# *** train ***
+
+
+def _resolve(args, resumed: dict | None) -> dict:
+    """The run's configuration: the checkpoint's when resuming (options that contradict it are errors),
+    else the command line's with defaults filled in."""
+    given = {k: getattr(args, k) for k in ("model", "optimizer", "lr", "batch_size", "seed", "data")}
+    if resumed is None:
+        cfg = {"model": given["model"] or "cnn", "optimizer": given["optimizer"] or "adam", "seed": given["seed"] or 0,
+               "batch_size": given["batch_size"] or 32, "data": given["data"]}  # fmt: skip
+        cfg["lr"] = given["lr"] if given["lr"] is not None else DEFAULT_LR[cfg["optimizer"]]
+        return cfg
+    cfg = dict(resumed["config"])
+    data_now = str(Path(given["data"]).resolve()) if given["data"] else None
+    clashes = [f"--{k.replace('_', '-')} {v} (checkpoint: {cfg.get(k)})" for k, v in given.items()
+               if v is not None and k != "data" and v != cfg.get(k)]  # fmt: skip
+    if given["data"] is not None and data_now != cfg.get("data"):
+        clashes.append(f"--data {given['data']} (checkpoint: {cfg.get('data')})")
+    if clashes:
+        raise JobError(
+            f"--resume {resumed['path']} continues that run with its own settings, but you asked for "
+            f"{'; '.join(clashes)}. Leave those options out to resume, or start a new run without --resume"
+        )
+    cfg["data"] = None if cfg["data"] == "digits" else cfg["data"]
+    return cfg
+
+
+def run_train(args, echo=print) -> dict:
+    """Trains per `args` (the parsed `tapegrad train` options); returns {"history", "checkpoint", "chart", ...}."""
+    if args.compile:
+        raise JobError(COMPILE_UNAVAILABLE)
+    resumed = load_checkpoint(args.resume) if args.resume else None
+    cfg = _resolve(args, resumed)
+    train_ds, test_ds, info = load_data(cfg["data"])
+    cfg.update(info)
+    start_epoch = resumed["epoch"] if resumed else 0
+    # without --epochs, a resumed run finishes the run it was part of (e.g. after Ctrl-C)
+    epochs = args.epochs if args.epochs is not None else cfg.get("epochs", 10)
+    if resumed is not None and epochs <= start_epoch:
+        raise JobError(
+            f"{resumed['path']} has already trained {start_epoch} epochs; pass --epochs with the total you want "
+            f"(more than {start_epoch}), e.g. --epochs {start_epoch + 5}"
+        )
+    cfg["epochs"] = epochs
+    out = Path(args.out) if args.out else (resumed["path"].parent if resumed else Path("runs") / _run_name(cfg))
+    out.mkdir(parents=True, exist_ok=True)
+
+    tg.manual_seed(cfg["seed"])
+    model = build_model(cfg["model"], cfg["height"], cfg["width"], cfg["classes"])
+    opt = make_optimizer(cfg["optimizer"], model.parameters(), cfg["lr"])
+    history = {k: [] for k in HISTORY_KEYS}
+    if resumed is not None:
+        model = _model_from(resumed)
+        opt = make_optimizer(cfg["optimizer"], model.parameters(), cfg["lr"])
+        opt.load_state_dict(resumed["optimizer"])
+        history = {k: list(resumed["history"][k]) for k in HISTORY_KEYS}
+
+    n_params = sum(p.numel() for p in model.parameters())
+    verb = f"resuming {resumed['path']} at epoch {start_epoch + 1}" if resumed else "training"
+    echo(f"tapegrad {tg.__version__} train: {verb}: {cfg['model']} ({n_params:,} parameters) on {_data_name(cfg)} "
+         f"({len(train_ds)} train / {len(test_ds)} held-out images, {cfg['height']}x{cfg['width']}, "
+         f"{cfg['classes']} classes)")  # fmt: skip
+    echo(f"{cfg['optimizer']} lr {cfg['lr']:g} (cosine decay over {epochs} epochs), batch {cfg['batch_size']}, "
+         f"seed {cfg['seed']}")  # fmt: skip
+
+    ckpt_path, started = out / CHECKPOINT_NAME, time.perf_counter()
+    for epoch in range(start_epoch, epochs):
+        for group in opt.param_groups:
+            group["lr"] = _cosine_lr(cfg["lr"], epoch, epochs)
+        # each epoch's order depends only on (seed, epoch), so a resumed run shuffles as the uninterrupted one
+        loader = tg.data.DataLoader(train_ds, batch_size=cfg["batch_size"], shuffle=True,
+                                    generator=np.random.default_rng([cfg["seed"], epoch]))  # fmt: skip
+        t0 = time.perf_counter()
+        bar = _progress(len(loader), f"epoch {epoch + 1}/{epochs}")
+        try:
+            train_loss, train_acc = _train_epoch(model, opt, loader, bar)
+        except KeyboardInterrupt:
+            if bar is not None:
+                bar.close()
+            last = ckpt_path if epoch > start_epoch else args.resume
+            echo(f"interrupted in epoch {epoch + 1}" + (f"; resume with --resume {last}" if last else ""))
+            raise
+        if bar is not None:
+            bar.close()
+        test_loss, test_acc = evaluate(model, test_ds)
+        seconds = time.perf_counter() - t0
+        for k, v in zip(HISTORY_KEYS, (train_loss, train_acc, test_loss, test_acc, seconds)):
+            history[k].append(v)
+        echo(f"epoch {epoch + 1:3d}/{epochs}  train loss {train_loss:.4f} acc {100 * train_acc:5.1f}%  "
+             f"held-out loss {test_loss:.4f} acc {100 * test_acc:5.2f}%  ({seconds:.1f} s, "
+             f"{len(loader) / seconds:.0f} steps/s)")  # fmt: skip
+        save_checkpoint(ckpt_path, model, opt, epoch + 1, cfg, history)
+
+    elapsed = time.perf_counter() - started
+    title = f"tapegrad train: {cfg['model']} on {_data_name(cfg)}, {cfg['optimizer']} lr {cfg['lr']:g}, seed {cfg['seed']}"
+    chart = save_chart(history, out / CHART_NAME, title)
+    echo(f"held-out accuracy {100 * history['test_acc'][-1]:.2f}% after {epochs} epochs "
+         f"({elapsed:.1f} s this run)")  # fmt: skip
+    echo(f"checkpoint: {ckpt_path}")
+    if chart is not None:
+        echo(f"chart:      {chart}")
+    else:
+        echo("chart:      not drawn: matplotlib is not installed (pip install 'tapegrad[viz]' adds it)")
+    echo(f"next:       tapegrad eval {ckpt_path}   |   tapegrad train --resume {ckpt_path} --epochs {epochs + 5}")
+    return {"history": history, "checkpoint": ckpt_path, "chart": chart, "config": cfg, "seconds": elapsed}
+
+
+def _run_name(cfg) -> str:
+    return f"{'digits' if cfg['data'] is None else Path(cfg['data']).name}-{cfg['model']}"
+
+
+def _data_name(cfg) -> str:
+    return "the 8x8 digits" if cfg["data"] in (None, "digits") else f"IDX files in {cfg['data']}"
+
+
+# *** eval ***
+
+
+def run_eval(path, data_dir=None, echo=print) -> dict:
+    """Evaluates a checkpoint on its held-out split: loss, accuracy, per-class accuracy and confusion matrix."""
+    state = load_checkpoint(path)
+    model = _model_from(state)
+    cfg = state["config"]
+    data = data_dir if data_dir is not None else (None if cfg["data"] == "digits" else cfg["data"])
+    _, test_ds, info = load_data(data)
+    if (info["height"], info["width"]) != (cfg["height"], cfg["width"]):
+        raise JobError(
+            f"the checkpoint's {cfg['model']} takes {cfg['height']}x{cfg['width']} images but {_data_name(info)} "
+            f"has {info['height']}x{info['width']}; evaluate it on the data it was trained on"
+        )
+    loss, acc = evaluate(model, test_ds)
+    model.eval()
+    x, y = _all(test_ds)
+    with tg.no_grad():
+        pred = model(x).argmax(dim=1).numpy()
+    truth = y.numpy()
+    k = cfg["classes"]
+    confusion = np.zeros((k, k), dtype=np.int64)
+    np.add.at(confusion, (truth, pred), 1)
+    echo(f"{state['path']}: {cfg['model']} trained {state['epoch']} epochs on {_data_name(cfg)}")
+    echo(f"held-out: {len(test_ds)} images  loss {loss:.4f}  accuracy {100 * acc:.2f}%")
+    echo("confusion matrix (rows: true class, columns: predicted):")
+    echo("      " + "".join(f"{j:>5d}" for j in range(k)))
+    for i in range(k):
+        row_acc = 100 * confusion[i, i] / max(1, confusion[i].sum())
+        echo(f"  {i:>3d} " + "".join(f"{c:>5d}" for c in confusion[i]) + f"   {row_acc:5.1f}%")
+    return {"loss": loss, "accuracy": acc, "confusion": confusion}
+
+
+def _all(ds):
+    return next(iter(tg.data.DataLoader(ds, batch_size=len(ds))))
+
+
+# *** predict ***
+
+
+def read_image(path) -> np.ndarray:
+    """A grayscale image as float32 (H, W) in [0, 1] (1 = full intensity).
+
+    .npy: a 2-D array; integers are taken in the data set's units and scaled later, floats as given.
+    .pgm / .pnm (P2 / P5): read here. .png, .jpg, ...: read with Pillow (installed with the viz extra).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise JobError(f"predict: no image at {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        arr = np.load(path, allow_pickle=False)
+        return _squeeze_gray(path, arr)
+    if suffix in (".pgm", ".pnm"):
+        return _read_pgm(path)
+    try:
+        from PIL import Image
+    except ImportError:
+        raise JobError(
+            f"predict: reading {suffix} files needs Pillow (pip install 'tapegrad[viz]'); or pass the image as "
+            ".npy or .pgm"
+        ) from None
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("L"), dtype=np.float32) / 255.0
+    except OSError as e:
+        raise JobError(f"predict: cannot read {path} as an image ({e})") from None
+
+
+def _squeeze_gray(path, arr: np.ndarray) -> np.ndarray:
+    arr = np.squeeze(arr)
+    if arr.ndim != 2:
+        raise JobError(f"predict: {path} holds an array of shape {arr.shape}; expected one grayscale image (H, W)")
+    return arr
+
+
+def _read_pgm(path: Path) -> np.ndarray:
+    """Netpbm graymap, binary (P5) or text (P2), 8 or 16 bits, scaled by its maxval to [0, 1]."""
+    raw = path.read_bytes()
+    tokens, pos = [], 0
+    while len(tokens) < 4:  # magic, width, height, maxval; '#' starts a comment
+        while pos < len(raw) and raw[pos : pos + 1].isspace():
+            pos += 1
+        if raw[pos : pos + 1] == b"#":
+            pos = raw.find(b"\n", pos) + 1 or len(raw)
+            continue
+        end = pos
+        while end < len(raw) and not raw[end : end + 1].isspace():
+            end += 1
+        if end == pos:
+            raise JobError(f"predict: {path} is not a valid PGM file (its header ends early)")
+        tokens.append(raw[pos:end])
+        pos = end
+    magic, (w, h, maxval) = tokens[0], (int(t) for t in tokens[1:])
+    if magic == b"P5":
+        dtype = np.dtype(">u2" if maxval > 255 else "u1")
+        data = np.frombuffer(raw, dtype, count=w * h, offset=pos + 1)
+    elif magic == b"P2":
+        data = np.array(raw[pos:].split()[: w * h], dtype=np.float64)
+    else:
+        raise JobError(f"predict: {path} is not a grayscale PGM (magic {magic!r}; expected P5 or P2)")
+    if data.size != w * h:
+        raise JobError(f"predict: {path} is truncated: {w}x{h} pixels declared, {data.size} present")
+    return data.reshape(h, w).astype(np.float32) / np.float32(maxval)
+
+
+def _to_input(path, img: np.ndarray, cfg: dict, invert: bool) -> np.ndarray:
+    if img.dtype.kind in "iu":  # .npy in the data set's own units (0..16 for the digits, 0..255 for MNIST)
+        img = img.astype(np.float32) / np.float32(cfg["scale"])
+    img = img.astype(np.float32)
+    if invert:
+        img = 1.0 - img
+    if img.shape != (cfg["height"], cfg["width"]):
+        try:
+            from PIL import Image
+        except ImportError:
+            raise JobError(
+                f"predict: {path} is {img.shape[0]}x{img.shape[1]} but the model takes {cfg['height']}x{cfg['width']}; "
+                "resize it, or install Pillow (pip install 'tapegrad[viz]') to have predict resize it"
+            ) from None
+        resized = Image.fromarray(np.clip(img, 0, 1) * 255).resize((cfg["width"], cfg["height"]), Image.BOX)
+        img = np.asarray(resized, dtype=np.float32) / 255.0
+    return img
+
+
+def run_predict(path, images, invert: bool = False, top: int = 3, echo=print) -> list[tuple[str, int, float]]:
+    """Classifies image files with a checkpoint; prints and returns (file, class, probability) per image."""
+    state = load_checkpoint(path)
+    model = _model_from(state).eval()
+    cfg = state["config"]
+    batch = np.stack([_to_input(p, read_image(p), cfg, invert) for p in images])[:, None]
+    with tg.no_grad():
+        probs = F.softmax(model(tg.from_numpy(batch)), dim=1).numpy()
+    results = []
+    for p, row in zip(images, probs):
+        order = np.argsort(-row)[: max(1, top)]
+        results.append((str(p), int(order[0]), float(row[order[0]])))
+        others = "  ".join(f"{j}: {100 * row[j]:.1f}%" for j in order[1:])
+        echo(f"{p}: {order[0]} ({100 * row[order[0]]:.1f}%)" + (f"   then {others}" if others else ""))
+    return results
