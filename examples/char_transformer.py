@@ -54,7 +54,7 @@ class CharLM(nn.Module):
         return idx
 
 
-def main(steps=300, sample_every=100, batch=32, seed=0):
+def main(steps=300, sample_every=100, sample_length=160, batch=32, seed=0):
     tg.manual_seed(seed)
     text = TEXT.read_text(encoding="utf-8")
     vocab = sorted(set(text))
@@ -77,7 +77,7 @@ def main(steps=300, sample_every=100, batch=32, seed=0):
         opt.step()
         if step % sample_every == 0 or step == steps:
             model.eval()
-            sample = "".join(vocab[i] for i in model.sample(prompt, 160))
+            sample = "".join(vocab[i] for i in model.sample(prompt, sample_length))
             model.train()
             print(f"\n--- step {step}  loss {loss.item():.3f} ---\n{sample}")
     return loss.item()

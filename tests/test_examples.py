@@ -27,7 +27,7 @@ def test_digit_examples_learn_in_one_epoch(name, tmp_path, monkeypatch, capsys):
 
 
 def test_char_transformer_prints_samples(capsys):
-    loss = _load("char_transformer").main(steps=3, sample_every=2)
+    loss = _load("char_transformer").main(steps=3, sample_every=2, sample_length=12)
     out = capsys.readouterr().out
     assert "sonnets.txt: 3728 characters" in out and out.count("--- step") == 2
     assert loss < 4.2  # below log(53), the loss of a uniform guess, after a few steps
