@@ -40,7 +40,7 @@ def main(epochs=8, seed=0):
 
     for epoch in range(1, epochs + 1):
         for x, y in tg.data.DataLoader(train, batch_size=32, shuffle=True):
-            loss = opt.minimize(lambda: F.cross_entropy(model(x), y), var_list=variables)  # returns the loss
+            loss = opt.minimize(lambda x=x, y=y: F.cross_entropy(model(x), y), var_list=variables)  # returns the loss
         x, y = next(iter(tg.data.DataLoader(test, batch_size=len(test))))
         accuracy = (model(x).argmax(dim=1) == y).float().mean().item()
         print(f"epoch {epoch:2d}  last batch loss {loss.item():.4f}  held-out accuracy {100 * accuracy:.1f}%")

@@ -116,8 +116,9 @@ def _header(arrays: dict[str, np.ndarray], dtypes: dict, metadata: dict[str, str
     header: dict = {"__metadata__": metadata} if metadata else {}
     offset = 0
     for name, arr in arrays.items():
-        header[name] = {"dtype": _TO_ST[dtypes[name]], "shape": list(arr.shape), "data_offsets": [offset, offset + arr.nbytes]}
-        offset += arr.nbytes
+        end = offset + arr.nbytes
+        header[name] = {"dtype": _TO_ST[dtypes[name]], "shape": list(arr.shape), "data_offsets": [offset, end]}
+        offset = end
     raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
     raw += b" " * (-len(raw) % 8)  # pad so that the data section starts 8-byte aligned, as safetensors does
     return struct.pack("<Q", len(raw)) + raw

@@ -133,6 +133,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--lr", type=float, default=0.05, help="peak SGD learning rate, cosine-decayed (default 0.05)")
     demo.add_argument("--hidden", type=int, default=64, help="width of the two hidden layers (default 64)")
     _train_parser(sub)
+    from .compare import add_parser as _compare_parser
+
+    _compare_parser(sub)
     return parser
 
 
@@ -155,8 +158,8 @@ def _train_parser(sub) -> None:
     train.add_argument("--optimizer", choices=OPTIMIZERS, help="optimizer (default adam; sgd uses momentum 0.9)")
     train.add_argument("--seed", type=int, help="seed for the initial weights and the shuffling (default 0)")
     train.add_argument("--compile", action="store_true", help="compile the training step (not available yet)")
-    train.add_argument("--data", metavar="DIR", help="MNIST / Fashion-MNIST IDX files (raw or .gz) instead of the digits")
-    train.add_argument("--out", metavar="DIR", help="where to write the checkpoint and chart (default runs/<data>-<model>)")
+    train.add_argument("--data", metavar="DIR", help="MNIST / Fashion-MNIST IDX files (raw or .gz), not the digits")
+    train.add_argument("--out", metavar="DIR", help="where the checkpoint and chart go (default runs/<data>-<model>)")
     train.add_argument("--resume", metavar="PATH", help=f"continue from a {CHECKPOINT_NAME} written by train")
 
     ev = sub.add_parser("eval", help="evaluate a checkpoint on its held-out images (accuracy, confusion matrix)")
@@ -171,9 +174,12 @@ def _train_parser(sub) -> None:
         "in [0, 1]). Bright pixels are ink, as in the training data (--invert for dark ink on a light "
         "background); other sizes are resized to the model's input.",
     )
-    pr.add_argument("checkpoint", metavar="PATH", help=f"a {CHECKPOINT_NAME} written by tapegrad train (or its folder)")
+    pr.add_argument("checkpoint", metavar="PATH", help=f"a {CHECKPOINT_NAME} from tapegrad train (or its folder)")
     pr.add_argument("images", metavar="IMAGE", nargs="+", help="image files to classify")
     pr.add_argument("--invert", action="store_true", help="the images have dark ink on a light background")
+
+    sub.add_parser("bench", add_help=False,
+                   help="the compiler benchmarks (python -m benchmarks; run from a source checkout), --help for options")
 
     gr = sub.add_parser("graph", help="draw the traced graph of a function (forward and backward) as DOT/SVG/PNG")
     gr.add_argument("target", metavar="MODULE:FUNCTION", help="an importable function, e.g. mypkg.model:loss")
@@ -206,6 +212,16 @@ def _run_job(fn, *args, **kwargs) -> int:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        try:
+            from benchmarks.compiler import main as bench
+        except ImportError:
+            print("tapegrad bench: the benchmarks package was not found; it ships in tapegrad's source tree, not in "
+                  "the installed package. Run it from a checkout: `cd tapegrad && python -m benchmarks`.",
+                  file=sys.stderr)
+            return 2
+        return bench(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "demo":
@@ -224,6 +240,10 @@ def main(argv=None) -> int:
         return _run_job(train.run_predict, args.checkpoint, args.images, invert=args.invert)
     if args.command == "graph":
         return _run_graph(parser, args)
+    if args.command == "compare":
+        from . import compare
+
+        return compare.main(args)
     parser.print_help()
     return 2
 

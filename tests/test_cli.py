@@ -92,7 +92,7 @@ def mlp_run(tmp_path_factory):
 
 
 def test_train_writes_checkpoint_and_chart_and_learns(mlp_run):
-    out, text, result = mlp_run
+    out, text, _ = mlp_run
     accs = _held_out(text)
     assert len(accs) == 3 and accs[-1] > 90.0, text
     ckpt, chart = out / "checkpoint.safetensors", out / "curves.png"

@@ -259,5 +259,7 @@ class Caught(str):
     (the in-place task): the text is the framework's own message, first line."""
 
 
-def caught(err: BaseException) -> Caught:
-    return Caught(f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}")
+def caught(err: BaseException, limit: int = 200) -> Caught:
+    lines = str(err).strip().splitlines()
+    text = f"{type(err).__name__}: {lines[0] if lines else ''}"
+    return Caught(text if len(text) <= limit else text[: limit - 3] + "...")

@@ -124,7 +124,7 @@ def _split_lengths(lengths, n: int) -> list[int]:
     if any(x < 0 for x in lengths):
         raise ValueError(f"random_split: lengths must be non-negative, got {lengths}")
     if math.isclose(sum(lengths), 1.0) and sum(lengths) <= 1:  # fractions (PyTorch's rule)
-        counts = [int(math.floor(n * f)) for f in lengths]
+        counts = [math.floor(n * f) for f in lengths]
         for i in range(n - sum(counts)):  # hand the remainder out round-robin, as PyTorch does
             counts[i % len(counts)] += 1
         return counts

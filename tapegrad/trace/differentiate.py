@@ -83,7 +83,7 @@ def _backward_function(cf, needs):
                 gs = grad([o for o, _ in pairs], wrt, [c for _, c in pairs], allow_unused=True) if pairs else [None] * len(wrt)
             return [g if g is not None else x.zeros_like() for g, x in zip(gs, wrt)]
 
-        fn = cache[needs] = Function(backward_of_call, name=f"{graph.name}_backward")
+        fn = cache[needs] = Function(backward_of_call, name=f"{graph.name}_backward", backend=cf.backend)
     return fn
 
 

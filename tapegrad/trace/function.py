@@ -134,8 +134,9 @@ def _describe_change(name, old, new) -> str:
 class ConcreteFunction:
     """One traced Graph with how to call it: explicit inputs, captured state, write-backs, output structure."""
 
-    def __init__(self, graph, captures, writebacks, grad_writes, out_struct, n_explicit, grad_reads):
+    def __init__(self, graph, captures, writebacks, grad_writes, out_struct, n_explicit, grad_reads, backend=None):
         self.graph = graph
+        self.backend = backend  # "c", "numpy" or None (TAPEGRAD_BACKEND decides when the plan is built)
         self.captures = captures  # [(tensor or ("grad", owner))] fed after the explicit inputs
         self.writebacks = writebacks  # [tensor] whose new values are the outputs after the explicit ones
         self.grad_writes = grad_writes  # [(tensor, is_none)] whose .grad is set from the outputs after those
@@ -146,9 +147,9 @@ class ConcreteFunction:
 
     def plan(self):
         if self._plan is None:
-            from ..backends.plan import compile_graph
+            from ..backends.c import compile_graph
 
-            self._plan = compile_graph(self.graph)
+            self._plan = compile_graph(self.graph, self.backend)
         return self._plan
 
     def guard_failure(self):
@@ -195,8 +196,13 @@ class Function:
     """A Python function traced into graphs: one Graph per input signature, run by the plan executor."""
 
     def __init__(self, fn, *, input_signature=None, reduce_retracing=False, static_argnums=(), static_argnames=(),
-                 donate_argnums=(), optimize=True, name=None):
+                 donate_argnums=(), optimize=True, name=None, backend=None):
         self.fn = fn
+        if backend is not None:
+            from ..backends.c import resolve
+
+            resolve(backend)  # an unknown name fails here, not at the first call
+        self.backend = backend
         self.name = name or getattr(fn, "__name__", "f")
         self.input_signature = list(input_signature) if input_signature is not None else None
         self.reduce_retracing = reduce_retracing
@@ -298,7 +304,7 @@ class Function:
         kinds = {id(t): c for (t, _), c in zip(tracer.captures, captures)}
         targets = [kinds.get(id(t), t) for t, _ in writes]
         cf = ConcreteFunction(graph, captures, targets, [(t, g is None) for t, g in grad_writes],
-                              out_struct, n_out, grad_reads)
+                              out_struct, n_out, grad_reads, self.backend)
         if self.optimize:
             from ..passes import optimize
 
@@ -438,7 +444,8 @@ def _classify_captures(tracer):
     return out, grad_reads
 
 
-def function(fn=None, *, input_signature=None, reduce_retracing=False, jit_compile=None, autograph=False):
+def function(fn=None, *, input_signature=None, reduce_retracing=False, jit_compile=None, autograph=False,
+             backend=None):
     """Trace fn into a graph on its first call per input signature (TensorFlow's tf.function).
 
     Tensors (in nested tuples, lists and dicts) are traced; every other argument is a Python value that is
@@ -455,11 +462,12 @@ def function(fn=None, *, input_signature=None, reduce_retracing=False, jit_compi
     1
     """
     if fn is None:
-        return lambda f: Function(f, input_signature=input_signature, reduce_retracing=reduce_retracing)
-    return Function(fn, input_signature=input_signature, reduce_retracing=reduce_retracing)
+        return lambda f: Function(f, input_signature=input_signature, reduce_retracing=reduce_retracing,
+                                  backend=backend)
+    return Function(fn, input_signature=input_signature, reduce_retracing=reduce_retracing, backend=backend)
 
 
-def jit(fn=None, *, static_argnums=(), static_argnames=(), donate_argnums=()):
+def jit(fn=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), backend=None):
     """Trace fn into a graph on its first call per signature (JAX's jax.jit; the same tracer as tg.function).
 
     >>> import tapegrad as tg
@@ -469,5 +477,6 @@ def jit(fn=None, *, static_argnums=(), static_argnames=(), donate_argnums=()):
     """
     if fn is None:
         return lambda f: Function(f, static_argnums=static_argnums, static_argnames=static_argnames,
-                                  donate_argnums=donate_argnums)
-    return Function(fn, static_argnums=static_argnums, static_argnames=static_argnames, donate_argnums=donate_argnums)
+                                  donate_argnums=donate_argnums, backend=backend)
+    return Function(fn, static_argnums=static_argnums, static_argnames=static_argnames, donate_argnums=donate_argnums,
+                    backend=backend)

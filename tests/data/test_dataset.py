@@ -44,7 +44,7 @@ def test_shuffle_with_seed_is_reproducible_and_differs_between_epochs():
     a, b = DataLoader(ds, batch_size=5, shuffle=True, seed=3), DataLoader(ds, batch_size=5, shuffle=True, seed=3)
     first, again = _ids(a), _ids(b)
     assert first == again
-    assert sorted(sum(first, [])) == list(range(20))
+    assert sorted(i for batch in first for i in batch) == list(range(20))
     assert _ids(a) != first  # the next epoch draws a new order
     assert _ids(DataLoader(ds, batch_size=5, shuffle=True, seed=4)) != first
 

@@ -1,0 +1,121 @@
+"""The system C compiler and the on-disk kernel cache.
+
+A shared library is cached under `<cache dir>/kernels/<sha256 of source, compiler, flags>.so`. It is
+compiled into a temporary file in the same folder and renamed into place (atomic on POSIX), so several
+processes can build the same entry at once; a file that fails to load is deleted and rebuilt.
+
+TAPEGRAD_CC (else CC, else `cc`) names the compiler; TAPEGRAD_CACHE_DIR the cache folder (else
+$XDG_CACHE_HOME/tapegrad or ~/.cache/tapegrad).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import warnings
+
+FLAGS = ["-O3", "-march=native", "-fPIC", "-shared", "-fno-math-errno", "-fno-trapping-math"]
+OPENMP = ["-fopenmp"]
+
+
+class CompilerMissingWarning(UserWarning):
+    """No C compiler: compiled functions run on the numpy plan executor instead."""
+
+
+class CompileError(RuntimeError):
+    """The C compiler rejected a kernel (a bug in tapegrad's code generator)."""
+
+
+_warned = False
+_probe: dict = {}  # compiler path -> (version string, works with OpenMP)
+
+
+def compiler() -> str | None:
+    """The compiler's full path, or None (after one warning per process) when there is none."""
+    global _warned
+    name = os.environ.get("TAPEGRAD_CC") or os.environ.get("CC") or "cc"
+    path = shutil.which(name)
+    if path is None and not _warned:
+        _warned = True
+        warnings.warn(
+            f"tapegrad: no C compiler found (looked for {name!r} on PATH), so the C backend is off and compiled "
+            "functions run on the numpy plan executor (correct, slower). Fix: install one (e.g. `apt-get install "
+            "gcc`) or point TAPEGRAD_CC at it; silence this with TAPEGRAD_BACKEND=numpy.",
+            CompilerMissingWarning,
+            stacklevel=4,
+        )
+    return path
+
+
+def cache_dir() -> str:
+    root = os.environ.get("TAPEGRAD_CACHE_DIR")
+    if not root:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        root = os.path.join(base, "tapegrad")
+    path = os.path.join(root, "kernels")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def _version(cc: str):
+    if cc not in _probe:
+        try:
+            v = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30).stdout.splitlines()[:1]
+        except (OSError, subprocess.SubprocessError):
+            v = []
+        _probe[cc] = [v[0] if v else "unknown", None]
+    return _probe[cc]
+
+
+def _compile(cc: str, flags: list, src_path: str, out_path: str):
+    return subprocess.run([cc, *flags, src_path, "-o", out_path, "-lm"], capture_output=True, text=True)
+
+
+def entry(source: str, cc: str):
+    """(cache file path, key, flags) of `source` built by `cc`."""
+    probe = _version(cc)
+    flags = FLAGS + (OPENMP if probe[1] is not False else [])
+    key = hashlib.sha256("\0".join([source, cc, probe[0], *flags]).encode()).hexdigest()[:32]
+    return os.path.join(cache_dir(), key + ".so"), key, flags
+
+
+def build(source: str, cc: str) -> ctypes.CDLL:
+    """Compile `source` into a shared library (or take it from the cache) and load it."""
+    probe = _version(cc)
+    path, key, flags = entry(source, cc)
+    folder = os.path.dirname(path)
+    if os.path.exists(path):
+        try:
+            return ctypes.CDLL(path)
+        except OSError:  # a corrupt or truncated entry: rebuild it
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+    fd, tmp_so = tempfile.mkstemp(suffix=".so", prefix=key + ".", dir=folder)
+    os.close(fd)
+    src = tmp_so[:-3] + ".c"
+    try:
+        with open(src, "w") as f:
+            f.write(source)
+        r = _compile(cc, flags, src, tmp_so)
+        if r.returncode != 0 and probe[1] is None and "openmp" in (r.stderr or "").lower():
+            probe[1] = False  # a compiler without OpenMP: build single-threaded from now on
+            return build(source, cc)
+        if r.returncode != 0:
+            raise CompileError(
+                f"the C compiler {cc} failed on a generated kernel (exit {r.returncode}); this is a bug in tapegrad's "
+                f"code generator, please report it with this message. Workaround: TAPEGRAD_BACKEND=numpy.\n"
+                f"{r.stderr[-4000:]}"
+            )
+        probe[1] = True if probe[1] is None else probe[1]
+        os.replace(tmp_so, path)  # atomic: readers see no file or the whole file
+    finally:
+        for p in (tmp_so, src):
+            if os.path.exists(p):
+                os.remove(p)
+    return ctypes.CDLL(path)
