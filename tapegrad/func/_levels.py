@@ -129,8 +129,11 @@ def fresh_leaf(x: Tensor, interp) -> Tensor:
         leaf = Tensor._make(x._data)
         if x.dtype.category == FLOAT:
             leaf.requires_grad_()
-        if x._interp is not None:  # x has a tangent attached by ForwardMode.attach: the leaf gets it too
+        if x._interp is not None and id(x) in getattr(x._interp, "attached", ()):
+            # x has a tangent attached by ForwardMode.attach: the leaf gets it too
             x._interp._attach(leaf, x._interp.attached[id(x)][2])
+        elif x._interp is not None:  # a tracer's symbolic value: the leaf stays in that trace
+            leaf._interp = x._interp
         return leaf
     if x._interp is interp:
         if x._rg:

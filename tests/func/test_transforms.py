@@ -208,3 +208,11 @@ def test_forward_mode_make_dual_and_attach(rng):
         hv = fw.tangent(g)
     close(hv, num_jac(lambda z: func.grad(lambda q: f_vec(q).sum())(z), x2.detach()) @ v.numpy(), tol=1e-5)
     assert x2._interp is None  # detached from the level on exit
+
+
+def test_jit_of_grad_matches_eager_grad():
+    f = lambda x: (x.tanh() ** 2).sum()  # noqa: E731
+    g = tg.jit(tg.grad(f))
+    for scale in (1.0, 2.0):
+        x = tg.randn(4) * scale
+        assert np.allclose(g(x).numpy(), tg.grad(f)(x).numpy(), atol=1e-6)
