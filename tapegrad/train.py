@@ -22,9 +22,10 @@ SPLIT_SEED = 0  # the digits' held-out split is the same for every --seed, so ru
 DEFAULT_LR = {"adam": 2e-3, "adamw": 2e-3, "sgd": 0.05, "rmsprop": 1e-3, "adagrad": 0.05}
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
 COMPILE_UNAVAILABLE = (
-    "--compile is not available yet: compiling the training step needs graph mode (tg.function / tg.jit, "
-    "issue 4) and the CPU compiler (issue 6), which have not landed. Run without --compile; the eager numpy "
-    "engine trains the default model in well under a minute."
+    "--compile is not available yet: compiling the whole training step (forward, backward and optimizer update "
+    "as one plan) needs graph mode (tg.function / tg.jit, issue 4) and the CPU compiler (issue 6) to capture "
+    "module parameters and optimizer state, and train is not wired to them yet (issues 4 and 6 wire it). Run "
+    "without --compile; the eager numpy engine trains the default model in well under a minute."
 )
 
 
