@@ -370,7 +370,10 @@ class Function:
 
     def __call__(self, *args, **kwargs):
         cf, leaves = self._concrete(args, kwargs)
-        if STATE.enabled and any(isinstance(x, Tensor) and x._rg for x in leaves):
+        if STATE.enabled and (
+            any(isinstance(x, Tensor) and x._rg for x in leaves)
+            or any(not isinstance(c, tuple) and c._rg for c in cf.captures)  # e.g. a model's Parameters
+        ):
             from .differentiate import call_with_grad
 
             return call_with_grad(self, cf, leaves, args, kwargs)
