@@ -65,8 +65,18 @@ class Variable(Parameter):
 
         if initial_value is None:
             raise ValueError("Variable: initial_value must be given, e.g. tg.Variable(tg.zeros([2]))")
+        from ..trace.tracer import current_tracer
+
         if callable(initial_value):
             initial_value = initial_value()
+        tracer = current_tracer()
+        if tracer is not None and isinstance(initial_value, Tensor) and getattr(initial_value._data, "symbolic", False):
+            raise TypeError(
+                f"tg.Variable{' ' + repr(name) if name else ''}: the initial value is a traced value ({initial_value._data.describe()}) inside "
+                f"the traced function {tracer.name!r}; a Variable's initial value must be concrete, because the "
+                "Variable outlives the trace. Fix: create the Variable outside the function, or initialize it from "
+                "a constant or an initializer (tg.zeros(...)) and assign the traced value to it"
+            )
         if isinstance(initial_value, Tensor):
             src = Tensor._make(np.array(initial_value._data, copy=True))
             src = src if dtype is None else src.to(dtype)
@@ -78,6 +88,8 @@ class Variable(Parameter):
         self._uid = next(_CREATED)
         # integer variables are allowed (counters, steps) but have no gradient, as in TensorFlow
         super().__init__(src, requires_grad=bool(trainable) and src.dtype.is_floating_point)
+        if tracer is not None:  # first trace only (graph mode: trace/tracer.py Tracer.register_state)
+            tracer.register_state(self, f"tg.Variable {self._name!r} of shape {tuple(self.shape)}")
 
     # NOTE: `_data` is a property on Variable only (plain tensors keep an attribute), so that reads
     # can be noted for tapes; every op reads an input's data through `_data`.

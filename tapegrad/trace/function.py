@@ -143,6 +143,7 @@ class ConcreteFunction:
         self.out_struct = out_struct
         self.n_explicit = n_explicit
         self.grad_reads = grad_reads
+        self.one_shot = False  # the trace created state: right for the call that traced it only (not cached)
         self._plan = None
 
     def plan(self):
@@ -214,6 +215,7 @@ class Function:
         self.trace_count = 0
         self._last_key = None
         self._last_names = None
+        self._state_created = None  # what the last trace created (when it did): the next trace's reason
         try:
             self._sig = inspect.signature(fn)
         except (TypeError, ValueError):
@@ -279,7 +281,7 @@ class Function:
         return key, leaves, struct, paths
 
     def _trace(self, dyn, static, leaves, struct, paths):
-        tracer = Tracer(self.name)
+        tracer = Tracer(self.name, first=self.trace_count == 1)
         with tracer:
             sym = [tracer.new_input(AVal(x.shape, _dtype_of(x)), hint=_pretty(p)) for p, x in zip(paths, leaves)]
             for s, x in zip(sym, leaves):
@@ -292,19 +294,29 @@ class Function:
             n_out = len(out_leaves)
             writes = tracer.writebacks()
             grad_writes = tracer.grad_writes()
+            for x in out_leaves:
+                if isinstance(x, Tensor) and type(x._data) is SymData:
+                    x.grad_fn = None  # drop the trace-time autograd history of the outputs
+            del out, merged
+            created, made_variable = tracer.escaped(out_leaves + [g for _, g in grad_writes if g is not None])
+            for t, v in created:  # state created by this trace: make it concrete, written back after the call
+                if type(t._data) is SymData:
+                    t._data, t._interp, t.grad_fn = np.zeros(v.aval.shape, v.aval.dtype.np), None, None
+                writes.append((t, v))
             extra = [_plain_or_sym(tracer, t, v) for t, v in writes]
             extra += [g for _, g in grad_writes if g is not None]
             graph = tracer.finish([_as_tensor(o) for o in out_leaves] + extra)
         graph.name = self.name
         captures, grad_reads = _classify_captures(tracer)
         graph.inputs = graph.inputs + [v for _, v in tracer.captures]
-        for x in out_leaves:
-            if isinstance(x, Tensor) and type(x._data) is SymData:
-                x.grad_fn = None  # drop the trace-time autograd history of the outputs
         kinds = {id(t): c for (t, _), c in zip(tracer.captures, captures)}
         targets = [kinds.get(id(t), t) for t, _ in writes]
         cf = ConcreteFunction(graph, captures, targets, [(t, g is None) for t, g in grad_writes],
                               out_struct, n_out, grad_reads, self.backend)
+        if created or made_variable:
+            what = [f"a {type(t).__name__} of shape {tuple(t.shape)}" for t in tracer.new_state]
+            what += [f"{v.hint or 'a value'} ({type_str(v.aval)})" for _, v in created]
+            cf.one_shot = f"{len(what)} tensor(s) kept after the call, e.g. {what[0]}"
         if self.optimize:
             from ..passes import optimize
 
@@ -327,10 +339,20 @@ class Function:
             if reason is None:
                 return cf, leaves
             self._warn_retrace(reason)
+        elif self._state_created:
+            self._warn_retrace(f"its previous trace created state ({self._state_created}), which is read from now on; "
+                               "a function that creates new state on every call cannot be compiled")
         elif self.cache:
             self._warn_retrace(self._change(key, paths, static))
+        self._state_created = None
         self.trace_count += 1
         cf = self._trace(dyn, static, leaves, struct, paths)
+        if cf.one_shot:
+            # This trace created state (optimizer moments, a Variable): its graph took the "no state yet" path of
+            # the Python code, so it serves this call only; the next call traces again and reads the state.
+            self._last_key, self._last_names = None, (paths, static)
+            self._state_created = cf.one_shot
+            return cf, leaves
         self.cache[key] = cf
         self._last_key, self._last_names = key, (paths, static)
         return cf, leaves

@@ -102,6 +102,8 @@ def _tracking_make(data):
     if type(data) is not SymData:
         for tr in _ACTIVE:
             tr.created[id(t)] = weakref.ref(t)
+    else:
+        data.tracer.made.append(weakref.ref(t))
     return t
 
 
@@ -117,8 +119,11 @@ class Tracer(Interpreter):
 
     dynamic = True
 
-    def __init__(self, name: str = "f"):
+    def __init__(self, name: str = "f", first: bool = True):
         self.name = name
+        self.first = first  # the first trace of its function: the only one allowed to create state (Variables)
+        self.made: list = []  # weakrefs to the symbolic tensors made here (to find those that escape)
+        self.new_state: list = []  # tensors registered as created while tracing (tg.Variable), see state_created
         self.inputs: list = []
         self.eqns: list = []
         self.created: dict = {}  # id(tensor) -> weakref, for tensors made while tracing (constants)
@@ -191,6 +196,7 @@ class Tracer(Interpreter):
         out_var = Var(aval)
         self.eqns.append(Eqn(prim, invars, [out_var], dict(params), user_frame(), _phase()))
         out = self.tensor(out_var, prim.is_view)
+        self.made.append(weakref.ref(out))
         out_var.hint = f"the result of {prim.name} at {self.eqns[-1].where}"
         if STATE.enabled and prim.differentiable and out.dtype.category == FLOAT:
             engine.record(prim, params, args, out)
@@ -203,7 +209,9 @@ class Tracer(Interpreter):
         self.eqns.append(Eqn(prim, invars, outs, params, user_frame(), ".".join(self.scope)))
         for v in outs:
             v.hint = f"a result of {prim.name} at {self.eqns[-1].where}"
-        return [self.tensor(v) for v in outs]
+        res = [self.tensor(v) for v in outs]
+        self.made += [weakref.ref(t) for t in res]
+        return res
 
     def write(self, cell_or_tensor, new) -> None:
         """An in-place write `target[...] = new` while tracing (Tensor._inplace and SymData.__setitem__)."""
@@ -230,7 +238,55 @@ class Tracer(Interpreter):
             self._capture(t)
         self.current[id(t)] = (t, nv)
 
+    def register_state(self, t, what: str) -> None:
+        """A persistent tensor (a tg.Variable) is being created while tracing. Allowed on the first trace of a
+        function only (the trace then runs once and the function is traced again, reading the new state); on a
+        later trace it would be a new object on every call, which a graph cannot express."""
+        if not self.first:
+            raise TraceError(
+                f"{what} was created inside {self.name!r} while it was traced again (not its first trace). A traced "
+                "function may create Variables on its first trace only: the graph of later calls reads the state "
+                "created then, so a Variable made on every call cannot be expressed (each call would need a new "
+                "one). Fix: create the Variable outside the function (e.g. in __init__ or before the first call), or "
+                "create it on the first call only (`if self.v is None: self.v = tg.Variable(...)`)."
+            )
+        self.created.pop(id(t), None)  # not a constant: read as a captured input, like state made before the trace
+        self.new_state.append(t)
+
     # *** the result ***
+
+    def escaped(self, keep: list) -> tuple:
+        """State created while tracing: ([(tensor, final Var)] of tensors made here that are still referenced
+        after the function returned, other than by `keep`), for
+          - concrete tensors made here and then updated in place (Adam's zeros_like moments, its step count), and
+          - symbolic tensors made here (SGD's momentum buffer `grad.clone()` stored in optimizer state),
+        and whether a Variable was created. Such a trace took the "state does not exist yet" path of the Python
+        code, so its graph is right for this one call only."""
+        import gc
+
+        keep_ids = {id(t) for t in keep}
+        written = [(weakref.ref(t), v) for k, (t, v) in list(self.current.items())
+                   if type(t._data) is not SymData and self._made_here(t)]
+        for r, _ in written:
+            del self.current[id(r())]
+
+        def alive():
+            out = [(r(), v) for r, v in written if r() is not None and id(r()) not in keep_ids]
+            for r in self.made:
+                t = r()
+                if t is not None and id(t) not in keep_ids and type(t._data) is SymData and t._data.tracer is self:
+                    out.append((t, t._data.var))
+            return out
+
+        found = alive()
+        if found:
+            del found
+            gc.collect()  # temporaries kept only by reference cycles are not state
+            found = alive()
+        for t, v in found:  # put the tensors back: the trace goes on to read them
+            if type(t._data) is not SymData:
+                self.current[id(t)] = (t, v)
+        return found, bool(self.new_state)
 
     def finish(self, outputs: list) -> Graph:
         out_vars = [self.var_of(o) for o in outputs]
