@@ -174,7 +174,8 @@ def _blas() -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="tapegrad bench", description="the compiler benchmarks (issue 6)")
+    p = argparse.ArgumentParser(prog="tapegrad bench",
+                                description="the compiler benchmarks: the workloads built so far, against installed peers")
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--only", action="append", choices=sorted(WORKLOADS), help="run only these workloads")
     args = p.parse_args(argv)

@@ -127,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tapegrad", description="tapegrad: automatic differentiation, one engine.")
     parser.add_argument("--version", action="version", version=f"tapegrad {tg.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.subcommands = sub.choices  # name -> its parser, so errors print that subcommand's usage
     demo = sub.add_parser("demo", help="train a small MLP on spirals and print the loss falling")
     demo.add_argument("--epochs", type=int, default=40, help="passes over the training set (default 40)")
     demo.add_argument("--seed", type=int, default=0, help="seed for data, init and shuffling (default 0)")
@@ -179,7 +180,7 @@ def _train_parser(sub) -> None:
     pr.add_argument("--invert", action="store_true", help="the images have dark ink on a light background")
 
     sub.add_parser("bench", add_help=False,
-                   help="the compiler benchmarks (python -m benchmarks; run from a source checkout), --help for options")
+                   help="the compiler benchmarks (run from the root of a source checkout), --help for options")
 
     gr = sub.add_parser("graph", help="draw the traced graph of a function (forward and backward) as DOT/SVG/PNG")
     gr.add_argument("target", metavar="MODULE:FUNCTION", help="an importable function, e.g. mypkg.model:loss")
@@ -193,9 +194,15 @@ def _check_train_args(parser, args) -> None:
     for name in ("epochs", "batch_size"):
         value = getattr(args, name)
         if value is not None and value < 1:
-            parser.error(f"train: --{name.replace('_', '-')} must be at least 1, got {value}")
+            parser.error(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     if args.lr is not None and not args.lr > 0:
-        parser.error(f"train: --lr must be above 0, got {args.lr}")
+        parser.error(f"--lr must be above 0, got {args.lr}")
+
+
+def _fail(message: str) -> int:
+    """One `tapegrad: error: ...` line on stderr; returns the exit status 2."""
+    print(f"tapegrad: error: {message}", file=sys.stderr)
+    return 2
 
 
 def _run_job(fn, *args, **kwargs) -> int:
@@ -204,42 +211,75 @@ def _run_job(fn, *args, **kwargs) -> int:
     try:
         fn(*args, **kwargs)
     except JobError as e:
-        print(f"tapegrad: error: {e}", file=sys.stderr)
-        return 1
+        return _fail(str(e))
     except KeyboardInterrupt:
         return 130
     return 0
 
 
+def _run_bench(argv) -> int:
+    """`tapegrad bench`: benchmarks/compiler.py, which lives at the root of a source checkout, not in the
+    installed package; found from the current directory (as `python -m benchmarks` would)."""
+    import os
+
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        from benchmarks.compiler import main as bench
+    except ModuleNotFoundError as e:
+        if e.name not in ("benchmarks", "benchmarks.compiler"):
+            return _fail(f"bench: the benchmarks need the module {e.name!r}, which is not installed; pip install {e.name}")
+        return _fail(
+            f"bench: no benchmarks/ folder in {os.getcwd()}: the benchmarks ship in tapegrad's source checkout, "
+            "not in the installed package; run `tapegrad bench` (or `python -m benchmarks`) from the root of a "
+            "tapegrad checkout, the folder that holds benchmarks/ and tapegrad/"
+        )
+    return bench(argv)
+
+
 def main(argv=None) -> int:
+    """The `tapegrad` entry point; returns the exit status. A closed standard output (e.g. `| head`) ends it
+    quietly rather than with a BrokenPipeError traceback."""
+    import os
+
+    try:
+        rc = _main(argv)
+        sys.stdout.flush()  # inside the try: a reader that went away fails here, not at interpreter exit
+        return rc
+    except BrokenPipeError:
+        try:  # Python's recipe: point stdout at devnull so the flush at exit does not fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 141  # 128 + SIGPIPE, as a shell tool killed by the closed pipe would
+
+
+def _main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["bench"]:
-        try:
-            from benchmarks.compiler import main as bench
-        except ImportError:
-            print("tapegrad bench: the benchmarks package was not found; it ships in tapegrad's source tree, not in "
-                  "the installed package. Run it from a checkout: `cd tapegrad && python -m benchmarks`.",
-                  file=sys.stderr)
-            return 2
-        return bench(argv[1:])
+        return _run_bench(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
+    sub = parser.subcommands.get(args.command, parser)  # errors below print this subcommand's usage
     if args.command == "demo":
-        if args.epochs < 1 or args.hidden < 1 or not args.lr > 0:
-            parser.error("demo: --epochs and --hidden must be at least 1 and --lr above 0")
+        for name, value in (("epochs", args.epochs), ("hidden", args.hidden)):
+            if value < 1:
+                sub.error(f"--{name} must be at least 1, got {value}")
+        if not args.lr > 0:
+            sub.error(f"--lr must be above 0, got {args.lr}")
         run_demo(epochs=args.epochs, seed=args.seed, lr=args.lr, hidden=args.hidden)
         return 0
     if args.command in ("train", "eval", "predict"):
         from . import train
 
         if args.command == "train":
-            _check_train_args(parser, args)
+            _check_train_args(sub, args)
             return _run_job(train.run_train, args)
         if args.command == "eval":
             return _run_job(train.run_eval, args.checkpoint, args.data)
         return _run_job(train.run_predict, args.checkpoint, args.images, invert=args.invert)
     if args.command == "graph":
-        return _run_graph(parser, args)
+        return _run_graph(sub, args)
     if args.command == "compare":
         from . import compare
 
@@ -251,24 +291,73 @@ def main(argv=None) -> int:
 def _run_graph(parser, args) -> int:
     """tapegrad graph module:function: the picture of a function's graph (tapegrad/viz.py)."""
     import importlib
+    import inspect
+    import os
+    import shutil
+    import subprocess
 
     import tapegrad as tg
 
     mod_name, _, fn_name = args.target.partition(":")
-    if not fn_name:
-        parser.error(f"graph: expected MODULE:FUNCTION, got {args.target!r} (e.g. mypkg.model:loss)")
+    if not mod_name or not fn_name:
+        parser.error(f"expected MODULE:FUNCTION, got {args.target!r} (e.g. mypkg.model:loss)")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # find mymodel.py in the current directory first, as `python -m` does
     try:
-        fn = getattr(importlib.import_module(mod_name), fn_name)
-    except (ImportError, AttributeError) as e:
-        parser.error(f"graph: cannot load {args.target!r}: {e}")
+        module = importlib.import_module(mod_name)
+    except ImportError as e:
+        return _fail(f"graph: cannot import {mod_name!r}: {e}; run from the folder that holds "
+                     f"{mod_name.split('.')[0]}(.py), or add its folder to PYTHONPATH")
+    fn = getattr(module, fn_name, None)
+    if fn is None:
+        return _fail(f"graph: {mod_name} has no {fn_name!r}; name a function defined in {module.__file__}")
+    if not callable(fn):
+        return _fail(f"graph: {args.target} is not a function (it is the {type(fn).__name__} {fn!r:.40}); "
+                     "name a function, e.g. mymodel:loss")
     try:
         shapes = [tuple(int(n) for n in a.split(",") if n.strip()) for a in args.arg]
     except ValueError:
-        parser.error(f"graph: --arg takes a shape such as 128,784, got {args.arg}")
+        parser.error(f"--arg takes a shape such as 128,784, got {args.arg}")
     example = [tg.randn(*s) for s in shapes]
-    dot = tg.viz.draw(fn, *example, backward=not args.no_backward, path=args.output)
-    if not args.output:
+    try:
+        inspect.signature(fn).bind(*example)
+    except TypeError:
+        params = [p for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+        n = len(params)
+        return _fail(f"graph: {fn_name} takes {n} argument{'s' if n != 1 else ''} ({', '.join(p.name for p in params)})"
+                     f" but {len(example)} --arg {'was' if len(example) == 1 else 'were'} given; "
+                     "pass one --arg SHAPE per argument")
+    except ValueError:  # no signature (a builtin): let the call below say what is wrong
+        pass
+    out = args.output
+    if out:
+        folder = os.path.dirname(os.path.abspath(out))
+        if not os.path.isdir(folder):
+            return _fail(f"graph: cannot write {out}: the folder {folder} does not exist; create it or pass another -o")
+    ext = os.path.splitext(out or "")[1].lstrip(".").lower()
+    picture = ext in ("svg", "png", "pdf")
+    no_graphviz = picture and not shutil.which("dot")
+    path = out + ".dot" if no_graphviz else out
+    try:
+        dot = tg.viz.draw(fn, *example, backward=not args.no_backward, path=path)
+    except OSError as e:
+        return _fail(f"graph: cannot write {path}: {e.strerror or e}; pass -o a path you can write to")
+    except subprocess.CalledProcessError as e:
+        return _fail(f"graph: Graphviz's `dot` failed to render {out} (exit status {e.returncode}); "
+                     "pass -o with a .dot name to get the DOT text")
+    except Exception as e:  # noqa: BLE001  the user's function failed on these example inputs
+        shown = ", ".join(f"--arg {a}" for a in args.arg) or "no --arg"
+        return _fail(f"graph: {args.target} failed when traced with {shown}: {type(e).__name__}: {e}; "
+                     "check the shapes passed with --arg")
+    if not out:
         print(dot)
+        return 0
+    if no_graphviz:
+        return _fail(f"graph: cannot make {out}: Graphviz's `dot` program is not installed; wrote the DOT text to "
+                     f"{path} instead. Install Graphviz (apt-get install graphviz, or brew install graphviz) and "
+                     "run again, or pass -o with a .dot name")
+    print(f"wrote {out}")
     return 0
 
 

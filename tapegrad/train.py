@@ -22,15 +22,21 @@ SPLIT_SEED = 0  # the digits' held-out split is the same for every --seed, so ru
 DEFAULT_LR = {"adam": 2e-3, "adamw": 2e-3, "sgd": 0.05, "rmsprop": 1e-3, "adagrad": 0.05}
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
 COMPILE_UNAVAILABLE = (
-    "--compile is not available yet: compiling the whole training step (forward, backward and optimizer update "
-    "as one plan) needs graph mode (tg.function / tg.jit, issue 4) and the CPU compiler (issue 6) to capture "
-    "module parameters and optimizer state, and train is not wired to them yet (issues 4 and 6 wire it). Run "
-    "without --compile; the eager numpy engine trains the default model in well under a minute."
+    "--compile is not available in train yet: graph mode (tg.function / tg.jit) and the CPU compiler exist, but "
+    "compiling the whole training step (forward, backward and optimizer update) is not wired into train, and "
+    "measured so far a jit-compiled CNN step runs about 8% slower than eager, because the compiled backward "
+    "recomputes the forward; so train keeps the eager engine. Run without --compile (the default model trains "
+    "in well under a minute)."
 )
 
 
+def _plural(n: int, word: str) -> str:
+    """'1 epoch', '3 epochs'."""
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 class JobError(Exception):
-    """A problem with the user's request (bad option, wrong checkpoint): the CLI prints it and exits 1."""
+    """A problem with the user's request (bad option, wrong checkpoint): the CLI prints it and exits 2."""
 
 
 # *** data ***
@@ -208,7 +214,8 @@ def save_chart(history: dict, path: Path, title: str) -> Path | None:
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     ax_loss.plot(epochs, history["train_loss"], "o-", label="train")
     ax_loss.plot(epochs, history["test_loss"], "s-", label="held-out")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss", yscale="log")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss (log scale)", title="loss (log scale)",
+               yscale="log")
     ax_acc.plot(epochs, [100 * a for a in history["train_acc"]], "o-", label="train")
     ax_acc.plot(epochs, [100 * a for a in history["test_acc"]], "s-", label="held-out")
     best = max(history["test_acc"])
@@ -264,12 +271,19 @@ def run_train(args, echo=print) -> dict:
     epochs = args.epochs if args.epochs is not None else cfg.get("epochs", 10)
     if resumed is not None and epochs <= start_epoch:
         raise JobError(
-            f"{resumed['path']} has already trained {start_epoch} epochs; pass --epochs with the total you want "
+            f"{resumed['path']} has already trained {_plural(start_epoch, 'epoch')}; pass --epochs with the total you want "
             f"(more than {start_epoch}), e.g. --epochs {start_epoch + 5}"
         )
     cfg["epochs"] = epochs
     out = Path(args.out) if args.out else (resumed["path"].parent if resumed else Path("runs") / _run_name(cfg))
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise JobError(f"--out {out} is an existing file, not a folder; --out names the folder for the checkpoint "
+                       "and chart (created if missing): pass a new or existing folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise JobError(f"--out {out}: cannot create that folder ({e.strerror or e}); pass --out a folder you can "
+                       "write to") from None
 
     tg.manual_seed(cfg["seed"])
     model = build_model(cfg["model"], cfg["height"], cfg["width"], cfg["classes"])
@@ -282,11 +296,11 @@ def run_train(args, echo=print) -> dict:
         history = {k: list(resumed["history"][k]) for k in HISTORY_KEYS}
 
     n_params = sum(p.numel() for p in model.parameters())
-    verb = f"resuming {resumed['path']} at epoch {start_epoch + 1}" if resumed else "training"
-    echo(f"tapegrad {tg.__version__} train: {verb}: {cfg['model']} ({n_params:,} parameters) on {_data_name(cfg)} "
+    verb = f"resuming {resumed['path']} at epoch {start_epoch + 1}:" if resumed else "training"
+    echo(f"tapegrad {tg.__version__} {verb} {cfg['model']} ({n_params:,} parameters) on {_data_name(cfg)} "
          f"({len(train_ds)} train / {len(test_ds)} held-out images, {cfg['height']}x{cfg['width']}, "
          f"{cfg['classes']} classes)")  # fmt: skip
-    echo(f"{cfg['optimizer']} lr {cfg['lr']:g} (cosine decay over {epochs} epochs), batch {cfg['batch_size']}, "
+    echo(f"{cfg['optimizer']} lr {cfg['lr']:g} (cosine decay over {_plural(epochs, 'epoch')}), batch {cfg['batch_size']}, "
          f"seed {cfg['seed']}")  # fmt: skip
 
     ckpt_path, started = out / CHECKPOINT_NAME, time.perf_counter()
@@ -321,7 +335,7 @@ def run_train(args, echo=print) -> dict:
     title = (f"tapegrad train: {cfg['model']} on {_data_name(cfg)}, {cfg['optimizer']} lr {cfg['lr']:g}, "
              f"seed {cfg['seed']}")  # fmt: skip
     chart = save_chart(history, out / CHART_NAME, title)
-    echo(f"held-out accuracy {100 * history['test_acc'][-1]:.2f}% after {epochs} epochs "
+    echo(f"held-out accuracy {100 * history['test_acc'][-1]:.2f}% after {_plural(epochs, 'epoch')} "
          f"({elapsed:.1f} s this run)")  # fmt: skip
     echo(f"checkpoint: {ckpt_path}")
     if chart is not None:
@@ -364,7 +378,7 @@ def run_eval(path, data_dir=None, echo=print) -> dict:
     k = cfg["classes"]
     confusion = np.zeros((k, k), dtype=np.int64)
     np.add.at(confusion, (truth, pred), 1)
-    echo(f"{state['path']}: {cfg['model']} trained {state['epoch']} epochs on {_data_name(cfg)}")
+    echo(f"{state['path']}: {cfg['model']} trained {_plural(state['epoch'], 'epoch')} on {_data_name(cfg)}")
     echo(f"held-out: {len(test_ds)} images  loss {loss:.4f}  accuracy {100 * acc:.2f}%")
     echo("confusion matrix (rows: true class, columns: predicted):")
     echo("      " + "".join(f"{j:>5d}" for j in range(k)))
@@ -391,8 +405,27 @@ def read_image(path) -> np.ndarray:
     if not path.is_file():
         raise JobError(f"predict: no image at {path}")
     suffix = path.suffix.lower()
+    img = _read_any(path, suffix)
+    if img.dtype.kind not in "biuf":
+        raise JobError(f"predict: {path} holds {img.dtype} values, not numbers; save the image's pixel intensities "
+                       "as an integer or float array")
+    if img.size == 0:
+        raise JobError(f"predict: {path} holds an empty image ({img.shape[0]}x{img.shape[1]}); pass a picture")
+    if not np.isfinite(img).all():
+        raise JobError(f"predict: {path} has NaN or infinite pixels, so no class can be given; replace them "
+                       "(e.g. numpy.nan_to_num) and save it again")
+    return img
+
+
+def _read_any(path: Path, suffix: str) -> np.ndarray:
     if suffix == ".npy":
-        arr = np.load(path, allow_pickle=False)
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as e:
+            raise JobError(f"predict: cannot read {path} as a .npy array ({type(e).__name__}: {e}); save one 2-D "
+                           "numeric array with numpy.save") from None
+        if not isinstance(arr, np.ndarray):
+            raise JobError(f"predict: {path} is an .npz-style archive, not one array; save one 2-D array with numpy.save")
         return _squeeze_gray(path, arr)
     if suffix in (".pgm", ".pnm"):
         return _read_pgm(path)
@@ -434,16 +467,23 @@ def _read_pgm(path: Path) -> np.ndarray:
             raise JobError(f"predict: {path} is not a valid PGM file (its header ends early)")
         tokens.append(raw[pos:end])
         pos = end
-    magic, (w, h, maxval) = tokens[0], (int(t) for t in tokens[1:])
-    if magic == b"P5":
-        dtype = np.dtype(">u2" if maxval > 255 else "u1")
-        data = np.frombuffer(raw, dtype, count=w * h, offset=pos + 1)
-    elif magic == b"P2":
-        data = np.array(raw[pos:].split()[: w * h], dtype=np.float64)
-    else:
+    magic = tokens[0]
+    if magic not in (b"P5", b"P2"):
         raise JobError(f"predict: {path} is not a grayscale PGM (magic {magic!r}; expected P5 or P2)")
+    try:
+        w, h, maxval = (int(t) for t in tokens[1:])
+        if magic == b"P5":
+            dtype = np.dtype(">u2" if maxval > 255 else "u1")
+            pixels = raw[pos + 1 :]
+            data = np.frombuffer(pixels, dtype, count=min(w * h, len(pixels) // dtype.itemsize))
+        else:
+            data = np.array(raw[pos:].split()[: w * h], dtype=np.float64)
+    except ValueError as e:
+        raise JobError(f"predict: {path} is not a valid PGM file ({e}); save it again as a P5 or P2 graymap") from None
+    if w < 1 or h < 1 or maxval < 1:
+        raise JobError(f"predict: {path} is not a valid PGM file (width {w}, height {h}, maxval {maxval})")
     if data.size != w * h:
-        raise JobError(f"predict: {path} is truncated: {w}x{h} pixels declared, {data.size} present")
+        raise JobError(f"predict: {path} is truncated: {w}x{h} pixels declared, {data.size} present; save it again")
     return data.reshape(h, w).astype(np.float32) / np.float32(maxval)
 
 

@@ -16,35 +16,42 @@ _COLORS = {"forward": "#dbe9f6", "backward": "#f8d9d4"}
 
 def to_dot(graph: Graph, title: str | None = None) -> str:
     """The graph as DOT text: inputs as ellipses, equations as boxes labelled op and output type, forward
-    equations blue and backward ones red, in two clusters."""
+    equations blue and backward ones red, in two clusters; inside each, the equations traced in a module
+    (Eqn.scope, e.g. "fc1") are grouped in a sub-cluster labelled with the module's path."""
     lines = ["digraph tapegrad {", "  rankdir=TB;", '  node [fontname="Helvetica", fontsize=10];',
              f'  label="{title or graph.name}"; labelloc=t;']
     src = {}
     for i, v in enumerate(graph.inputs):
         src[v.id] = f"in{i}"
         lines.append(f'  in{i} [shape=ellipse, style=filled, fillcolor="#e8f5e0", label="{v.hint or "input"}\\n{type_str(v.aval)}"];')
-    clusters = {"forward": [], "backward": []}
+    clusters = {"forward": {}, "backward": {}}  # phase -> {scope ("" for none) -> node lines}
     edges = []
     for k, e in enumerate(graph.eqns):
-        phase = e.scope if e.scope in clusters else "forward"
+        phase = e.phase if e.phase in clusters else "forward"
+        body = clusters[phase].setdefault(e.scope, [])
         label = f"{e.prim.name}\\n" + " ".join(type_str(v.aval) for v in e.outputs)
-        clusters[phase].append(f'    e{k} [shape=box, style="filled,rounded", fillcolor="{_COLORS[phase]}", label="{label}"];')
+        body.append(f'    e{k} [shape=box, style="filled,rounded", fillcolor="{_COLORS[phase]}", label="{label}"];')
         for v in e.inputs:
             if v.const is not None:
                 cid = f"c{k}_{len(edges)}"
                 val = v.const.reshape(-1)[0] if v.const.size and not any(v.const.strides) else None
                 text = f"{val}" if val is not None else type_str(v.aval)
-                clusters[phase].append(f'    {cid} [shape=plain, fontsize=8, label="{text}"];')
+                body.append(f'    {cid} [shape=plain, fontsize=8, label="{text}"];')
                 edges.append(f"  {cid} -> e{k};")
             elif v.id in src:
                 edges.append(f"  {src[v.id]} -> e{k};")
         for v in e.outputs:
             src[v.id] = f"e{k}"
-    for phase, body in clusters.items():
-        if body:
+    for phase, scopes in clusters.items():
+        if scopes:
             lines.append(f"  subgraph cluster_{phase} {{")
             lines.append(f'    label="{phase}"; style=dashed;')
-            lines += body
+            lines += scopes.pop("", [])
+            for j, (scope, body) in enumerate(scopes.items()):
+                lines.append(f"    subgraph cluster_{phase}_{j} {{")
+                lines.append(f'      label="{_escape(scope)}"; style="rounded"; color="#888888";')
+                lines += ["  " + ln for ln in body]
+                lines.append("    }")
             lines.append("  }")
     lines += edges
     for i, v in enumerate(graph.outputs):
@@ -53,6 +60,10 @@ def to_dot(graph: Graph, title: str | None = None) -> str:
             lines.append(f"  {src[v.id]} -> out{i};")
     lines.append("}")
     return "\n".join(lines)
+
+
+def _escape(s: str) -> str:
+    return s.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def draw(f, *example_args, backward: bool = True, path: str | None = None, **example_kwargs) -> str:

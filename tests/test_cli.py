@@ -146,14 +146,14 @@ def test_resume_with_more_epochs_continues(mlp_run, tmp_path, capsys):
 def test_resume_refusals(mlp_run, capsys):
     ckpt = str(mlp_run[0] / "checkpoint.safetensors")
     rc, _, err = _run(["train", "--resume", ckpt], capsys)
-    assert rc == 1 and "already trained 3 epochs" in err and "--epochs 8" in err
+    assert rc == 2 and "already trained 3 epochs" in err and "--epochs 8" in err
     rc, _, err = _run(["train", "--resume", ckpt, "--epochs", "5", "--model", "cnn"], capsys)
-    assert rc == 1 and "--model cnn (checkpoint: mlp)" in err
+    assert rc == 2 and "--model cnn (checkpoint: mlp)" in err
 
 
 def test_compile_says_it_is_not_available_yet(capsys):
     rc, _, err = _run(["train", "--compile"], capsys)
-    assert rc == 1 and "not available yet" in err and "issue 4" in err and "issue 6" in err
+    assert rc == 2 and "not available in train yet" in err
 
 
 def test_bad_train_options_exit_with_usage(capsys):
@@ -174,13 +174,13 @@ def test_eval_and_predict_refuse_bad_checkpoints(tmp_path, capsys):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\x00" * 3)
     rc, _, err = _run(["eval", str(bad)], capsys)
-    assert rc == 1 and "shorter than the 8-byte header" in err
+    assert rc == 2 and "shorter than the 8-byte header" in err
     plain = tmp_path / "plain.safetensors"
     tg.save({"w": tg.ones(2)}, plain)
     rc, _, err = _run(["predict", str(plain), str(bad)], capsys)
-    assert rc == 1 and "not a `tapegrad train` checkpoint" in err
+    assert rc == 2 and "not a `tapegrad train` checkpoint" in err
     rc, _, err = _run(["eval", str(tmp_path / "missing.safetensors")], capsys)
-    assert rc == 1 and "no checkpoint at" in err
+    assert rc == 2 and "no checkpoint at" in err
 
 
 def test_predict_npy_pgm_and_png(mlp_run, tmp_path, capsys):
@@ -239,4 +239,101 @@ def test_train_on_idx_files(tmp_path, capsys):
 
 def test_train_on_missing_idx_dir_says_what_to_do(tmp_path, capsys):
     rc, _, err = _run(["train", "--data", str(tmp_path), "--epochs", "1"], capsys)
-    assert rc == 1 and "train-images-idx3-ubyte" in err
+    assert rc == 2 and "train-images-idx3-ubyte" in err
+
+
+# *** what a new user runs into: one `tapegrad: error:` line with exit status 2, never a traceback ***
+
+
+def test_demo_bad_option_names_option_and_value_with_subcommand_usage(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["demo", "--hidden", "0"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "--hidden must be at least 1, got 0" in err
+    assert "usage: tapegrad demo" in err and "demo: demo:" not in err
+
+
+def test_train_bad_option_prints_train_usage(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--lr", "0"])
+    err = capsys.readouterr().err
+    assert "usage: tapegrad train" in err and "train: train:" not in err
+
+
+def test_train_out_that_cannot_be_a_folder(tmp_path, capsys):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hi")
+    rc, _, err = _run(["train", "--epochs", "1", "--out", str(notes)], capsys)
+    assert rc == 2 and err.startswith("tapegrad: error:") and "existing file, not a folder" in err
+    rc, _, err = _run(["train", "--epochs", "1", "--out", str(notes / "sub")], capsys)
+    assert rc == 2 and "cannot create that folder" in err and "Traceback" not in err
+
+
+def test_train_messages_wording_and_plurals(tmp_path, capsys):
+    rc, out, err = _run(["train", "--model", "mlp", "--epochs", "1", "--out", str(tmp_path)], capsys)
+    assert rc == 0, err
+    assert "train: training:" not in out and "1 epochs" not in out
+    assert "over 1 epoch)" in out and "after 1 epoch " in out
+    rc, out, _ = _run(["eval", str(tmp_path)], capsys)
+    assert "trained 1 epoch on" in out
+
+
+def test_compile_message_has_no_issue_numbers(capsys):
+    rc, _, err = _run(["train", "--compile"], capsys)
+    assert rc == 2 and "not available in train yet" in err and "8% slower" in err
+    assert not re.search(r"issues? \d", err)
+
+
+def test_loss_chart_axis_says_logarithmic(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from tapegrad import train
+
+    figs = []
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: figs.append(self))
+    history = {"train_loss": [1.0, 0.5], "test_loss": [1.1, 0.6], "train_acc": [0.5, 0.8], "test_acc": [0.4, 0.7]}
+    train.save_chart(history, tmp_path / "c.png", "t")
+    assert "log" in figs[0].axes[0].get_ylabel()
+
+
+def test_predict_refuses_broken_images(mlp_run, tmp_path, capsys):
+    import numpy as np
+
+    (tmp_path / "trunc.pgm").write_bytes(b"P5\n8 8\n255\n")
+    (tmp_path / "short16.pgm").write_bytes(b"P5\n8 8\n65535\n\x00\x01\x02")
+    (tmp_path / "empty.npy").write_bytes(b"")
+    np.save(tmp_path / "str.npy", np.array([["a", "b"], ["c", "d"]]))
+    nan = np.zeros((8, 8), np.float32)
+    nan[3, 3] = np.nan
+    np.save(tmp_path / "nan.npy", nan)
+    expect = {"trunc.pgm": "truncated", "short16.pgm": "truncated", "empty.npy": "cannot read",
+              "str.npy": "not numbers", "nan.npy": "NaN or infinite"}
+    for name, words in expect.items():
+        rc, out, err = _run(["predict", str(mlp_run[0]), str(tmp_path / name)], capsys)
+        assert rc == 2 and err.startswith("tapegrad: error: predict:") and words in err, (name, err)
+        assert "%" not in out
+
+
+def test_bench_runs_from_checkout_root_and_advises_elsewhere(tmp_path, monkeypatch, capsys):
+    for name in [m for m in sys.modules if m == "benchmarks" or m.startswith("benchmarks.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(ROOT))])
+    monkeypatch.chdir(tmp_path)
+    rc, _, err = _run(["bench"], capsys)
+    assert rc == 2 and err.startswith("tapegrad: error: bench:") and "root of a tapegrad checkout" in err
+    assert "cd tapegrad" not in err
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(SystemExit) as info:
+        cli.main(["bench", "--help"])
+    out = capsys.readouterr().out
+    assert info.value.code == 0 and "usage: tapegrad bench" in out and "issue" not in out
+
+
+def test_closed_stdout_ends_quietly():
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen([sys.executable, "-m", "tapegrad", "demo", "--epochs", "2"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # as `| head` does once it has its lines
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) != 0 and "Traceback" not in err and "BrokenPipeError" not in err, err

@@ -153,7 +153,17 @@ def _fold(cols, *, size, kernel, stride, dilation):
     return out
 
 
+def _random_bits(key, *, shape, dtype, distribution):
+    """Counter-based draws: numpy's generator seeded with the key (as 64 unsigned bits), so equal keys
+    give equal numbers and consecutive keys independent streams."""
+    rng = np.random.default_rng(int(key) & 0xFFFFFFFFFFFFFFFF)
+    draw = rng.random(tuple(shape)) if distribution == "uniform" else rng.standard_normal(tuple(shape))
+    return draw.astype(dtype.np)
+
+
 IMPLS = {
+    # random
+    "random_bits": _random_bits,
     # unary
     "neg": np.negative,
     "exp": _quiet(np.exp),

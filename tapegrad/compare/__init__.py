@@ -69,6 +69,17 @@ def main(args, out=print) -> int:
     if args.repeat < 0:
         print(f"tapegrad: error: compare: --repeat must be 0 or more, got {args.repeat}", file=sys.stderr)
         return 2
+    if args.json == "-":  # standard output carries the JSON alone; the table goes to standard error
+        out = lambda *a: print(*a, file=sys.stderr)
+    for option, folder in (("--report", args.report), ("--json", args.json and args.json != "-" and
+                                                      os.path.dirname(os.path.abspath(args.json)))):
+        if folder:  # checked before the (slow) run, not after it
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except OSError as e:
+                print(f"tapegrad: error: compare: cannot create the folder {folder} for {option} "
+                      f"({e.strerror or e}); pass a path you can write to", file=sys.stderr)
+                return 2
     adapters, missing = load_adapters(frameworks)
     versions = {name: _version(a) for name, a in adapters.items()}
     out(f"tapegrad compare: {len(tasks)} tasks in {', '.join(f'{n} {v}' for n, v in versions.items()) or 'no framework'}")
@@ -86,11 +97,15 @@ def main(args, out=print) -> int:
     if args.json:
         text = json.dumps(payload, indent=2)
         if args.json == "-":
-            out(text)
+            print(text)
         else:
-            os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-            with open(args.json, "w") as f:
-                f.write(text + "\n")
+            try:
+                with open(args.json, "w") as f:
+                    f.write(text + "\n")
+            except OSError as e:
+                print(f"tapegrad: error: compare: cannot write --json {args.json} ({e.strerror or e}); "
+                      "pass a file path you can write to", file=sys.stderr)
+                return 2
     if args.report:
         from .report import write_report
 
@@ -98,7 +113,11 @@ def main(args, out=print) -> int:
             paths = write_report(args.report, results, tasks, list(adapters), missing, payload)
         except ImportError as e:
             print(f"tapegrad: error: compare --report needs matplotlib ({e}); pip install matplotlib", file=sys.stderr)
-            return 1
+            return 2
+        except OSError as e:
+            print(f"tapegrad: error: compare: cannot write the report into {args.report} ({e.strerror or e}); "
+                  "pass a --report folder you can write to", file=sys.stderr)
+            return 2
         out(f"\nreport: {paths[0]} and {paths[1]}")
     return 0
 

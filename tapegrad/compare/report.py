@@ -44,7 +44,8 @@ def _status_chart(path, tasks, frameworks, grid):
     from matplotlib.colors import to_rgb
 
     img = np.array([[to_rgb(STATUS_COLORS[r.status] if r else "#ffffff") for r in row] for row in grid])
-    fig, ax = plt.subplots(figsize=(1.3 * len(frameworks) + 3, 0.38 * len(tasks) + 1.6))
+    # at least 6 inches wide: with one framework the title would not fit
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * len(frameworks) + 3), 0.38 * len(tasks) + 1.6))
     ax.imshow(img, aspect="auto")
     for i, row in enumerate(grid):
         for j, r in enumerate(row):
@@ -54,6 +55,8 @@ def _status_chart(path, tasks, frameworks, grid):
     ax.xaxis.tick_top()
     ax.set_title("supported, and does the answer agree?", pad=24)
     fig.tight_layout()
+    if path is None:
+        return fig  # for the tests
     fig.savefig(path, dpi=110)
     plt.close(fig)
 

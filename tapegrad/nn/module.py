@@ -13,6 +13,7 @@ import numpy as np
 from .. import dtype as dt
 from ..autograd.grad_mode import no_grad
 from ..errors import TapegradError
+from ..primitives.base import DYNAMIC as _DYNAMIC, SCOPE as _SCOPE
 from ..tensor import Tensor
 from .parameter import Parameter
 
@@ -39,6 +40,23 @@ class _Handle:
 
     def __exit__(self, *exc):
         self.remove()
+
+
+def _scope_path(module) -> str:
+    """The scope of a module called while tracing: its attribute path from the outermost module being called
+    ("fc1", "encoder.layers.0.linear1"); the outermost module itself gets its class name. A module that is not
+    a sub-module of the caller gets the caller's path and its class name."""
+    if not _SCOPE:
+        return type(module).__name__
+    parent, path = _SCOPE[-1]
+    prefix = "" if len(_SCOPE) == 1 else path + "."
+    for name, m in parent._modules.items():
+        if m is module:
+            return prefix + name
+    for name, m in parent.named_modules():
+        if m is module and name:
+            return prefix + name
+    return f"{path}.{type(module).__name__}"
 
 
 def _check_name(kind, name, module):
@@ -375,9 +393,20 @@ class Module:
     # *** calling and hooks ***
 
     def __call__(self, *args, **kwargs):
+        if _DYNAMIC:  # tracing: record this module's path on the equations it binds (eager mode never gets here)
+            return self._call_scoped(args, kwargs)
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
+
+    def _call_scoped(self, args, kwargs):
+        _SCOPE.append((self, _scope_path(self)))
+        try:
+            if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks):
+                return self.forward(*args, **kwargs)
+            return self._call_with_hooks(args, kwargs)
+        finally:
+            _SCOPE.pop()
 
     def _call_with_hooks(self, args, kwargs):
         from . import _hooks

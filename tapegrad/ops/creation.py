@@ -190,18 +190,31 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
 # *** random ***
 
 
+def _key_from(entropy) -> int:
+    """A 63-bit starting key for traced draws, derived from a seed (or fresh entropy when None)."""
+    ss = np.random.SeedSequence(None if entropy is None else int(entropy) & 0xFFFFFFFFFFFFFFFF)
+    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
 class _RandomState:
+    """The global random state. Eager draws use `generator`. Draws inside tg.jit / tg.function use `key`, a
+    0-d int64 tensor that the traced graph captures (re-read on every call) and advances in place (written
+    back after every call), so each compiled call draws fresh numbers (see _traced_draw)."""
+
     generator = np.random.default_rng()
     seed = None
+    key = Tensor._make(np.array(_key_from(None), np.int64))
 
 
 RNG = _RandomState()
 
 
 def manual_seed(seed: int):
-    """Seeds the generator behind rand/randn/randint/normal/dropout, for reproducible results."""
+    """Seeds the generator behind rand/randn/randint/normal/dropout, for reproducible results (eager, and the
+    traced draws of tg.jit / tg.function calls made after it)."""
     RNG.seed = int(seed)
     RNG.generator = np.random.default_rng(int(seed))
+    RNG.key._data[...] = _key_from(seed)  # in place: compiled graphs hold this tensor as a captured input
     return RNG
 
 
@@ -227,15 +240,41 @@ def _gen(generator):
     return generator if generator is not None else RNG.generator
 
 
+def _tracing(generator) -> bool:
+    """Whether a draw should be a random_bits primitive: a tracer is recording and no explicit generator was
+    given (an explicit numpy generator is drawn from at trace time, and its numbers become constants)."""
+    from ..primitives.base import DYNAMIC
+
+    return bool(DYNAMIC) and generator is None
+
+
+def _traced_draw(shape, d, distribution, requires_grad, device):
+    """A draw inside a traced function: random_bits on the current key, then key += 1 in place. The key is
+    captured, so the graph reads its value at every call and writes the advanced value back afterwards."""
+    from ..primitives.base import bind
+    from ..primitives.random import RandomBits
+
+    _check_device(device)
+    out = bind(RandomBits, RNG.key, shape=tuple(shape), dtype=d, distribution=distribution)
+    RNG.key.add_(1)
+    if requires_grad:
+        out.requires_grad_()
+    return out
+
+
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
-    """Uniform samples in [0, 1)."""
+    """Uniform samples in [0, 1). Inside tg.jit / tg.function: fresh samples on every call (random_bits)."""
     d = _float_dtype(dtype)
+    if _tracing(generator):
+        return _traced_draw(_shape(size), d, "uniform", requires_grad, device)
     return _finish(_gen(generator).random(_shape(size)).astype(d.np), requires_grad, device)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
-    """Standard normal samples."""
+    """Standard normal samples. Inside tg.jit / tg.function: fresh samples on every call (random_bits)."""
     d = _float_dtype(dtype)
+    if _tracing(generator):
+        return _traced_draw(_shape(size), d, "normal", requires_grad, device)
     return _finish(_gen(generator).standard_normal(_shape(size)).astype(d.np), requires_grad, device)
 
 
@@ -258,6 +297,16 @@ def randperm(n, *, dtype=None, device=None, generator=None) -> Tensor:
 
 def normal(mean=0.0, std=1.0, size=None, *, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
     """Normal samples; mean and std may be tensors (then they give the shape) or numbers (then size does)."""
+    if _tracing(generator):
+        if isinstance(mean, Tensor) or isinstance(std, Tensor):
+            shape = np.broadcast_shapes(*[tuple(v.shape) for v in (mean, std) if isinstance(v, Tensor)])
+            d = dt.as_dtype(dtype) if dtype is not None else (mean if isinstance(mean, Tensor) else std).dtype
+        elif size is None:
+            raise ValueError("normal: give size= when mean and std are numbers, e.g. tg.normal(0., 1., size=(3,))")
+        else:
+            shape, d = _shape((size,)), _float_dtype(dtype)
+        out = (_traced_draw(shape, d, "normal", False, device) * std + mean).to(d)
+        return out.requires_grad_() if requires_grad else out
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         m = mean._data if isinstance(mean, Tensor) else mean
         s = std._data if isinstance(std, Tensor) else std

@@ -14,7 +14,7 @@ def resolve(subst: dict, v):
 def renamed(e: Eqn, subst: dict) -> Eqn:
     if not subst:
         return e
-    return Eqn(e.prim, [resolve(subst, v) for v in e.inputs], e.outputs, e.params, e.where, e.scope)
+    return Eqn(e.prim, [resolve(subst, v) for v in e.inputs], e.outputs, e.params, e.where, e.scope, e.phase)
 
 
 def rebuild(g: Graph, eqns: list, subst: dict) -> Graph:

@@ -64,9 +64,9 @@ def _merge_chain(e: Eqn, made_by: dict):
     if src is None or src.prim is not e.prim:
         return e
     if e.prim.name == "reshape":
-        return Eqn(e.prim, [src.inputs[0]], e.outputs, e.params, e.where, e.scope)
+        return Eqn(e.prim, [src.inputs[0]], e.outputs, e.params, e.where, e.scope, e.phase)
     if e.prim.name == "permute":
         p1, p2 = src.params["perm"], e.params["perm"]
         perm = tuple(p1[i] for i in p2)
-        return Eqn(e.prim, [src.inputs[0]], e.outputs, {**e.params, "perm": perm}, e.where, e.scope)
+        return Eqn(e.prim, [src.inputs[0]], e.outputs, {**e.params, "perm": perm}, e.where, e.scope, e.phase)
     return e

@@ -105,6 +105,9 @@ def register(cls):
 
 INTERPRETERS: list = []  # active interpreters, outermost first; INTERPRETERS[i].level == i + 1
 DYNAMIC: list = []  # the innermost dynamic interpreter is DYNAMIC[-1] (claims plain inputs too)
+# Module scopes active while tracing, innermost last: (module, path). nn.Module.__call__ pushes one only when
+# DYNAMIC is non-empty (nothing in eager mode); the tracer records the path on each equation (Eqn.scope).
+SCOPE: list = []
 _eager_apply = None  # set by autograd/engine.py at import
 
 

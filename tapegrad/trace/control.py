@@ -54,6 +54,14 @@ def trace_subgraph(fn, avals, args_struct, what: str):
         leaves, struct, _ = flatten(out)
         outs = [x if isinstance(x, Tensor) else _const(x) for x in leaves]
         if tr.writebacks():
+            from ..ops.creation import RNG
+
+            if any(t is RNG.key for t, _ in tr.writebacks()):
+                raise TraceError(
+                    f"{what} draws random numbers (tg.rand / tg.randn / dropout); random draws inside a loop body "
+                    "or a branch are not supported yet: draw the noise outside and pass it in (as an operand or "
+                    "a loop carry)"
+                )
             raise TraceError(
                 f"{what} changes a tensor from outside it in place; inside a loop body or a branch, return the new "
                 "value (as a loop carry or a branch output) instead"

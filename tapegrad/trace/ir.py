@@ -47,7 +47,8 @@ class Eqn:
     outputs: list
     params: dict = field(default_factory=dict)
     where: str = ""  # the user's line that bound it ("file.py:12 in f"), for errors and pictures
-    scope: str = ""  # the module path (e.g. "fc1") when traced inside a named scope, for pictures
+    scope: str = ""  # the module path (e.g. "fc1", "encoder.layers.0.linear1") it was traced in, for pictures
+    phase: str = "forward"  # "backward" when bound by a backward sweep (its scope is then the forward op's)
 
 
 @dataclass
@@ -142,7 +143,8 @@ def format_graph(g: Graph, indent: int = 0, names: _Names | None = None) -> str:
         args = " ".join(names(v) for v in e.inputs)
         simple = {k: v for k, v in e.params.items() if not _has_graph(v)}
         ps = "".join(" " + _param_str(k, v, indent, names) for k, v in simple.items())
-        lines.append(f"{pad}    {outs} = {e.prim.name}{ps} {args}".rstrip())
+        line = f"{pad}    {outs} = {e.prim.name}{ps} {args}".rstrip()
+        lines.append(f"{line}  # {e.scope}" if e.scope else line)
         for k, v in e.params.items():
             for j, sub in enumerate([v] if isinstance(v, Graph) else v if _has_graph(v) else []):
                 lines.append(f"{pad}      {k}={'' if isinstance(v, Graph) else f'[{j}]'}")

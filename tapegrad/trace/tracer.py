@@ -15,7 +15,7 @@ from ..dtype import FLOAT
 from ..autograd import engine
 from ..autograd.grad_mode import STATE
 from ..errors import TraceError, user_frame
-from ..primitives.base import AVal, Interpreter
+from ..primitives.base import SCOPE, AVal, Interpreter
 from ..tensor import Tensor, _Version
 from .ir import Eqn, Graph, Var, type_str
 
@@ -131,7 +131,6 @@ class Tracer(Interpreter):
         self.current: dict = {}  # id(tensor) -> (tensor, Var): the value of a captured or constant tensor after writes
         self.grad_before: dict = {}  # id(tensor) -> its .grad when first captured
         self.finished = False
-        self.scope: list = []
 
     # *** entering and leaving ***
 
@@ -194,19 +193,23 @@ class Tracer(Interpreter):
         except (ValueError, TypeError) as e:
             raise type(e)(f"{e} (while tracing {self.name!r} at {user_frame()})") from None
         out_var = Var(aval)
-        self.eqns.append(Eqn(prim, invars, [out_var], dict(params), user_frame(), _phase()))
+        scope, phase = _scope_phase()
+        self.eqns.append(Eqn(prim, invars, [out_var], dict(params), user_frame(), scope, phase))
         out = self.tensor(out_var, prim.is_view)
         self.made.append(weakref.ref(out))
         out_var.hint = f"the result of {prim.name} at {self.eqns[-1].where}"
         if STATE.enabled and prim.differentiable and out.dtype.category == FLOAT:
             engine.record(prim, params, args, out)
+            if scope and out.grad_fn is not None:
+                out.grad_fn.scope = scope  # its vjp's equations are recorded in this scope (see _scope_phase)
         return out
 
     def add_eqn(self, prim, args, params, avals) -> list:
         """Record a multi-output equation (structured control flow); returns its output tensors."""
         invars = [self.var_of(a) for a in args]
         outs = [Var(a) for a in avals]
-        self.eqns.append(Eqn(prim, invars, outs, params, user_frame(), ".".join(self.scope)))
+        scope, phase = _scope_phase()
+        self.eqns.append(Eqn(prim, invars, outs, params, user_frame(), scope, phase))
         for v in outs:
             v.hint = f"a result of {prim.name} at {self.eqns[-1].where}"
         res = [self.tensor(v) for v in outs]
@@ -309,17 +312,25 @@ class Tracer(Interpreter):
         return out
 
 
-def _phase() -> str:
-    """"backward" when bound by a backward sweep (engine.run_backward is on the stack), else "forward"."""
+def _scope_phase() -> tuple:
+    """(scope, phase) of the equation being recorded. Phase is "backward" when bound by a backward sweep
+    (engine.run_backward is on the stack), else "forward". The scope is the innermost module path on SCOPE
+    (pushed by nn.Module.__call__); in a backward sweep it is the scope of the forward op whose vjp is running
+    (the `node` of the innermost engine._run_node frame, tagged by Tracer.process), or "" when that node was
+    not recorded inside a module (a custom Function, a hook)."""
     import sys
 
-    code = engine.run_backward.__code__
+    run, node_code = engine.run_backward.__code__, engine._run_node.__code__
+    node = None
     f = sys._getframe(2)
     while f is not None:
-        if f.f_code is code:
-            return "backward"
+        c = f.f_code
+        if c is node_code and node is None:
+            node = f.f_locals.get("node")
+        elif c is run:
+            return getattr(node, "scope", ""), "backward"
         f = f.f_back
-    return "forward"
+    return (SCOPE[-1][1] if SCOPE else ""), "forward"
 
 
 def _capture_hint(t) -> str:

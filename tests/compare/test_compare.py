@@ -155,3 +155,35 @@ def test_adapters_load_lazily():
     adapters, missing = load_adapters(["tapegrad"])
     assert list(adapters) == ["tapegrad"] and missing == []
     assert tg.__name__ == "tapegrad"
+
+
+def test_json_to_stdout_is_json_only(capsys):
+    assert cli.main(["compare", "--frameworks", "tapegrad", "--tasks", "arithmetic", "--repeat", "0", "--json", "-"]) == 0
+    cap = capsys.readouterr()
+    payload = json.loads(cap.out)  # the whole of standard output
+    assert [r["task"] for r in payload["results"]] == ["arithmetic"]
+    assert "arithmetic" in cap.err  # the table went to standard error
+
+
+def test_unwritable_report_or_json_is_one_error_line(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for opt in ("--report", "--json"):
+        rc = cli.main(["compare", "--frameworks", "tapegrad", "--tasks", "arithmetic", "--repeat", "0",
+                       opt, str(blocker / "sub" / "r.json")])
+        err = capsys.readouterr().err
+        assert rc == 2 and err.startswith("tapegrad: error: compare:") and opt in err, err
+
+
+def test_status_chart_title_fits_with_one_framework(tmp_path):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from tapegrad.compare import report
+
+    results = run_compare(["arithmetic"], load_adapters(["tapegrad"])[0], repeat=0)
+    fig = report._status_chart(None, ["arithmetic"], ["tapegrad"], report._grid(results, ["arithmetic"], ["tapegrad"]))
+    fig.canvas.draw()
+    box = fig.axes[0].title.get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width

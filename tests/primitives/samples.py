@@ -520,7 +520,18 @@ def _fold(rng):
     return cases
 
 
+def _random_bits(rng):
+    """Draws from an int64 key (not differentiable): shape and dtype come from the params."""
+    key = np.array(int(rng.integers(0, 2**62)), np.int64)
+    return [
+        Case([key], {"shape": s, "dtype": tg.float64, "distribution": dist}, label=f"{dist}{s}")
+        for s, dist in [((), "uniform"), ((4,), "normal"), ((2, 3), "uniform"), ((0, 3), "normal")]
+    ] + [Case([np.array(-7, np.int64)], {"shape": (3,), "dtype": tg.float32, "distribution": "uniform"},
+              label="negative key float32")]
+
+
 SAMPLES = {
+    "random_bits": _random_bits,
     **UNARY_DOMAINS,
     "abs": _abs,
     **{name: _piecewise for name in ("sign", "floor", "ceil", "round", "trunc")},
