@@ -119,7 +119,10 @@ class PrimNode(Node):
         elif self.prim.vjp_reads_inputs:  # nothing saved: keep shapes and dtypes for a second backward
             self.args = tuple(map(_Released, self.args))
         else:
-            self.args = (None,) * len(self.args)
+            self.args = _NONES[len(self.args)] if len(self.args) < 4 else (None,) * len(self.args)
+
+
+_NONES = [(None,) * n for n in range(4)]  # what released add/sub/neg nodes keep (only the arity matters)
 
 
 class _Released:
@@ -158,25 +161,24 @@ def eager_apply(prim, args, params):
     if prim.is_view:
         _link_view(out, args[0], prim, params)
     if STATE.enabled and prim.differentiable and out.dtype.category == FLOAT:
-        for a in args:
-            if a._base is not None:  # a view whose base may have changed in place (and gained history) since
-                a._sync_view()
-        for a in args:
-            if a._rg:
-                edges = []
-                cuts = False
-                for x in args:
-                    if x._rg:
-                        fn = x.grad_fn
-                        edges.append((fn, x._output_nr) if fn is not None else (x, 0))
-                    else:
-                        edges.append(None)
-                        cuts = cuts or x._cut is not None
-                out._rg = True
-                out.grad_fn = node = PrimNode(prim, params, edges, args, out)
-                if cuts:
-                    _note_cuts(node, args)
-                return out
+        # one pass: bring views up to date, collect the edges, and note whether any input needs grad
+        edges, needed, cuts = [], False, False
+        for x in args:
+            if x._base is not None:  # a view whose base may have changed in place (and gained history)
+                x._sync_view()
+            if x._rg:
+                fn = x.grad_fn
+                edges.append((fn, x._output_nr) if fn is not None else (x, 0))
+                needed = True
+            else:
+                edges.append(None)
+                cuts = cuts or x._cut is not None
+        if needed:
+            out._rg = True
+            out.grad_fn = node = PrimNode(prim, params, edges, args, out)
+            if cuts:
+                _note_cuts(node, args)
+            return out
     for a in args:  # no grad recorded: remember why, for autograd.explain
         if a._rg:
             out._cut = _cut_reason(prim, out)
