@@ -430,16 +430,11 @@ class CopySlices(engine.Node):
         return t
 
 
-def _replay_view(base, view_ops, record=True):
-    from .autograd.grad_mode import no_grad
+def _replay_view(base, view_ops):
+    """Apply a view's recipe (its chain of view primitives) to another base tensor."""
     from .primitives import bind
 
     out = base
-    if not record:
-        with no_grad():
-            for prim, params in view_ops:
-                out = bind(prim, out, **params)
-        return out
     for prim, params in view_ops:
         out = bind(prim, out, **params)
     return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from .. import dtype as dt
 from ..errors import user_frame
 from ..primitives import bind
@@ -167,9 +169,9 @@ def _contract(sa, a, sb, b, keep):
     b2 = b.permute([sb.index(c) for c in batch + summed + only_b])
     size = dict(zip(sa, a.shape))
     size.update(dict(zip(sb, b.shape)))
-    na = _prod(size[c] for c in only_a)
-    nb = _prod(size[c] for c in only_b)
-    ns = _prod(size[c] for c in summed)
+    na = math.prod(size[c] for c in only_a)
+    nb = math.prod(size[c] for c in only_b)
+    ns = math.prod(size[c] for c in summed)
     a3 = a2.reshape(tuple(a2.shape[: len(batch)]) + (na, ns))
     b3 = b2.reshape(tuple(b2.shape[: len(batch)]) + (ns, nb))
     r = matmul(a3, b3)
@@ -182,13 +184,3 @@ def _sum_unique(s, t, others):
     if not gone:
         return t, s
     return t.sum(gone), "".join(c for c in s if c in others)
-
-
-def _prod(xs):
-    p = 1
-    for x in xs:
-        p *= x
-    return p
-
-
-builtins_max = max

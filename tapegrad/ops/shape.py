@@ -422,16 +422,13 @@ def vstack(tensors):
 
 def pad_constant(x: Tensor, widths, value=0.0) -> Tensor:
     """Pad with a constant; widths ((before, after), ...) per dim; negative widths crop."""
-    crop = tuple((builtins_max(-a, 0), n - builtins_max(-b, 0), 1) for n, (a, b) in zip(x.shape, widths))
+    crop = tuple((max(-a, 0), n - max(-b, 0), 1) for n, (a, b) in zip(x.shape, widths))
     if any(c != (0, n, 1) for c, n in zip(crop, x.shape)):
         x = bind(M.Slice, x, index=crop)
-    pos = tuple((builtins_max(a, 0), builtins_max(b, 0)) for a, b in widths)
+    pos = tuple((max(a, 0), max(b, 0)) for a, b in widths)
     if all(p == (0, 0) for p in pos):
         return x
     return bind(M.Pad, x, widths=pos, value=value)
-
-
-builtins_max = max
 
 
 def _tri_mask(x, diagonal, upper):
@@ -475,16 +472,13 @@ def diag(x: Tensor, diagonal_: int = 0) -> Tensor:
         return diagonal(x, diagonal_)
     if x.ndim != 1:
         raise ValueError(f"diag: expects a 1-D or 2-D tensor, got shape {tuple(x.shape)}")
-    n = x.shape[0] + builtins_abs(diagonal_)
+    n = x.shape[0] + abs(diagonal_)
     from .creation import zeros
     from .index import index_put_key
 
-    rows = np.arange(x.shape[0]) + builtins_max(-diagonal_, 0)
+    rows = np.arange(x.shape[0]) + max(-diagonal_, 0)
     i, j = Tensor._make(rows.astype(np.int64)), Tensor._make((rows + diagonal_).astype(np.int64))
     return index_put_key(zeros(n, n, dtype=x.dtype), ("idx", "idx"), (i, j), x)
-
-
-builtins_abs = abs
 
 
 def contiguous(x: Tensor, memory_format=None) -> Tensor:
