@@ -7,77 +7,12 @@ arithmetic folds; loops are split across cores (OpenMP) when they are large enou
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ...passes.fuse import CTYPES, reduce_mode
+from .scalar import PRELUDE, expr, is_literal, literal  # noqa: F401  (PRELUDE: plan.py reads it here)
 
 PARALLEL_MIN = 1 << 15  # elements below which a loop runs on one core (thread start-up costs more)
-
-PRELUDE = """#include <math.h>
-#include <stdint.h>
-static inline float tg_sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
-static inline double tg_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
-static inline float tg_remf(float a, float b) { float r = fmodf(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
-static inline double tg_rem(double a, double b) { double r = fmod(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
-"""
-
-# name -> C template over {0}, {1}, {2}; "{f}" is the float32 suffix of libm ("f" for float, "" for double)
-MATH = {"exp": "exp{f}({0})", "expm1": "expm1{f}({0})", "log": "log{f}({0})", "log1p": "log1p{f}({0})",
-        "sqrt": "sqrt{f}({0})", "sin": "sin{f}({0})", "cos": "cos{f}({0})", "tan": "tan{f}({0})",
-        "asin": "asin{f}({0})", "acos": "acos{f}({0})", "atan": "atan{f}({0})", "sinh": "sinh{f}({0})",
-        "cosh": "cosh{f}({0})", "tanh": "tanh{f}({0})", "asinh": "asinh{f}({0})", "acosh": "acosh{f}({0})",
-        "atanh": "atanh{f}({0})", "erf": "erf{f}({0})", "erfc": "erfc{f}({0})", "floor": "floor{f}({0})",
-        "ceil": "ceil{f}({0})", "round": "nearbyint{f}({0})", "trunc": "trunc{f}({0})", "pow": "pow{f}({0}, {1})",
-        "atan2": "atan2{f}({0}, {1})", "fmod": "fmod{f}({0}, {1})", "sigmoid": "tg_sigmoid{f}({0})",
-        "remainder": "tg_rem{f}({0}, {1})", "isnan": "({0} != {0})", "isinf": "(isinf({0}) != 0)"}
-PLAIN = {"neg": "(-{0})", "add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({0} * {1})", "div": "({0} / {1})",
-         "eq": "({0} == {1})", "ne": "({0} != {1})", "lt": "({0} < {1})", "le": "({0} <= {1})", "gt": "({0} > {1})",
-         "ge": "({0} >= {1})", "bitwise_and": "({0} & {1})", "bitwise_or": "({0} | {1})", "bitwise_xor": "({0} ^ {1})",
-         "where": "({0} ? {1} : {2})",
-         # NaN propagates through maximum/minimum as in numpy
-         "maximum": "(({0} != {0} || {0} > {1}) ? {0} : {1})", "minimum": "(({0} != {0} || {0} < {1}) ? {0} : {1})",
-         "sign": "(({0} > 0) ? 1 : (({0} < 0) ? -1 : {0}))"}
-
-
-def expr(e, args: list) -> str:
-    """The C expression of one elementwise equation over the C expressions of its inputs."""
-    name, out = e.prim.name, e.outputs[0].dtype.name
-    if name == "cast":
-        src = e.inputs[0].dtype.name
-        if out == "bool":
-            return f"({args[0]} != 0)"
-        return f"(({CTYPES[out]}){args[0]})" if src != "bool" else f"(({CTYPES[out]})({args[0]} != 0))"
-    if name == "abs":
-        return f"fabs{'f' if out == 'float32' else ''}({args[0]})" if out.startswith("float") else \
-            f"(({args[0]}) < 0 ? -({args[0]}) : ({args[0]}))"
-    if name == "bitwise_not":
-        return f"(!{args[0]})" if out == "bool" else f"(~{args[0]})"
-    if name in ("isnan", "isinf"):
-        return MATH[name].format(*args)
-    if name in MATH:
-        return MATH[name].format(*args, f="f" if out == "float32" else "")
-    return PLAIN[name].format(*args)
-
-
-def literal(c: np.ndarray, dtype: str) -> str:
-    x = c[(0,) * c.ndim].item()
-    if dtype.startswith("float"):
-        x = float(x)
-        if math.isnan(x):
-            return "NAN"
-        if math.isinf(x):
-            return "INFINITY" if x > 0 else "(-INFINITY)"
-        return repr(x) + ("f" if dtype == "float32" else "")
-    if dtype == "bool":
-        return "1" if x else "0"
-    return f"(({CTYPES[dtype]}){int(x)}LL)"
-
-
-def is_literal(v) -> bool:
-    c = v.const
-    return c is not None and c.size >= 1 and (c.size == 1 or not any(c.strides))
 
 
 def _index(shape, lshape) -> str:
