@@ -22,6 +22,13 @@ FLAGS = ["-O3", "-march=native", "-fPIC", "-shared", "-fno-math-errno", "-fno-tr
 OPENMP = ["-fopenmp"]
 
 
+# How long an idle OpenMP worker spins before it sleeps. libgomp's default (300,000 spins, about a millisecond)
+# fights numpy's OpenBLAS threads for the same cores: a traced MLP step alternates BLAS calls and kernels, and
+# with the default it ran 4x slower on 2 cores. libgomp reads this once, when it is loaded with the first kernel
+# library, so it is set (unless the user set it) just before that load.
+GOMP_SPINCOUNT = "1000"
+
+
 class CompilerMissingWarning(UserWarning):
     """No C compiler: compiled functions run on the numpy plan executor instead."""
 
@@ -90,7 +97,7 @@ def build(source: str, cc: str) -> ctypes.CDLL:
     folder = os.path.dirname(path)
     if os.path.exists(path):
         try:
-            return ctypes.CDLL(path)
+            return _load(path)
         except OSError:  # a corrupt or truncated entry: rebuild it
             try:
                 os.remove(path)
@@ -118,4 +125,9 @@ def build(source: str, cc: str) -> ctypes.CDLL:
         for p in (tmp_so, src):
             if os.path.exists(p):
                 os.remove(p)
+    return _load(path)
+
+
+def _load(path: str) -> ctypes.CDLL:
+    os.environ.setdefault("GOMP_SPINCOUNT", GOMP_SPINCOUNT)
     return ctypes.CDLL(path)
