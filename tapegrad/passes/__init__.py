@@ -1,5 +1,5 @@
 """Graph -> Graph passes: dead-code elimination, common subexpressions, constant folding, algebraic
-simplification. Each pass is a function in its own module; `optimize` runs them in order and, in debug
+simplification, matmul layout. Each pass is a function in its own module; `optimize` runs them in order and, in debug
 mode (TAPEGRAD_DEBUG=1 or passes.DEBUG = True), verifies the graph after each one.
 """
 
@@ -11,10 +11,11 @@ from ..trace.ir import Graph, verify
 from .cse import cse
 from .dce import dce
 from .fold import fold
+from .layout import transpose_matmul
 from .simplify import simplify
 
 DEBUG = os.environ.get("TAPEGRAD_DEBUG", "") not in ("", "0")
-DEFAULT = (fold, simplify, cse, dce)
+DEFAULT = (fold, simplify, cse, transpose_matmul, dce)
 
 
 def optimize(graph: Graph, passes=DEFAULT, debug: bool | None = None) -> Graph:
@@ -29,4 +30,4 @@ def optimize(graph: Graph, passes=DEFAULT, debug: bool | None = None) -> Graph:
     return graph
 
 
-__all__ = ["optimize", "dce", "cse", "fold", "simplify", "DEFAULT", "DEBUG"]
+__all__ = ["DEBUG", "DEFAULT", "cse", "dce", "fold", "optimize", "simplify", "transpose_matmul"]

@@ -88,3 +88,19 @@ def test_verify_catches_a_wrong_type_and_an_undefined_var():
     g2.eqns[0].inputs[0] = Var(AVal((3,), tg.float32))
     with pytest.raises(TraceError, match="not defined before it"):
         verify(g2)
+
+
+
+def test_transpose_matmul_asks_blas_for_the_transposed_product():
+    r = np.random.default_rng(0)
+    x, w = tg.tensor(r.standard_normal((5, 6))), tg.tensor(r.standard_normal((4, 6)))
+    out = verify(optimize(_raw(lambda x, w: (x @ w.T).T, x, w)))
+    assert _names(out) == ["permute", "matmul"]  # w.T.T folded away: one transposed operand, no output permute
+    got = Function(lambda x, w: (x @ w.T).T)(x, w)
+    np.testing.assert_allclose(got.numpy(), (x.numpy() @ w.numpy().T).T)
+
+
+def test_transpose_matmul_keeps_a_product_that_is_read_twice():
+    g = _raw(lambda a, b: ((a @ b).T, (a @ b).exp()), tg.ones(3, 4), tg.ones(4, 5))
+    out = verify(optimize(g))
+    assert _names(out).count("matmul") == 1 and _names(out).count("permute") == 1
