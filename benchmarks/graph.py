@@ -7,6 +7,7 @@ batch 128, SGD) and the 1,000-op chain (forward + backward). Medians of alternat
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 
@@ -20,7 +21,7 @@ def _mlp(seed=0):
     r = np.random.default_rng(seed)
     sizes = [784, 512, 512, 10]
     params = []
-    for a, b in zip(sizes, sizes[1:]):
+    for a, b in itertools.pairwise(sizes):
         params.append(tg.nn.Parameter(tg.tensor((r.standard_normal((a, b)) / np.sqrt(a)).astype(np.float32))))
         params.append(tg.nn.Parameter(tg.zeros(b)))
     return params
