@@ -1,7 +1,8 @@
 """Scalar C: the prelude of helper functions and the op -> C-expression tables that kernels are written in.
 
 Depends on passes/fuse.py (the C type names). render.py builds loops around these expressions; this file
-decides how one element of one primitive is computed (libm call, inline helper or plain operator).
+decides how one element of one primitive is computed: a vectorisable inline function from vmath.py (exp, log,
+tanh, sigmoid, erf, ...), a libm call (the functions vmath.py does not cover) or a plain operator.
 """
 
 from __future__ import annotations
@@ -11,24 +12,29 @@ import math
 import numpy as np
 
 from ...passes.fuse import CTYPES
+from .vmath import VMATH
 
 PRELUDE = """#include <math.h>
 #include <stdint.h>
-static inline float tg_sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
-static inline double tg_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
-static inline float tg_remf(float a, float b) { float r = fmodf(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
-static inline double tg_rem(double a, double b) { double r = fmod(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
+""" + VMATH + """
+/* no vector version (yet): libm, one element at a time */
+TG_INLINE double tg_erf(double x) { return erf(x); }
+TG_INLINE float tg_remf(float a, float b) { float r = fmodf(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
+TG_INLINE double tg_rem(double a, double b) { double r = fmod(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
 """
 
-# name -> C template over {0}, {1}, {2}; "{f}" is the float32 suffix of libm ("f" for float, "" for double)
-MATH = {"exp": "exp{f}({0})", "expm1": "expm1{f}({0})", "log": "log{f}({0})", "log1p": "log1p{f}({0})",
+# name -> C template over {0}, {1}, {2}; "{f}" is the float32 suffix ("f" for float, "" for double). tg_* are
+# the vectorisable functions of vmath.py (plus tg_erf, tg_rem); the rest are libm calls.
+MATH = {"exp": "tg_exp{f}({0})", "expm1": "tg_expm1{f}({0})", "log": "tg_log{f}({0})", "log1p": "tg_log1p{f}({0})",
+        "sinh": "tg_sinh{f}({0})", "cosh": "tg_cosh{f}({0})", "tanh": "tg_tanh{f}({0})",
+        "asinh": "tg_asinh{f}({0})", "acosh": "tg_acosh{f}({0})", "atanh": "tg_atanh{f}({0})",
+        "sigmoid": "tg_sigmoid{f}({0})", "erf": "tg_erf{f}({0})", "remainder": "tg_rem{f}({0}, {1})",
+        # libm; gcc inlines sqrt, floor, ceil, nearbyint and trunc as vector instructions
         "sqrt": "sqrt{f}({0})", "sin": "sin{f}({0})", "cos": "cos{f}({0})", "tan": "tan{f}({0})",
-        "asin": "asin{f}({0})", "acos": "acos{f}({0})", "atan": "atan{f}({0})", "sinh": "sinh{f}({0})",
-        "cosh": "cosh{f}({0})", "tanh": "tanh{f}({0})", "asinh": "asinh{f}({0})", "acosh": "acosh{f}({0})",
-        "atanh": "atanh{f}({0})", "erf": "erf{f}({0})", "erfc": "erfc{f}({0})", "floor": "floor{f}({0})",
-        "ceil": "ceil{f}({0})", "round": "nearbyint{f}({0})", "trunc": "trunc{f}({0})", "pow": "pow{f}({0}, {1})",
-        "atan2": "atan2{f}({0}, {1})", "fmod": "fmod{f}({0}, {1})", "sigmoid": "tg_sigmoid{f}({0})",
-        "remainder": "tg_rem{f}({0}, {1})", "isnan": "({0} != {0})", "isinf": "(isinf({0}) != 0)"}
+        "asin": "asin{f}({0})", "acos": "acos{f}({0})", "atan": "atan{f}({0})", "erfc": "erfc{f}({0})",
+        "floor": "floor{f}({0})", "ceil": "ceil{f}({0})", "round": "nearbyint{f}({0})", "trunc": "trunc{f}({0})",
+        "pow": "pow{f}({0}, {1})", "atan2": "atan2{f}({0}, {1})", "fmod": "fmod{f}({0}, {1})",
+        "isnan": "({0} != {0})", "isinf": "(isinf({0}) != 0)"}
 PLAIN = {"neg": "(-{0})", "add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({0} * {1})", "div": "({0} / {1})",
          "eq": "({0} == {1})", "ne": "({0} != {1})", "lt": "({0} < {1})", "le": "({0} <= {1})", "gt": "({0} > {1})",
          "ge": "({0} >= {1})", "bitwise_and": "({0} & {1})", "bitwise_or": "({0} | {1})", "bitwise_xor": "({0} ^ {1})",
