@@ -110,7 +110,7 @@ def build(source: str, cc: str) -> ctypes.CDLL:
         with open(src, "w") as f:
             f.write(source)
         r = _compile(cc, flags, src, tmp_so)
-        if r.returncode != 0 and probe[1] is None and "openmp" in (r.stderr or "").lower():
+        if r.returncode != 0 and probe[1] is None and _mentions_openmp(r.stderr or ""):
             probe[1] = False  # a compiler without OpenMP: build single-threaded from now on
             return build(source, cc)
         if r.returncode != 0:
@@ -126,6 +126,12 @@ def build(source: str, cc: str) -> ctypes.CDLL:
             if os.path.exists(p):
                 os.remove(p)
     return _load(path)
+
+
+def _mentions_openmp(stderr: str) -> bool:
+    """The build failed on OpenMP: gcc says "-fopenmp"; clang without libomp fails to find omp.h or -lomp."""
+    text = stderr.lower()
+    return "openmp" in text or "omp.h" in text or "-lomp" in text or "libomp" in text
 
 
 def _load(path: str) -> ctypes.CDLL:
