@@ -170,7 +170,7 @@ def test_no_compiler_warns_once_and_runs_on_numpy(monkeypatch):
 
 def test_backend_selection(monkeypatch):
     monkeypatch.delenv("TAPEGRAD_BACKEND", raising=False)
-    assert resolve(None) == "numpy" and resolve("C") == "c"
+    assert resolve(None) == "c" and resolve("C") == "c" and resolve("numpy") == "numpy"
     monkeypatch.setenv("TAPEGRAD_BACKEND", "numpy")
     assert resolve(None) == "numpy"
     monkeypatch.setenv("TAPEGRAD_BACKEND", "cuda")

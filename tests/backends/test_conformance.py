@@ -1,5 +1,5 @@
-"""Conformance: the traced tests of the suite (tests/trace/) run again with every compiled function on the C
-backend (TAPEGRAD_BACKEND=c), with the same assertions and tolerances as on numpy."""
+"""Conformance: the traced tests of the suite (tests/trace/) run on the default backend (C when a compiler
+exists) and again here on the numpy plan (TAPEGRAD_BACKEND=numpy), with the same assertions and tolerances."""
 
 import importlib.util
 import pathlib
@@ -20,8 +20,8 @@ def _load(name):
     return mod
 
 
-# Tests of numpy-plan internals or of bit-exact equality with eager numpy (the C kernels sum in double, in
-# another order): their C counterparts, with tolerances, are in test_c.py.
+# Tests that pin backend="numpy" themselves (numpy-plan internals, bit-exact equality with eager numpy): their C
+# counterparts, with tolerances, are in test_c.py.
 NOT_HERE = {"test_plan_executor_reuses_buffers", "test_training_step_compiles_into_one_graph_and_matches_eager"}
 
 for _name in ("test_function", "test_control"):
@@ -31,8 +31,7 @@ for _name in ("test_function", "test_control"):
 
 
 @pytest.fixture(autouse=True)
-def _on_c(monkeypatch, c_cache):
+def _on_numpy(monkeypatch):
     if not HAVE_CC:
-        pytest.skip("no C compiler on this machine: the C backend falls back to numpy (tested in test_c.py)")
-    monkeypatch.setenv("TAPEGRAD_BACKEND", "c")
-    monkeypatch.setenv("TAPEGRAD_CACHE_DIR", str(c_cache))
+        pytest.skip("no C compiler on this machine: tests/trace already ran on the numpy plan (the fallback)")
+    monkeypatch.setenv("TAPEGRAD_BACKEND", "numpy")

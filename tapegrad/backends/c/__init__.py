@@ -1,8 +1,8 @@
-"""The C backend: fused elementwise(+reduction) kernels compiled by the system C compiler, run by a plan.
+"""The C backend: fused elementwise and reduction kernels compiled by the system C compiler, run by a plan.
 
 `compile_graph(graph, backend)` is what trace/function.py calls: backend "c" builds a CPlan (falling back,
 with one warning, to the numpy plan when there is no compiler), "numpy" the numpy plan. `resolve(backend)`
-reads TAPEGRAD_BACKEND when the argument is None (default: numpy). See docs/compiler.md.
+reads TAPEGRAD_BACKEND when the argument is None (default: c). See docs/compiler.md.
 """
 
 from __future__ import annotations
@@ -12,11 +12,14 @@ import os
 from ...errors import BackendError
 
 BACKENDS = ("numpy", "c")
+DEFAULT = "c"
 
 
 def resolve(backend: str | None) -> str:
-    """The backend name to use: the argument, else $TAPEGRAD_BACKEND, else "numpy"."""
-    name = backend if backend is not None else (os.environ.get("TAPEGRAD_BACKEND") or "numpy")
+    """The backend name to use: the argument, else $TAPEGRAD_BACKEND, else "c" (the numpy plan when there is no
+    compiler). C is the default because it is as fast or faster on every benchmark (docs/performance.md); a new
+    graph costs one compile (about 0.3-1 s, then cached on disk)."""
+    name = backend if backend is not None else (os.environ.get("TAPEGRAD_BACKEND") or DEFAULT)
     name = name.lower()
     if name not in BACKENDS:
         where = "backend=" if backend is not None else "TAPEGRAD_BACKEND"
@@ -38,4 +41,4 @@ def compile_graph(graph, backend: str | None = None):
     return Plan(graph)
 
 
-__all__ = ["compile_graph", "resolve", "BACKENDS"]
+__all__ = ["BACKENDS", "DEFAULT", "compile_graph", "resolve"]
