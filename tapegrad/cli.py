@@ -158,7 +158,11 @@ def _train_parser(sub) -> None:
     train.add_argument("--lr", type=float, help="peak learning rate, cosine-decayed (default: 2e-3 for adam, 0.05 sgd)")
     train.add_argument("--optimizer", choices=OPTIMIZERS, help="optimizer (default adam; sgd uses momentum 0.9)")
     train.add_argument("--seed", type=int, help="seed for the initial weights and the shuffling (default 0)")
-    train.add_argument("--compile", action="store_true", help="compile the training step (not available yet)")
+    train.add_argument("--compile", action="store_true",
+                       help="run each training step (forward, loss, backward, optimizer update) and the evaluation "
+                            "as compiled graphs on the C backend (the numpy plan without a C compiler): the same "
+                            "numbers, about 4x faster per epoch for the default cnn; the first run spends a few "
+                            "seconds compiling (cached for later runs)")
     train.add_argument("--data", metavar="DIR", help="MNIST / Fashion-MNIST IDX files (raw or .gz), not the digits")
     train.add_argument("--out", metavar="DIR", help="where the checkpoint and chart go (default runs/<data>-<model>)")
     train.add_argument("--resume", metavar="PATH", help=f"continue from a {CHECKPOINT_NAME} written by train")

@@ -1,14 +1,16 @@
 """The C plan: a flat list of kernel calls (ctypes) and library calls over buffers allocated once.
 
-Depends on passes/fuse.py (grouping), render.py (C source), compiler.py (build and cache) and the numpy
-implementations on the primitive table (for the equations that are not fused). Buffers that kernels and
-matmuls write are allocated when the plan is built and shared by values whose lifetimes do not overlap
-(a value stays alive while any view of it is); the graph's outputs get fresh arrays on every call.
+Depends on passes/fuse.py (grouping), render.py (C source of the fused kernels), library.py (C kernels for
+the gathers, folds and indexing around convolution and pooling), compiler.py (build and cache) and the numpy
+implementations on the primitive table (for everything else). Buffers that kernels and matmuls write are
+allocated when the plan is built and shared by values whose lifetimes do not overlap (a value stays alive
+while any view of it is); the graph's outputs get fresh arrays on every call.
 """
 
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import os
 import sys
 import time
@@ -16,15 +18,38 @@ import time
 import numpy as np
 
 from ...passes.fuse import Kernel, fuse
+from ...trace.ir import Graph, Var
 from ..plan import FRESH
-from . import compiler, render
+from . import compiler, library, render
+from .library import LibraryKernel
 
 DEBUG = os.environ.get("TAPEGRAD_DEBUG", "") not in ("", "0")
 _KERNEL, _CALL, _MATMUL = 0, 1, 2
 
 
+def _uniform_consts(graph):
+    """The graph with each constant array whose elements are all equal replaced by a broadcast scalar, which
+    the kernels inline as a literal instead of reading it from memory (relu's backward binds a full zeros
+    array: streaming it cost a third of that kernel's time)."""
+    swap = {}
+    for v in graph.consts():
+        c = v.const
+        if c.size > 1 and any(c.strides) and c.dtype.kind in "biuf" and (c == c.reshape(-1)[0]).all():
+            swap[v.id] = Var(v.aval, np.broadcast_to(c.reshape(-1)[:1].reshape(()), c.shape), v.hint)
+    if not swap:
+        return graph
+    eqns = [dataclasses.replace(e, inputs=[swap.get(u.id, u) for u in e.inputs]) for e in graph.eqns]
+    return Graph(graph.inputs, eqns, [swap.get(u.id, u) for u in graph.outputs], graph.name)
+
+
+def _reads(x) -> list:
+    """The Vars an item reads: a kernel's loads (fused or library), an equation's inputs."""
+    return [v for v, _ in x.loads.values()] if isinstance(x, (Kernel, LibraryKernel)) else x.inputs
+
+
 def _needed(graph, items) -> list:
-    """Drop items whose values nobody reads (e.g. an expand that every reader fused away)."""
+    """Drop items whose values nobody reads (e.g. an expand that every reader fused away, or a view chain that
+    library kernels read through)."""
     need = {v.id for v in graph.outputs}
     keep = []
     for x in reversed(items):
@@ -32,9 +57,13 @@ def _needed(graph, items) -> list:
         if not any(v.id in need for v in outs):
             continue
         keep.append(x)
-        reads = [v for v, _ in x.loads.values()] if isinstance(x, Kernel) else x.inputs
-        need.update(v.id for v in reads)
+        need.update(v.id for v in _reads(x))
     return keep[::-1]
+
+
+def _index_failure(kernel, slots):
+    """For a library kernel that returned nonzero: env -> the IndexError numpy would have raised."""
+    return lambda env: kernel.index_error(lambda var: env[slots[var.id]])
 
 
 class CPlan:
@@ -42,14 +71,17 @@ class CPlan:
 
     def __init__(self, graph, cc: str):
         self.graph = graph
-        items = _needed(graph, fuse(graph))
-        self.kernels = [x for x in items if isinstance(x, Kernel)]
-        sources, loads = [], {}
+        graph = _uniform_consts(graph)
+        items = _needed(graph, library.lower(fuse(graph), graph.outputs))
+        self.kernels = [x for x in items if isinstance(x, (Kernel, LibraryKernel))]
+        sources, loads, self.names = [], {}, {}
         for j, k in enumerate(self.kernels):
-            src, args = render.render(k, f"k{j}")
+            name = f"l{j}" if isinstance(k, LibraryKernel) else f"k{j}"
+            src, args = k.render(name) if isinstance(k, LibraryKernel) else render.render(k, name)
             sources.append(src)
             loads[id(k)] = args
-        self.source = render.PRELUDE + "\n" + "\n".join(sources)
+            self.names[id(k)] = name
+        self.source = render.PRELUDE + library.PRELUDE + "\n" + "\n".join(sources)
         lib = compiler.build(self.source, cc) if self.kernels else None
         if DEBUG and self.kernels:
             print(f"[tapegrad] C kernels of {graph.name}:\n{self.source}", file=sys.stderr)
@@ -59,7 +91,7 @@ class CPlan:
         self.input_slots = [slots[v.id] for v in graph.inputs]
         consts = {}
         for x in items:
-            for v in ([v for v, _ in x.loads.values()] if isinstance(x, Kernel) else x.inputs):
+            for v in _reads(x):
                 if v.const is not None and v.id not in slots:
                     slots[v.id] = len(slots)
                     consts[slots[v.id]] = np.array(v.const, order="C")  # (ascontiguousarray makes 0-d 1-d)
@@ -79,7 +111,7 @@ class CPlan:
         owned = {}  # slot -> True when this plan allocates its buffer once
         alias: dict = {}
         for x in items:
-            if isinstance(x, Kernel):
+            if isinstance(x, (Kernel, LibraryKernel)):
                 for v in x.outputs:
                     s = slots[v.id]
                     if v.id not in out_ids:
@@ -99,8 +131,7 @@ class CPlan:
                         alias[s] = set().union(*(alias.get(slots[u.id], set()) for u in x.inputs if u.id in slots))
         last = {}
         for i, x in enumerate(items):
-            reads = [v for v, _ in x.loads.values()] if isinstance(x, Kernel) else x.inputs
-            for v in reads:
+            for v in _reads(x):
                 for r in alias.get(slots[v.id], ()):
                     last[r] = i
         self.copy_out = []
@@ -132,7 +163,7 @@ class CPlan:
                     last[s] = -1
         steps = []
         for x in items:
-            if isinstance(x, Kernel):
+            if isinstance(x, (Kernel, LibraryKernel)):
                 args = loads[id(x)]
                 n = len(args) + len(x.outputs)
                 ptrs = (ctypes.c_void_p * n)()
@@ -151,11 +182,14 @@ class CPlan:
                         ptrs[len(args) + j] = self.buffers[s].ctypes.data
                     else:
                         fresh.append((len(args) + j, s, tuple(v.shape), v.dtype.np))
-                fn = getattr(lib, f"k{self.kernels.index(x)}")
-                fn.restype = None
+                fn = getattr(lib, self.names[id(x)])
+                checks = getattr(x, "checks", False)
+                fn.restype = ctypes.c_int if checks else None
                 fn.argtypes = [ctypes.c_void_p]
                 static = [(slots[v.id], self.buffers[slots[v.id]]) for v in x.outputs if slots[v.id] in self.buffers]
-                steps.append((_KERNEL, fn, ptrs, dyn, fresh, static, " ".join(x.prims)))
+                # a kernel that indexes with runtime data returns nonzero on a bad index: raise numpy's error
+                fail = _index_failure(x, slots) if checks else None
+                steps.append((_KERNEL, fn, ptrs, dyn, fresh, static, " ".join(x.prims), fail))
             elif x.prim.name == "matmul" and slots[x.outputs[0].id] in self.buffers:
                 s = slots[x.outputs[0].id]
                 steps.append((_MATMUL, np.matmul, [slots[v.id] for v in x.inputs], s, self.buffers[s], None, "matmul"))
@@ -176,7 +210,7 @@ class CPlan:
             for step in self.steps:
                 kind = step[0]
                 if kind == _KERNEL:
-                    _, fn, ptrs, dyn, fresh, static, what = step
+                    _, fn, ptrs, dyn, fresh, static, what, fail = step
                     for j, s, want in dyn:
                         a = env[s]
                         if type(a) is not np.ndarray or a.dtype != want or not a.flags.c_contiguous:
@@ -188,10 +222,12 @@ class CPlan:
                         ptrs[j] = b.ctypes.data
                     if DEBUG:
                         t = time.perf_counter()
-                        fn(ptrs)
+                        bad = fn(ptrs)
                         print(f"[tapegrad] kernel ({what}): {(time.perf_counter() - t) * 1e6:.1f} µs", file=sys.stderr)
                     else:
-                        fn(ptrs)
+                        bad = fn(ptrs)
+                    if bad:
+                        raise fail(env)
                     for s, b in static:
                         env[s] = b
                 elif kind == _MATMUL:
