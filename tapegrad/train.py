@@ -23,11 +23,6 @@ CHECKPOINT_NAME, CHART_NAME = "checkpoint.safetensors", "curves.png"
 SPLIT_SEED = 0  # the digits' held-out split is the same for every --seed, so runs compare on the same images
 DEFAULT_LR = {"adam": 2e-3, "adamw": 2e-3, "sgd": 0.05, "rmsprop": 1e-3, "adagrad": 0.05}
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
-# Optimizers whose update traces with the learning rate as a tensor, so that one compiled step serves every
-# epoch of the cosine schedule (a Python float would be baked into the graph). SGD's update calls
-# p.add_(g, alpha=-lr), and add() compares alpha with 1 in Python, which a traced tensor cannot answer: with
-# SGD the compiled graph covers forward, loss and backward, and the update runs eagerly after it.
-TENSOR_LR = ("adam", "adamw", "rmsprop", "adagrad")
 
 
 def _plural(n: int, word: str) -> str:
@@ -176,9 +171,8 @@ class CompiledStep:
     gets its own graph once, so every sample is used as in the eager loop. `evaluate_batch` is the held-out
     evaluation's batch function, compiled too (its graph is traced in eval mode)."""
 
-    def __init__(self, model, opt, optimizer_name: str):
+    def __init__(self, model, opt):
         self.model, self.opt, self.started = model, opt, False
-        self.update_inside = optimizer_name in TENSOR_LR
         backend = None if os.environ.get("TAPEGRAD_BACKEND") else "c"  # the user's choice, else the C compiler
         self.fn = tg.function(self._step, backend=backend)
         self.evaluate_batch = tg.function(lambda x, y: _eval_batch(model, x, y), backend=backend)
@@ -188,15 +182,14 @@ class CompiledStep:
         loss = F.cross_entropy(logits, y)
         self.opt.zero_grad()
         loss.backward()
-        if lr is not None:
-            floats = [g["lr"] for g in self.opt.param_groups]
-            for g in self.opt.param_groups:
-                g["lr"] = lr  # read while tracing: the update's lr becomes an input of the graph
-            try:
-                self.opt.step()
-            finally:
-                for g, f in zip(self.opt.param_groups, floats):
-                    g["lr"] = f
+        floats = [g["lr"] for g in self.opt.param_groups]
+        for g in self.opt.param_groups:
+            g["lr"] = lr  # read while tracing: the update's lr becomes an input of the graph
+        try:
+            self.opt.step()
+        finally:
+            for g, f in zip(self.opt.param_groups, floats):
+                g["lr"] = f
         with tg.no_grad():
             right = (logits.argmax(dim=1) == y).sum()
         return loss, right
@@ -205,10 +198,6 @@ class CompiledStep:
         first, self.started = not self.started, True
         if first and not self.opt.state:
             return _eager_step(self.model, self.opt, x, y)
-        if not self.update_inside:
-            loss, right = self.fn(x, y, None)
-            self.opt.step()
-            return loss, right
         return self.fn(x, y, tg.tensor(self.opt.param_groups[0]["lr"], dtype=tg.float64))
 
 
@@ -366,11 +355,10 @@ def run_train(args, echo=print) -> dict:
     echo(f"{cfg['optimizer']} lr {cfg['lr']:g} (cosine decay over {_plural(epochs, 'epoch')}), batch {cfg['batch_size']}, "
          f"seed {cfg['seed']}")  # fmt: skip
 
-    step = CompiledStep(model, opt, cfg["optimizer"]) if args.compile else None
+    step = CompiledStep(model, opt) if args.compile else None
     if step is not None:
-        echo("--compile: the training step (forward, loss, backward" + (", update" if step.update_inside else "")
-             + ") and the evaluation run as compiled graphs; the first epoch traces and compiles them (cached "
-             "for later runs)")
+        echo("--compile: the training step (forward, loss, backward, update) and the evaluation run as compiled "
+             "graphs; the first epoch traces and compiles them (cached for later runs)")
     ckpt_path, started = out / CHECKPOINT_NAME, time.perf_counter()
     for epoch in range(start_epoch, epochs):
         for group in opt.param_groups:

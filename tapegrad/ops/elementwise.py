@@ -130,16 +130,22 @@ def cast(x: Tensor, dtype) -> Tensor:
 # *** arithmetic ***
 
 
+def _is_one(alpha) -> bool:
+    """alpha is the number 1. A tensor alpha (a traced learning rate) is never skipped: comparing it would need its
+    value, which a trace does not have."""
+    return not isinstance(alpha, Tensor) and alpha == 1
+
+
 def add(x, y, *, alpha=1):
-    if alpha == 1 and x.__class__ in _PLAIN and y.__class__ in _PLAIN and x.dtype is y.dtype and x._data.shape == y._data.shape:
+    if _is_one(alpha) and x.__class__ in _PLAIN and y.__class__ in _PLAIN and x.dtype is y.dtype and x._data.shape == y._data.shape:
         return bind(P.Add, x, y)  # the common case, inlined: this is the hottest path of eager mode
-    return binary(P.Add, x, y if alpha == 1 else mul(y, alpha))
+    return binary(P.Add, x, y if _is_one(alpha) else mul(y, alpha))
 
 
 def sub(x, y, *, alpha=1):
-    if alpha == 1 and x.__class__ in _PLAIN and y.__class__ in _PLAIN and x.dtype is y.dtype and x._data.shape == y._data.shape:
+    if _is_one(alpha) and x.__class__ in _PLAIN and y.__class__ in _PLAIN and x.dtype is y.dtype and x._data.shape == y._data.shape:
         return bind(P.Sub, x, y)
-    return binary(P.Sub, x, y if alpha == 1 else mul(y, alpha))
+    return binary(P.Sub, x, y if _is_one(alpha) else mul(y, alpha))
 
 
 def mul(x, y):
