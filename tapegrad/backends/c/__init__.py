@@ -17,8 +17,8 @@ DEFAULT = "c"
 
 def resolve(backend: str | None) -> str:
     """The backend name to use: the argument, else $TAPEGRAD_BACKEND, else "c" (the numpy plan when there is no
-    compiler). C is the default because it was faster on five of six benchmarks and tied on the sixth
-    (docs/performance.md); a new graph costs one compile (about 0.3-1.5 s, then cached on disk)."""
+    compiler). C is the default because it was faster on four of six benchmarks and tied on the two
+    that are mostly BLAS (docs/performance.md); a new graph costs one compile (about 0.3-1.5 s, then cached on disk)."""
     name = backend if backend is not None else (os.environ.get("TAPEGRAD_BACKEND") or DEFAULT)
     name = name.lower()
     if name not in BACKENDS:
