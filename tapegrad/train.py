@@ -1,6 +1,6 @@
 """The main job behind `tapegrad train`, `eval` and `predict`: a small CNN or MLP on the embedded 8x8 digits
 (or MNIST-style IDX files), with a live progress bar, held-out evaluation, checkpoints and a chart. With
---compile the training step and the evaluation run as compiled graphs (CompiledStep), with eager's numbers.
+--compile the training step and the evaluation run as compiled graphs (CompiledStep), with eager's numbers (up to the order of float sums).
 
 Depends on the public API only (tg.nn, tg.optim, tg.data, tg.save / tg.load), like a user's script; called by
 `tapegrad/cli.py`. tqdm draws the progress bar; matplotlib (the `viz` extra) draws the chart.
@@ -173,9 +173,8 @@ class CompiledStep:
 
     def __init__(self, model, opt):
         self.model, self.opt, self.started = model, opt, False
-        backend = None if os.environ.get("TAPEGRAD_BACKEND") else "c"  # the user's choice, else the C compiler
-        self.fn = tg.function(self._step, backend=backend)
-        self.evaluate_batch = tg.function(lambda x, y: _eval_batch(model, x, y), backend=backend)
+        self.fn = tg.function(self._step)  # the default backend: C when there is a compiler, else numpy
+        self.evaluate_batch = tg.function(lambda x, y: _eval_batch(model, x, y))
 
     def _step(self, x, y, lr):
         logits = self.model(x)

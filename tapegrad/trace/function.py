@@ -7,10 +7,10 @@ public names are exported from tapegrad/__init__.py.
 from __future__ import annotations
 
 import functools
-import inspect
-import warnings
-
 import importlib
+import inspect
+import threading
+import warnings
 
 import numpy as np
 
@@ -145,6 +145,7 @@ class ConcreteFunction:
         self.grad_reads = grad_reads
         self.one_shot = False  # the trace created state: right for the call that traced it only (not cached)
         self._plan = None
+        self._lock = threading.Lock()
 
     def plan(self):
         if self._plan is None:
@@ -167,7 +168,11 @@ class ConcreteFunction:
         feed = [x._data if isinstance(x, Tensor) else x for x in leaves]
         for c in self.captures:
             feed.append(c[1].grad._data if isinstance(c, tuple) else c._data)
-        outs = self.plan()(feed)
+        with self._lock:  # a plan's buffers and kernel argument arrays are reused by every call
+            outs = self.plan()(feed)
+        for i, v in enumerate(self.graph.outputs):
+            if v.const is not None or not getattr(outs[i], "flags", None) or not outs[i].flags.writeable:
+                outs[i] = np.array(outs[i], copy=True)  # the plan's own constant: the caller may write to it
         n = len(outs) - len(self.writebacks) - sum(1 for _, none in self.grad_writes if not none)
         results, rest = outs[:n], outs[n:]
         for t, val in zip(self.writebacks, rest):

@@ -18,7 +18,8 @@ import subprocess
 import tempfile
 import warnings
 
-FLAGS = ["-O3", "-march=native", "-fPIC", "-shared", "-fno-math-errno", "-fno-trapping-math"]
+# -fwrapv: integer overflow wraps as in numpy (otherwise gcc may fold `x + 1 > x` to true)
+FLAGS = ["-O3", "-march=native", "-fPIC", "-shared", "-fno-math-errno", "-fno-trapping-math", "-fwrapv"]
 OPENMP = ["-fopenmp"]
 
 
@@ -46,16 +47,38 @@ def compiler() -> str | None:
     global _warned
     name = os.environ.get("TAPEGRAD_CC") or os.environ.get("CC") or "cc"
     path = shutil.which(name)
-    if path is None and not _warned:
-        _warned = True
-        warnings.warn(
-            f"tapegrad: no C compiler found (looked for {name!r} on PATH), so the C backend is off and compiled "
-            "functions run on the numpy plan executor (correct, slower). Fix: install one (e.g. `apt-get install "
-            "gcc`) or point TAPEGRAD_CC at it; silence this with TAPEGRAD_BACKEND=numpy.",
-            CompilerMissingWarning,
-            stacklevel=4,
-        )
+    problem = f"no C compiler found (looked for {name!r} on PATH)" if path is None else _broken(path)
+    if problem is not None:
+        if not _warned:
+            _warned = True
+            warnings.warn(
+                f"tapegrad: {problem}, so the C backend is off and compiled functions run on the numpy plan "
+                "executor (correct, slower). Fix: install a working one (e.g. `apt-get install gcc`) or point "
+                "TAPEGRAD_CC at it; silence this with TAPEGRAD_BACKEND=numpy.",
+                CompilerMissingWarning,
+                stacklevel=4,
+            )
+        return None
     return path
+
+
+_checked: dict = {}  # compiler path -> None when it builds a shared library, else what went wrong
+
+
+def _broken(cc: str) -> str | None:
+    """Why `cc` cannot build a trivial shared library (a stub without its tools, no libc headers), or None."""
+    if cc not in _checked:
+        with tempfile.TemporaryDirectory() as tmp:
+            src, out = os.path.join(tmp, "probe.c"), os.path.join(tmp, "probe.so")
+            with open(src, "w") as f:
+                f.write("#include <math.h>\ndouble tg_probe(double x) { return exp(x); }\n")
+            try:
+                r = _compile(cc, ["-O1", "-fPIC", "-shared"], src, out)
+                err = None if r.returncode == 0 else (r.stderr or r.stdout or f"exit {r.returncode}").strip()[-300:]
+            except OSError as e:
+                err = str(e)
+        _checked[cc] = None if err is None else f"the C compiler {cc} cannot build a shared library ({err})"
+    return _checked[cc]
 
 
 def cache_dir() -> str:
@@ -66,6 +89,26 @@ def cache_dir() -> str:
     path = os.path.join(root, "kernels")
     os.makedirs(path, exist_ok=True)
     return path
+
+
+def _cpu() -> str:
+    """The CPU the kernels are built for (-march=native): a cache shared with another machine must not hand
+    it a library with instructions that CPU lacks."""
+    global _cpu_id
+    if _cpu_id is None:
+        import platform
+
+        flags = ""
+        try:
+            with open("/proc/cpuinfo") as f:
+                flags = next((line for line in f if line.startswith(("flags", "Features"))), "")
+        except OSError:
+            pass
+        _cpu_id = platform.machine() + " " + platform.processor() + " " + flags.strip()
+    return _cpu_id
+
+
+_cpu_id = None
 
 
 def _version(cc: str):
@@ -86,7 +129,7 @@ def entry(source: str, cc: str):
     """(cache file path, key, flags) of `source` built by `cc`."""
     probe = _version(cc)
     flags = FLAGS + (OPENMP if probe[1] is not False else [])
-    key = hashlib.sha256("\0".join([source, cc, probe[0], *flags]).encode()).hexdigest()[:32]
+    key = hashlib.sha256("\0".join([source, cc, probe[0], _cpu(), *flags]).encode()).hexdigest()[:32]
     return os.path.join(cache_dir(), key + ".so"), key, flags
 
 

@@ -334,22 +334,6 @@ def _render_gather(k: LibraryKernel) -> list:
     return _nest(list(enumerate(extents)), [f"{dst} = {value};"])
 
 
-def _render_fold(k: LibraryKernel) -> list:
-    """out = 0, then every window element of the (N, C, *O, *K) input added at its place in (N, C, *size);
-    the loops run in the order of the input's strides (largest first) so that it is read in sequence."""
-    view, p = k.views[0], k.params
-    out = k.outputs[0]
-    ostr = _c_strides(tuple(out.shape))
-    # the output's linear stride per input dim: N, C, then O_j (stride_j steps) and K_j (dilation_j steps)
-    per_dim = [ostr[0], ostr[1]] + [s * ostr[2 + j] for j, s in enumerate(p["stride"])]
-    per_dim += [d * ostr[2 + j] for j, d in enumerate(p["dilation"])]
-    strides, off = view.strides()
-    order = sorted((d for d in range(len(view.shape)) if view.shape[d] != 1), key=lambda d: -abs(strides[d]))
-    body = [f"out0[{_affine(per_dim, 0, order)}] += in0[{_affine(strides, off, order)}];"]
-    return ([f"memset(out0, 0, sizeof(*out0) * {math.prod(out.shape)}L);"]
-            + _nest([(d, view.shape[d]) for d in order], body))
-
-
 def _render_arg(k: LibraryKernel) -> list:
     """out[...] = position of the first largest (argmax) / smallest (argmin) along the reduced axis (the view
     dims `axes`, one dim or a run of dims read as one); a NaN wins, as in numpy."""

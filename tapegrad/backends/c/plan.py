@@ -27,6 +27,12 @@ DEBUG = os.environ.get("TAPEGRAD_DEBUG", "") not in ("", "0")
 _KERNEL, _CALL, _MATMUL = 0, 1, 2
 
 
+def _all_equal_bits(c: np.ndarray) -> bool:
+    """Every element of c is the same value, bit for bit (0.0 and -0.0 differ: 1/c tells them apart)."""
+    bits = np.ascontiguousarray(c).view(f"u{c.dtype.itemsize}") if c.dtype.itemsize in (1, 2, 4, 8) else c
+    return bool((bits == bits.reshape(-1)[0]).all())
+
+
 def _uniform_consts(graph):
     """The graph with each constant array whose elements are all equal replaced by a broadcast scalar, which
     the kernels inline as a literal instead of reading it from memory (relu's backward binds a full zeros
@@ -34,7 +40,7 @@ def _uniform_consts(graph):
     swap = {}
     for v in graph.consts():
         c = v.const
-        if c.size > 1 and any(c.strides) and c.dtype.kind in "biuf" and (c == c.reshape(-1)[0]).all():
+        if c.size > 1 and any(c.strides) and c.dtype.kind in "biuf" and _all_equal_bits(c):
             swap[v.id] = Var(v.aval, np.broadcast_to(c.reshape(-1)[:1].reshape(()), c.shape), v.hint)
     if not swap:
         return graph
