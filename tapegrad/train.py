@@ -9,7 +9,6 @@ Depends on the public API only (tg.nn, tg.optim, tg.data, tg.save / tg.load), li
 from __future__ import annotations
 
 import math
-import os
 import time
 from pathlib import Path
 
