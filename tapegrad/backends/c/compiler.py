@@ -178,5 +178,8 @@ def _mentions_openmp(stderr: str) -> bool:
 
 
 def _load(path: str) -> ctypes.CDLL:
+    # Set in os.environ (libgomp reads it there), so child processes inherit it too. LLVM's libomp (clang)
+    # has its own knob for the same wait: KMP_BLOCKTIME, in milliseconds.
     os.environ.setdefault("GOMP_SPINCOUNT", GOMP_SPINCOUNT)
+    os.environ.setdefault("KMP_BLOCKTIME", "0")
     return ctypes.CDLL(path)
