@@ -178,3 +178,27 @@ def test_backend_selection(monkeypatch):
         resolve(None)
     with pytest.raises(BackendError, match="choose one of numpy, c"):
         tg.jit(lambda x: x, backend="gpu")
+
+
+_SUM_SCRIPT = """
+import numpy as np, tapegrad as tg
+x = tg.tensor(np.random.default_rng(0).standard_normal(1 << 20))
+z = tg.tensor(np.random.default_rng(2).standard_normal(1 << 20).astype(np.float32))
+loss = tg.jit(lambda x: (x * x.exp()).sum(), backend="c")(x)
+top, total = tg.jit(lambda z: (z.exp().max(), (z * 2).sum()), backend="c")(z)
+print(loss.item().hex(), top.item().hex(), total.item().hex())
+"""
+
+
+@needs_cc
+def test_parallel_sums_do_not_depend_on_the_thread_count():
+    """A large all-axes reduction is split into fixed slices combined in order: 1 and 3 threads agree bit for bit."""
+    import subprocess
+    import sys
+
+    def run(threads):
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+        done = subprocess.run([sys.executable, "-c", _SUM_SCRIPT], env=env, capture_output=True, text=True, check=True)
+        return done.stdout.strip()
+
+    assert run(1) == run(3)

@@ -245,9 +245,33 @@ class _Writer:
             body += self.acc_update(e, acc, t, self.ref(e.inputs[0], index))
             clauses.append(self.acc_clause(e, acc))
             after.append(self.acc_result(e, acc))
+        if reds and parallel(k):
+            return [*self.flat_chunks(reds, decls, clauses, body, n), *after, *self.epilogue()]
         pragma = "parallel for simd" if parallel(k) else "simd"
         return [*decls, f"#pragma omp {pragma} {' '.join(clauses)}".rstrip(), f"for (long i = 0; i < {n}L; i++) {{",
                 *("    " + b for b in body), "}", *after, *self.epilogue()]
+
+    def flat_chunks(self, reds, decls, clauses, body, n) -> list:
+        """A parallel flat loop with reductions: CHUNKS fixed slices, each reduced on its own, then the partial
+        results combined in slice order, so the sum does not depend on the number of threads (an OpenMP
+        reduction clause across threads would add partials in an order that does)."""
+        accs = [f"a{self.names[e.outputs[0].id][1:]}" for e in reds]
+        parts, combine = [], []
+        for e, acc in zip(reds, accs):
+            t = self.acc_type(e)
+            parts.append(f"{t} p{acc}[{CHUNKS}];")
+            if e.prim.name == "amax":
+                parts.append(f"unsigned char p{acc}n[{CHUNKS}];")
+                combine += [f"{acc} = p{acc}[c] > {acc} ? p{acc}[c] : {acc};", f"{acc}n |= p{acc}n[c];"]
+            else:
+                combine.append(f"{acc} += p{acc}[c];")
+        store = [f"p{acc}[c] = {acc};" + (f" p{acc}n[c] = {acc}n;" if e.prim.name == "amax" else "")
+                 for e, acc in zip(reds, accs)]
+        return [*parts, "#pragma omp parallel for", f"for (long c = 0; c < {CHUNKS}L; c++) {{",
+                *("    " + d for d in decls), f"    #pragma omp simd {' '.join(clauses)}",
+                f"    for (long i = {n}L * c / {CHUNKS}L; i < {n}L * (c + 1) / {CHUNKS}L; i++) {{",
+                *("        " + b for b in body), "    }", *("    " + x for x in store), "}",
+                *decls, f"for (long c = 0; c < {CHUNKS}L; c++) {{", *("    " + x for x in combine), "}"]
 
     # *** columns: reductions over the leading axes only ***
 
