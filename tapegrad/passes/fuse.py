@@ -369,12 +369,17 @@ def fuse(graph) -> list:
     return items
 
 
+def reads(item) -> list:
+    """The Vars an item of a fused list reads: a kernel's loads (fused here or a backend's library kernel), an
+    equation's inputs."""
+    return [v for v, _ in item.loads.values()] if hasattr(item, "loads") else item.inputs
+
+
 def _outputs(graph, items):
     """Fill each kernel's outputs: the values it defines that something outside it reads (or the graph returns)."""
     readers = {v.id: [None] for v in graph.outputs}  # Var id -> the items (None: the caller) that read it
     for x in items:
-        reads = [v for v, _ in x.loads.values()] if isinstance(x, Kernel) else x.inputs
-        for v in reads:
+        for v in reads(x):
             readers.setdefault(v.id, []).append(x)
     for x in items:
         if isinstance(x, Kernel):

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...passes.fuse import CTYPES, Kernel
+from ...passes.fuse import CTYPES, Kernel, reads
+from .scalar import value_literal
 
 PRELUDE = "#include <string.h>\n"
 VIEW_OPS = ("reshape", "permute", "expand", "slice", "unfold")
@@ -242,24 +243,6 @@ def _ct(v) -> str:
     return CTYPES[v.dtype.name]
 
 
-def _literal(value, v) -> str:
-    """A C literal of `value` in v's type."""
-    name = v.dtype.name
-    if name in ("float32", "float64"):
-        f = "f" if name == "float32" else ""
-        x = float(value)
-        if math.isnan(x):
-            return "NAN"
-        if math.isinf(x):
-            return "INFINITY" if x > 0 else "-INFINITY"
-        return f"{x!r}{f}"
-    if name == "bool":
-        return str(int(bool(value)))
-    if int(value) == -(2**63):  # the literal 9223372036854775808 does not fit a long
-        return "(-9223372036854775807L - 1)"
-    return f"{int(value)}L"
-
-
 def _affine(strides, offset, dims) -> str:
     """C expression offset + sum over d in dims of i<d> * strides[d] (the loop variable of dim d is i<d>)."""
     terms = [str(offset)] if offset else []
@@ -330,7 +313,7 @@ def _render_gather(k: LibraryKernel) -> list:
     src = f"in0[{_affine(lin, off, every)}]"
     dst = f"out0[{_affine(_c_strides(extents), 0, every)}]"
     cond = _bounds(view, coefs)
-    value = f"({cond}) ? {src} : {_literal(view.fill, k.outputs[0])}" if cond else src
+    value = f"({cond}) ? {src} : {value_literal(view.fill, k.outputs[0].dtype.name)}" if cond else src
     return _nest(list(enumerate(extents)), [f"{dst} = {value};"])
 
 
@@ -556,11 +539,11 @@ class _Lowering:
         on every call), and matmul operands that BLAS cannot take (numpy would run its slow loop instead)."""
         wanted: set = set()
         for x in self.items:
-            reads = [v for v, _ in x.loads.values()] if isinstance(x, Kernel) else x.inputs
-            for v in reads:
+            read = reads(x)
+            for v in read:
                 self.readers[v.id] = self.readers.get(v.id, 0) + 1
             if isinstance(x, Kernel):
-                wanted.update(v.id for v in reads if v.id in self.views and not self.views[v.id].contiguous())
+                wanted.update(v.id for v in read if v.id in self.views and not self.views[v.id].contiguous())
                 continue
             for v in x.outputs:
                 self.defining[v.id] = x

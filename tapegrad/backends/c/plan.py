@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from ...passes.fuse import Kernel, fuse
+from ...passes.fuse import Kernel, fuse, reads
 from ...trace.ir import Graph, Var
 from ..plan import FRESH
 from . import compiler, library, render
@@ -48,11 +48,6 @@ def _uniform_consts(graph):
     return Graph(graph.inputs, eqns, [swap.get(u.id, u) for u in graph.outputs], graph.name)
 
 
-def _reads(x) -> list:
-    """The Vars an item reads: a kernel's loads (fused or library), an equation's inputs."""
-    return [v for v, _ in x.loads.values()] if isinstance(x, (Kernel, LibraryKernel)) else x.inputs
-
-
 def _needed(graph, items) -> list:
     """Drop items whose values nobody reads (e.g. an expand that every reader fused away, or a view chain that
     library kernels read through)."""
@@ -63,7 +58,7 @@ def _needed(graph, items) -> list:
         if not any(v.id in need for v in outs):
             continue
         keep.append(x)
-        need.update(v.id for v in _reads(x))
+        need.update(v.id for v in reads(x))
     return keep[::-1]
 
 
@@ -97,7 +92,7 @@ class CPlan:
         self.input_slots = [slots[v.id] for v in graph.inputs]
         consts = {}
         for x in items:
-            for v in _reads(x):
+            for v in reads(x):
                 if v.const is not None and v.id not in slots:
                     slots[v.id] = len(slots)
                     consts[slots[v.id]] = np.array(v.const, order="C")  # (ascontiguousarray makes 0-d 1-d)
@@ -137,7 +132,7 @@ class CPlan:
                         alias[s] = set().union(*(alias.get(slots[u.id], set()) for u in x.inputs if u.id in slots))
         last = {}
         for i, x in enumerate(items):
-            for v in _reads(x):
+            for v in reads(x):
                 for r in alias.get(slots[v.id], ()):
                     last[r] = i
         self.copy_out = []

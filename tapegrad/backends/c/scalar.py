@@ -65,7 +65,12 @@ def expr(e, args: list) -> str:
 
 
 def literal(c: np.ndarray, dtype: str) -> str:
-    x = c[(0,) * c.ndim].item()
+    """The C literal of a constant whose elements are all equal."""
+    return value_literal(c[(0,) * c.ndim].item(), dtype)
+
+
+def value_literal(x, dtype: str) -> str:
+    """A C literal of the Python number x in the C type of `dtype`."""
     if dtype.startswith("float"):
         x = float(x)
         if math.isnan(x):
@@ -75,6 +80,8 @@ def literal(c: np.ndarray, dtype: str) -> str:
         return repr(x) + ("f" if dtype == "float32" else "")
     if dtype == "bool":
         return "1" if x else "0"
+    if int(x) == -(2**63):  # 9223372036854775808 does not fit a long long: the literal would not be INT64_MIN
+        return "((int64_t)(-9223372036854775807LL - 1))"
     return f"(({CTYPES[dtype]}){int(x)}LL)"
 
 
