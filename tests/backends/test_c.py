@@ -168,6 +168,23 @@ def test_no_compiler_warns_once_and_runs_on_numpy(monkeypatch):
     np.testing.assert_allclose(got.item(), w3(x).item(), rtol=1e-5)
 
 
+def test_a_compiler_that_cannot_build_warns_once_and_runs_on_numpy(monkeypatch, tmp_path):
+    stub = tmp_path / "cc"
+    stub.write_text("#!/bin/sh\necho 'xcrun: error: invalid active developer path' >&2\nexit 1\n")
+    stub.chmod(0o755)
+    monkeypatch.setenv("TAPEGRAD_CC", str(stub))
+    monkeypatch.setattr(compiler, "_warned", False)
+    x = _t(100)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        f = tg.jit(w3, backend="c")
+        got = f(x)
+    msgs = [str(w.message) for w in caught if issubclass(w.category, compiler.CompilerMissingWarning)]
+    assert len(msgs) == 1 and "cannot build a shared library" in msgs[0] and "invalid active developer path" in msgs[0]
+    assert "TAPEGRAD_CC" in msgs[0] and isinstance(f.get_concrete_function(x).plan(), Plan)
+    np.testing.assert_allclose(got.item(), w3(x).item(), rtol=1e-5)
+
+
 def test_backend_selection(monkeypatch):
     monkeypatch.delenv("TAPEGRAD_BACKEND", raising=False)
     assert resolve(None) == "c" and resolve("C") == "c" and resolve("numpy") == "numpy"

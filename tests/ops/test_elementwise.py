@@ -193,6 +193,19 @@ def test_div_rounding_modes():
 def test_add_sub_alpha_rsub():
     check_op(lambda x, y: tg.add(x, y, alpha=2.5), lambda x, y: torch.add(x, y, alpha=2.5), [(3,), (3,)])
     check_op(lambda x, y: tg.sub(x, y, alpha=-2), lambda x, y: torch.sub(x, y, alpha=-2), [(3,), (2, 3)])
+
+
+def test_add_sub_take_a_tensor_alpha_and_differentiate_through_it():
+    """A traced learning rate reaches p.add_(g, alpha=-lr) as a tensor (torch accepts only numbers here)."""
+    r = np.random.default_rng(0)
+    x, y = (tg.tensor(r.standard_normal(4), requires_grad=True) for _ in range(2))
+    a = tg.tensor(0.7, dtype=tg.float64, requires_grad=True)
+    np.testing.assert_allclose(tg.add(x, y, alpha=a).numpy(), x.numpy() + 0.7 * y.numpy())
+    np.testing.assert_allclose(tg.sub(x, y, alpha=a).numpy(), x.numpy() - 0.7 * y.numpy())
+    assert tg.autograd.gradcheck(lambda x, y, a: tg.sub(x, y, alpha=a).sum() * tg.add(x, y, alpha=a).sum(), (x, y, a))
+    assert tg.autograd.gradgradcheck(lambda x, y, a: tg.add(x, y, alpha=a).sum() ** 2, (x, y, a))
+    step = tg.jit(lambda p, g, lr: p.sub(g, alpha=lr))
+    np.testing.assert_allclose(step(x, y, a).numpy(), x.numpy() - 0.7 * y.numpy())
     check_op(lambda x, y: tg.rsub(x, y), lambda x, y: torch.rsub(x, y), [(3,), (3,)])
     check_op(lambda x: tg.rsub(x, 2.0), lambda x: torch.rsub(x, 2.0), [(3,)])
 
