@@ -299,6 +299,8 @@ class _Fuser:
 
     def share_load(self, k, v):
         """Merge the open kernels that read the same large input over the same loop shape: one pass over it."""
+        if v.id not in k.loads:  # an earlier merge in this walk made v a value the kernel defines
+            return
         src, shape = k.loads[v.id]
         if src.const is not None or shape != k.shape:
             return
@@ -306,6 +308,8 @@ class _Fuser:
         for other in list(self.loaders.get(src.id, [])):
             if other is k or not other.open or other.shape != k.shape:
                 continue
+            if _reads_from(k, other) or _reads_from(other, k):
+                continue  # one reads the other's values from memory: it must run after it, not beside it
             if None not in (k.split, other.split) and k.split != other.split:
                 continue
             split = k.split if k.split is not None else other.split
@@ -320,6 +324,11 @@ class _Fuser:
             k = self.producer.get(v.id)
             if k is not None and k is not joined:
                 k.open = False
+
+
+def _reads_from(k, other) -> bool:
+    """Whether kernel k loads a value that kernel other defines."""
+    return any(vid in other.kind for vid in k.loads)
 
 
 def _groups(owners) -> list:

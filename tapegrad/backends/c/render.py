@@ -99,7 +99,7 @@ class _At:
         if k == 0:
             return trail
         lead, width = _index(shape[:k], pad[:k], self.row), _prod(pad[k:])
-        terms = [lead if width == 1 else f"{lead} * {width}L"] if lead != "0" else []
+        terms = [lead if width == 1 else f"({lead}) * {width}L"] if lead != "0" else []
         terms += [trail] if trail != "0" else []
         return " + ".join(terms) or "0"
 
