@@ -17,6 +17,15 @@ from .primitives.base import DYNAMIC as _DYNAMIC
 
 _BY_NP = dt._BY_NP
 _new = object.__new__
+# Functions called with every Tensor that Tensor._make creates. Empty in eager mode, so the hot path pays one truth
+# test; trace/tracer.py registers one while any thread traces (to tell constants made inside a trace from captures).
+CREATION_HOOKS: list = []
+
+
+def _run_creation_hooks(t):
+    for hook in CREATION_HOOKS:
+        hook(t)
+
 
 
 class _Version:
@@ -71,12 +80,16 @@ class Tensor:
             if getattr(data, "symbolic", False):  # a traced value (trace/tracer.py): keep it, with its tracer
                 t = _new(Tensor)
                 t._data, t.dtype, t._version, t._interp = data, data.tg_dtype, _Version(), data.tracer
+                if CREATION_HOOKS:
+                    _run_creation_hooks(t)
                 return t
             data = np.asarray(data)
         t = _new(Tensor)
         t._data = data
         t.dtype = _BY_NP.get(data.dtype) or dt.from_numpy_dtype(data.dtype)
         t._version = _Version()
+        if CREATION_HOOKS:
+            _run_creation_hooks(t)
         return t
 
     # *** metadata ***

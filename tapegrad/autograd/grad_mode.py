@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import functools
+import threading
 
 from ..errors import user_frame
 
 
-class _State:
+class _State(threading.local):
+    """Grad mode, one per thread as in PyTorch: a new thread starts with recording on, and one thread's no_grad
+    (every optimizer.step() is one) does not stop another thread's recording."""
+
     enabled = True
     cut = ("no_grad", "<unknown>")  # why outputs made with grad off carry none (for autograd.explain)
 

@@ -8,6 +8,7 @@ level (_levels.py), so grad nests in jvp and vmap and they nest in it. Arguments
 from __future__ import annotations
 
 import functools
+import threading
 
 from ..autograd import engine
 from ..autograd.grad_mode import STATE
@@ -17,7 +18,13 @@ from . import tree_util as tu
 from ._levels import fresh_leaf, strip_level
 from .forward import _split_aux, jvp
 
-_ACTIVE = [0]  # functional reverse-mode transforms running now (an inner one records its backward)
+class _Depth(threading.local):
+    """Functional reverse-mode transforms running now in this thread (an inner one records its backward)."""
+
+    count = 0
+
+
+_ACTIVE = _Depth()
 
 
 def _level():
@@ -62,11 +69,11 @@ class _Linearized:
         self.level, self.name = _level(), name
         leaves, self.in_def = tu.tree_flatten(tuple(primals))
         self.ins = [fresh_leaf(x, self.level) if isinstance(x, Tensor) else x for x in leaves]
-        _ACTIVE[0] += 1
+        _ACTIVE.count += 1
         try:
             result = f(*tu.tree_unflatten(self.in_def, self.ins))
         finally:
-            _ACTIVE[0] -= 1
+            _ACTIVE.count -= 1
         out, self.aux = _split_aux(result, has_aux, name)
         self.outs, self.out_def = tu.tree_flatten(out)
         for i, o in enumerate(self.outs):
@@ -75,7 +82,7 @@ class _Linearized:
                     f"{name}: f must return tensors (in a pytree), but output leaf {i} is a {type(o).__name__}; "
                     "return it through has_aux=True if it is not to be differentiated"
                 )
-        self.create_graph = STATE.enabled and (_ACTIVE[0] > 0 or bool(INTERPRETERS) or self._closes_over_grad())
+        self.create_graph = STATE.enabled and (_ACTIVE.count > 0 or bool(INTERPRETERS) or self._closes_over_grad())
 
     def _closes_over_grad(self):
         roots = [o.grad_fn for o in self.outs if o._rg and o.grad_fn is not None]
@@ -102,7 +109,7 @@ class _Linearized:
         edges = [engine.edge_of(t) if t is not None else None for t in ins]
         if not roots:
             return [None] * len(ins)
-        create = self.create_graph or _ACTIVE[0] > 0
+        create = self.create_graph or _ACTIVE.count > 0
         got = engine.run_backward(
             roots, grads, retain_graph or create, create, inputs=[e for e in edges if e is not None], accumulate=False
         )

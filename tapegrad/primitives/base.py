@@ -6,6 +6,7 @@ mode (autograd/engine.py) and, later, tracers install themselves as the interpre
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from ..dtype import DType
@@ -103,11 +104,54 @@ def register(cls):
 # Graph) also claims primitives whose inputs are all plain, so constants inside a traced function
 # are recorded too. Eager evaluation (autograd/engine.py) is what remains at the bottom.
 
-INTERPRETERS: list = []  # active interpreters, outermost first; INTERPRETERS[i].level == i + 1
-DYNAMIC: list = []  # the innermost dynamic interpreter is DYNAMIC[-1] (claims plain inputs too)
+
+
+class ThreadStack(threading.local):
+    """A stack with one list per thread. Transforms, scopes and grad mode belong to the thread that entered them
+    (as PyTorch's grad mode and JAX's trace state do): a tracer in one thread must not claim the eager ops of
+    another. Supports what the call sites use: truth, len, indexing, iteration, append, pop, remove."""
+
+    def __init__(self):
+        self.items = []
+
+    def __bool__(self):
+        return bool(self.items)
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, i):
+        return self.items[i]
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __reversed__(self):
+        return reversed(self.items)
+
+    def __eq__(self, other):
+        return self.items == (other.items if isinstance(other, ThreadStack) else other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"ThreadStack({self.items!r})"
+
+    def append(self, x):
+        self.items.append(x)
+
+    def pop(self):
+        return self.items.pop()
+
+    def remove(self, x):
+        self.items.remove(x)
+
+
+INTERPRETERS = ThreadStack()  # active interpreters, outermost first; INTERPRETERS[i].level == i + 1
+DYNAMIC = ThreadStack()  # the innermost dynamic interpreter is DYNAMIC[-1] (claims plain inputs too)
 # Module scopes active while tracing, innermost last: (module, path). nn.Module.__call__ pushes one only when
 # DYNAMIC is non-empty (nothing in eager mode); the tracer records the path on each equation (Eqn.scope).
-SCOPE: list = []
+SCOPE = ThreadStack()
 _eager_apply = None  # set by autograd/engine.py at import
 
 

@@ -221,6 +221,7 @@ class Function:
         self._last_key = None
         self._last_names = None
         self._state_created = None  # what the last trace created (when it did): the next trace's reason
+        self._trace_lock = threading.RLock()  # re-entrant: a function may call itself while it is traced
         try:
             self._sig = inspect.signature(fn)
         except (TypeError, ValueError):
@@ -338,6 +339,14 @@ class Function:
     def _concrete(self, args, kwargs):
         dyn, static, names = self._split(args, kwargs)
         key, leaves, struct, paths = self._key(dyn, static)
+        cf = self.cache.get(key)
+        if cf is not None and cf.guard_failure() is None:
+            return cf, leaves
+        # Tracing and the cache update happen under a lock, so threads whose first calls race trace once.
+        with self._trace_lock:
+            return self._trace_or_reuse(key, leaves, struct, paths, dyn, static)
+
+    def _trace_or_reuse(self, key, leaves, struct, paths, dyn, static):
         cf = self.cache.get(key)
         if cf is not None:
             reason = cf.guard_failure()

@@ -7,6 +7,7 @@ trace/ir.py. Called by trace/function.py (tg.function / tg.jit) and by the struc
 
 from __future__ import annotations
 
+import threading
 import weakref
 
 import numpy as np
@@ -15,8 +16,8 @@ from ..dtype import FLOAT
 from ..autograd import engine
 from ..autograd.grad_mode import STATE
 from ..errors import TraceError, user_frame
-from ..primitives.base import SCOPE, AVal, Interpreter
-from ..tensor import Tensor, _Version
+from ..primitives.base import SCOPE, AVal, Interpreter, ThreadStack
+from ..tensor import CREATION_HOOKS, Tensor, _Version
 from .ir import Eqn, Graph, Var, type_str
 
 _FIX = (
@@ -92,19 +93,30 @@ def is_symbolic(t) -> bool:
     return isinstance(t, Tensor) and type(t._data) is SymData
 
 
-# Tracers that are recording now, outermost first (tensors created while they run are constants to them).
-_ACTIVE: list = []
-_plain_make = Tensor._make
+# Tracers that are recording now in this thread, outermost first (tensors created while they run are constants to
+# them). The creation hook is registered while a tracer runs in any thread, and counts its users across threads.
+_ACTIVE = ThreadStack()
+_HOOK_USERS = [0]
+_HOOK_LOCK = threading.Lock()
 
 
-def _tracking_make(data):
-    t = _plain_make(data)
-    if type(data) is not SymData:
+def _note_created(t):
+    data = t._data
+    if type(data) is SymData:
+        data.tracer.made.append(weakref.ref(t))
+    else:
         for tr in _ACTIVE:
             tr.created[id(t)] = weakref.ref(t)
-    else:
-        data.tracer.made.append(weakref.ref(t))
-    return t
+
+
+def _use_creation_hook(delta: int):
+    with _HOOK_LOCK:
+        _HOOK_USERS[0] += delta
+        registered = _note_created in CREATION_HOOKS
+        if _HOOK_USERS[0] > 0 and not registered:
+            CREATION_HOOKS.append(_note_created)
+        elif _HOOK_USERS[0] == 0 and registered:
+            CREATION_HOOKS.remove(_note_created)
 
 
 class Tracer(Interpreter):
@@ -137,13 +149,12 @@ class Tracer(Interpreter):
     def __enter__(self):
         super().__enter__()
         _ACTIVE.append(self)
-        Tensor._make = staticmethod(_tracking_make)
+        _use_creation_hook(+1)
         return self
 
     def __exit__(self, *exc):
         _ACTIVE.remove(self)
-        if not _ACTIVE:
-            Tensor._make = staticmethod(_plain_make)
+        _use_creation_hook(-1)
         return super().__exit__(*exc)
 
     # *** values ***
@@ -218,7 +229,7 @@ class Tracer(Interpreter):
 
     def write(self, cell_or_tensor, new) -> None:
         """An in-place write `target[...] = new` while tracing (Tensor._inplace and SymData.__setitem__)."""
-        nv = self.var_of(new) if isinstance(new, Tensor) else self.var_of(_plain_make(np.asarray(new)))
+        nv = self.var_of(new) if isinstance(new, Tensor) else self.var_of(Tensor._make(np.asarray(new)))
         if type(cell_or_tensor) is SymData:
             cell = cell_or_tensor
             if cell.tracer is not self:
