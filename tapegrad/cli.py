@@ -184,11 +184,13 @@ def _train_parser(sub) -> None:
         help="classify image files with a checkpoint",
         description="Classify grayscale images with a checkpoint. IMAGE: .png/.jpg (needs Pillow, in the viz "
         "extra), .pgm, or .npy (a 2-D array; integers in the data set's units, e.g. 0..16 for the digits, floats "
-        "in [0, 1]). Bright pixels are ink, as in the training data (--invert for dark ink on a light "
-        "background); other sizes are resized to the model's input.",
+        "in [0, 1]), or a folder: the images directly inside it, by name. Bright pixels are ink, as in the "
+        "training data (--invert for dark ink on a light background; an image with a light border gets a "
+        "warning that it looks inverted). Other sizes are resized to the model's input; an image smaller than "
+        "half of it is refused.",
     )
     pr.add_argument("checkpoint", metavar="PATH", help=f"a {CHECKPOINT_NAME} from tapegrad train (or its folder)")
-    pr.add_argument("images", metavar="IMAGE", nargs="+", help="image files to classify")
+    pr.add_argument("images", metavar="IMAGE", nargs="+", help="image files, or folders of them, to classify")
     pr.add_argument("--invert", action="store_true", help="the images have dark ink on a light background")
 
     sub.add_parser("bench", add_help=False,

@@ -13,6 +13,7 @@ import itertools
 import math
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -346,17 +347,23 @@ class _Progress:
         return f"interrupted {where}; no checkpoint of this run was written; run the same command to start again"
 
 
+def _ctrl_c_is_pythons() -> bool:
+    """Python's own Ctrl-C handling on the main thread: not ignored (a background job), not someone else's
+    handler, and not another thread (signal.signal works on the main thread only, where signals arrive)."""
+    on_main = threading.current_thread() is threading.main_thread()
+    return on_main and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 @contextlib.contextmanager
 def _interrupt_after():
     """Holds back Ctrl-C until the block is done, then raises it: the checkpoint and the chart are written as a
     pair (an interrupt between the two would leave a new checkpoint beside an old chart). Both take well under
-    a second. Off the main thread there is nothing to hold back: Python delivers signals to the main thread."""
-    pressed = []
-    try:
-        previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
-    except ValueError:  # not the main thread
+    a second."""
+    if not _ctrl_c_is_pythons():
         yield
         return
+    pressed = []
+    previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
     try:
         yield
     finally:
@@ -652,12 +659,50 @@ def _read_pgm(path: Path) -> np.ndarray:
     return data.reshape(h, w).astype(np.float32) / np.float32(maxval)
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".pnm", ".npy")
+
+
+def _image_files(images) -> list[Path]:
+    """The files to classify: a folder stands for the images directly inside it, by name (hidden files, such
+    as the ._name.png that macOS leaves on other disks, skipped)."""
+    files = []
+    for path in map(Path, images):
+        if not path.is_dir():
+            files.append(path)
+            continue
+        inside = sorted(f for f in path.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".")
+                        and f.is_file())  # fmt: skip
+        if not inside:
+            raise JobError(f"predict: the folder {path} holds no images (files ending in {' '.join(IMAGE_SUFFIXES)}); "
+                           "pass image files, or a folder of them")  # fmt: skip
+        files += inside
+    return files
+
+
+def _check_size(path, img: np.ndarray, cfg: dict) -> None:
+    """Enlarging a much smaller image only invents pixels, so below half the model's input it is refused."""
+    low_h, low_w = math.ceil(cfg["height"] / 2), math.ceil(cfg["width"] / 2)
+    if img.shape[0] < low_h or img.shape[1] < low_w:
+        raise JobError(
+            f"predict: {path} is {img.shape[0]}x{img.shape[1]} pixels, too small to classify: the model takes "
+            f"{cfg['height']}x{cfg['width']} images and enlarges nothing below {low_h}x{low_w}; pass the full-size "
+            "image (is this the right file?)"
+        )
+
+
+def _looks_inverted(img: np.ndarray) -> bool:
+    """A light border: dark ink on light paper, the opposite of the training images (dark border, bright ink)."""
+    border = np.concatenate([img[0], img[-1], img[1:-1, 0], img[1:-1, -1]])
+    return float(np.median(border)) > 0.5
+
+
 def _to_input(path, img: np.ndarray, cfg: dict, invert: bool) -> np.ndarray:
     if img.dtype.kind in "iu":  # .npy in the data set's own units (0..16 for the digits, 0..255 for MNIST)
         img = img.astype(np.float32) / np.float32(cfg["scale"])
     img = img.astype(np.float32)
     if invert:
         img = 1.0 - img
+    _check_size(path, img, cfg)
     if img.shape != (cfg["height"], cfg["width"]):
         try:
             from PIL import Image
@@ -671,16 +716,29 @@ def _to_input(path, img: np.ndarray, cfg: dict, invert: bool) -> np.ndarray:
     return img
 
 
-def run_predict(path, images, invert: bool = False, top: int = 3, echo=print) -> list[tuple[str, int, float]]:
-    """Classifies image files with a checkpoint; prints and returns (file, class, probability) per image."""
+def _warn(message: str) -> None:
+    import sys
+
+    print(f"tapegrad: warning: {message}", file=sys.stderr)
+
+
+def run_predict(path, images, invert=False, top=3, echo=print, warn=_warn) -> list[tuple[str, int, float]]:
+    """Classifies image files (a folder: the images in it) with a checkpoint; prints and returns (file, class,
+    probability) per image. `warn` gets a line for each image that looks inverted (see --invert)."""
     state = load_checkpoint(path)
     model = _model_from(state).eval()
     cfg = state["config"]
-    batch = np.stack([_to_input(p, read_image(p), cfg, invert) for p in images])[:, None]
+    files = _image_files(images)
+    inputs = [_to_input(p, read_image(p), cfg, invert) for p in files]
+    for p, img in zip(files, inputs):
+        if _looks_inverted(img):
+            fix = "without --invert it is bright on dark: leave --invert out" if invert else "pass --invert"
+            warn(f"predict: {p} looks inverted (a light background), but the model learned bright ink on a dark "
+                 f"background, so its answer for it is likely wrong; {fix}")  # fmt: skip
     with tg.no_grad():
-        probs = F.softmax(model(tg.from_numpy(batch)), dim=1).numpy()
+        probs = F.softmax(model(tg.from_numpy(np.stack(inputs)[:, None])), dim=1).numpy()
     results = []
-    for p, row in zip(images, probs):
+    for p, row in zip(files, probs):
         order = np.argsort(-row)[: max(1, top)]
         results.append((str(p), int(order[0]), float(row[order[0]])))
         others = "  ".join(f"{j}: {100 * row[j]:.1f}%" for j in order[1:])
