@@ -278,8 +278,8 @@ def _parse_json(path, text: str, what: str):
         _fail(path, f"its {what} names {e.args[0]!r} twice (the format forbids duplicate names)", _NOT_OURS)
     except RecursionError:
         _fail(path, f"its {what} nests JSON too deeply to read", _NOT_OURS)
-    except json.JSONDecodeError as e:
-        _fail(path, f"its {what} is not valid JSON ({e})")
+    except ValueError as e:  # JSONDecodeError, or a number of more than 4300 digits (int's guard)
+        _fail(path, f"its {what} is not valid JSON ({_show(str(e))})")
 
 
 def _read_header(path: Path, raw: bytes) -> tuple[dict, int]:

@@ -329,16 +329,16 @@ class _Progress:
         self.resumed = None  # the checkpoint this run continues
         self.epochs = None  # the total this run trains to
         self.epoch = None  # the epoch in progress (1-based); None before training starts
-        self.saved = None  # (path, epochs) of the newest checkpoint this run wrote
+        self.saved = None  # (path, epochs, chart or None) of the newest checkpoint this run wrote
 
     def message(self) -> str:
         where = "before training started" if self.epoch is None else f"in epoch {self.epoch}/{self.epochs}"
         if self.saved is not None:
-            path, done = self.saved
+            path, done, chart = self.saved
+            kept = f"kept {path} ({_plural(done, 'epoch')} done)" + (" and its chart" if chart else "")
             if done == self.epochs:
-                return f"interrupted after the last epoch; kept {path} ({_plural(done, 'epoch')}, the run is complete)"
-            return (f"interrupted {where}; kept {path} ({_plural(done, 'epoch')} done) and the chart beside it; "
-                    f"resume with: tapegrad train --resume {path}")  # fmt: skip
+                return f"interrupted after the last epoch; the run is complete: {kept}"
+            return f"interrupted {where}; {kept}; resume with: tapegrad train --resume {path}"
         if self.resumed is not None:
             path, done = self.resumed["path"], self.resumed["epoch"]
             more = f" --epochs {self.epochs}" if self.epochs not in (None, self.resumed["config"].get("epochs")) else ""
@@ -504,7 +504,7 @@ def _train(args, progress: _Progress, echo) -> dict:
         with _interrupt_after():
             save_checkpoint(ckpt_path, model, opt, epoch + 1, cfg, history)
             chart = save_chart(history, out / CHART_NAME, f"{title} ({epoch + 1} of {_plural(epochs, 'epoch')})")
-            progress.saved = (ckpt_path, epoch + 1)
+            progress.saved = (ckpt_path, epoch + 1, chart)
 
     elapsed = time.perf_counter() - started
     echo(f"held-out accuracy {100 * history['test_acc'][-1]:.2f}% after {_plural(epochs, 'epoch')} "

@@ -121,8 +121,8 @@ def test_same_seed_same_numbers_and_resume_after_interrupt(mlp_run, tmp_path, ca
     monkeypatch.setattr(train, "save_chart", lambda h, *a: charts.append(len(h["test_acc"])) or real_chart(h, *a))
     rc, out, err = _run(["train", "--model", "mlp", "--epochs", "3", "--seed", "1", "--out", str(tmp_path)], capsys)
     ckpt = tmp_path / "checkpoint.safetensors"
-    assert rc == 130 and err == (f"tapegrad: interrupted in epoch 3/3; kept {ckpt} (2 epochs done) and the chart "
-                                 f"beside it; resume with: tapegrad train --resume {ckpt}\n")  # fmt: skip
+    assert rc == 130 and err == (f"tapegrad: interrupted in epoch 3/3; kept {ckpt} (2 epochs done) and its chart; "
+                                 f"resume with: tapegrad train --resume {ckpt}\n")  # fmt: skip
     assert _held_out(out) == _held_out(full_text)[:2]  # same seed, same numbers
     assert charts == [1, 2] and (tmp_path / "curves.png").is_file()  # the chart shows the checkpoint's epochs
     monkeypatch.setattr(train, "_train_epoch", real_epoch)
