@@ -15,8 +15,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
+import reprlib
+import secrets
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -134,10 +136,56 @@ def _little_endian(arr: np.ndarray) -> np.ndarray:
     return arr.astype(arr.dtype.newbyteorder("<")) if arr.dtype.byteorder == ">" else arr
 
 
+def _temp_path(path: Path) -> Path:
+    """A new name beside `path` for one save: the writer's pid (so a later save can tell a dead writer's
+    file from a live one's) and random bits (so saves from threads of one process never collide)."""
+    return path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+
+
+def _open_temp(path: Path) -> tuple[Path, int]:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = _temp_path(path)
+        try:  # mode 0o666 less the umask, as for any new file (tempfile.mkstemp would make it 0600)
+            return tmp, os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+
+
+def _alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process there; keep its file instead
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process: alive
+        return True
+    return True
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Deletes the temporary files that saves to `path` left behind when their process was killed mid-write
+    (SIGKILL, power loss: no except clause runs). A running writer's file is kept: it is about to be renamed."""
+    ours = re.compile(re.escape(f".{path.name}.") + r"(\d+)\.[0-9a-f]{8}\.tmp")
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return
+    for name in names:
+        match = ours.fullmatch(name)
+        if match and not _alive(int(match.group(1))):
+            try:
+                os.unlink(path.parent / name)
+            except OSError:  # gone already (another save cleaned it) or not ours to delete
+                pass
+
+
 def _atomic_write(path: Path, chunks) -> None:
     """Writes the chunks to a temporary file beside `path`, fsyncs it and renames it over `path`: a crash
     or an error at any point leaves the previous file as it was."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    _remove_stale_temps(path)
+    tmp, fd = _open_temp(path)
     try:
         with os.fdopen(fd, "wb") as f:
             for chunk in chunks:
@@ -164,6 +212,8 @@ def _atomic_write(path: Path, chunks) -> None:
 def save(obj, path, metadata: dict[str, str] | None = None) -> None:
     """Saves tensors (a state dict, or nested dicts / lists / tuples of tensors and numbers) to `path` in the
     safetensors format, atomically: the file is complete or, after a crash, the previous one is untouched.
+    It is written beside `path` as `.NAME.PID.RANDOM.tmp` and renamed; a temporary file that a killed save
+    left behind is deleted by the next save to the same path. The file gets the usual permissions (umask).
 
     A flat {str: Tensor} dict is stored under its own keys, so `safetensors.torch.load_file` returns the same
     state dict; other structure is recorded in the metadata. `metadata` adds your own str -> str entries.
@@ -201,6 +251,37 @@ def _fail(path, what: str, fix: str = "the file is damaged or was cut short; sav
     raise CheckpointError(f"load: {path} is not a readable safetensors file: {what}; {fix}")
 
 
+_NOT_OURS = "no safetensors writer makes such a file; do not load it (it may have been crafted)"
+_short = reprlib.Repr()
+_short.maxlist, _short.maxstring, _short.maxother = 8, 40, 40
+_show = _short.repr  # adversarial values (a million-entry shape) stay short in messages
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list) -> dict:
+    """json's object_pairs_hook: a plain dict would keep the last of two equal names without a word."""
+    seen = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen.add(key)
+    return dict(pairs)
+
+
+def _parse_json(path, text: str, what: str):
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as e:
+        _fail(path, f"its {what} names {e.args[0]!r} twice (the format forbids duplicate names)", _NOT_OURS)
+    except RecursionError:
+        _fail(path, f"its {what} nests JSON too deeply to read", _NOT_OURS)
+    except ValueError as e:  # JSONDecodeError, or a number of more than 4300 digits (int's guard)
+        _fail(path, f"its {what} is not valid JSON ({_show(str(e))})")
+
+
 def _read_header(path: Path, raw: bytes) -> tuple[dict, int]:
     if len(raw) < 8:
         _fail(path, f"it is {len(raw)} bytes long, shorter than the 8-byte header length that starts the format")
@@ -210,30 +291,84 @@ def _read_header(path: Path, raw: bytes) -> tuple[dict, int]:
     if 8 + n > len(raw):
         _fail(path, f"the header needs {n} bytes but only {len(raw) - 8} follow the length field (truncated)")
     try:
-        header = json.loads(raw[8 : 8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        text = raw[8 : 8 + n].decode("utf-8")
+    except UnicodeDecodeError as e:
         _fail(path, f"its header is not valid JSON ({e})")
+    header = _parse_json(path, text, "header")
     if not isinstance(header, dict):
         _fail(path, f"its header is a JSON {type(header).__name__}, not an object")
     return header, 8 + n
 
 
-def _tensor_from(path, name: str, info, data: memoryview) -> np.ndarray:
+def _whole_numbers(value) -> bool:
+    """A JSON list of ints >= 0 (not bools: json gives True for `true`, and True == 1 in Python)."""
+    return isinstance(value, list) and all(type(v) is int and v >= 0 for v in value)
+
+
+def _entry(path, name: str, info, size: int) -> tuple:
+    """(begin, end, dtype, shape) of one header entry, checked without allocating anything."""
     if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= set(info):
         _fail(path, f"the header entry for {name!r} lacks dtype, shape or data_offsets")
-    if info["dtype"] not in _FROM_ST:
-        _fail(path, f"tensor {name!r} has dtype {info['dtype']!r}, which tapegrad does not support "
+    kind, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+    if not isinstance(kind, str) or kind not in _FROM_ST:
+        _fail(path, f"tensor {name!r} has dtype {_show(kind)}, which tapegrad does not support "
               f"(supported: {', '.join(_FROM_ST)})", "convert that tensor before saving")  # fmt: skip
-    shape, (begin, end) = tuple(info["shape"]), info["data_offsets"]
-    dtype = _FROM_ST[info["dtype"]]
-    need = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if not 0 <= begin <= end or end - begin != need:
-        _fail(path, f"tensor {name!r} is {info['dtype']} of shape {list(shape)} ({need} bytes) but its data_offsets "
+    if not _whole_numbers(shape):
+        _fail(path, f"tensor {name!r} has shape {_show(shape)}; a shape is a list of whole numbers >= 0", _NOT_OURS)
+    if not _whole_numbers(offsets) or len(offsets) != 2:
+        _fail(path, f"tensor {name!r} has data_offsets {_show(offsets)}; they are two whole numbers [begin, end]",
+              _NOT_OURS)  # fmt: skip
+    dtype, (begin, end) = _FROM_ST[kind], offsets
+    need = math.prod(shape) * dtype.itemsize  # Python ints: a huge shape cannot wrap around to a small size
+    if not begin <= end or end - begin != need:
+        _fail(path, f"tensor {name!r} is {kind} of shape {_show(shape)} ({need} bytes) but its data_offsets "
               f"{[begin, end]} span {end - begin} bytes")  # fmt: skip
-    if end > len(data):
-        _fail(path, f"tensor {name!r} needs bytes {begin}..{end} of the data section, which has only {len(data)} "
-              "bytes (truncated)")  # fmt: skip
+    if end > size:
+        _fail(path, f"tensor {name!r} needs bytes {begin}..{end} of the data section, which has only {size} bytes "
+              "(truncated)")  # fmt: skip
+    return begin, end, dtype, tuple(shape)
+
+
+def _layout(path, header: dict, size: int) -> dict[str, tuple]:
+    """{name: (begin, end, dtype, shape)} in the header's order, checked to tile the data section exactly: the
+    format forbids overlaps (two tensors sharing bytes) and gaps (bytes that belong to no tensor)."""
+    entries = {name: _entry(path, name, info, size) for name, info in header.items()}
+    pos, previous = 0, None
+    for name, (begin, end, _, _) in sorted(entries.items(), key=lambda item: item[1][:2]):
+        if begin < pos:
+            _fail(path, f"tensor {name!r} (bytes {begin}..{end}) overlaps tensor {previous!r} (bytes ..{pos})",
+                  _NOT_OURS)  # fmt: skip
+        if begin > pos:
+            _fail(path, f"bytes {pos}..{begin} of the data section, before tensor {name!r}, belong to no tensor",
+                  _NOT_OURS)  # fmt: skip
+        pos, previous = end, name
+    if pos != size:
+        _fail(path, f"the last {size - pos} bytes of the data section belong to no tensor")
+    return entries
+
+
+def _tensor_from(data: memoryview, begin: int, end: int, dtype, shape: tuple) -> np.ndarray:
     return np.frombuffer(data[begin:end], dtype.np.newbyteorder("<")).astype(dtype.np).reshape(shape)
+
+
+def _metadata(path, header: dict) -> dict:
+    meta = header.pop("__metadata__", None) or {}
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        _fail(path, "its __metadata__ is not a JSON object of strings", _NOT_OURS)
+    return meta
+
+
+def _structure(path, meta: dict, tensors: dict):
+    """The container that tg.save recorded in the metadata, rebuilt around the tensors."""
+    tree = _parse_json(path, meta[_TREE_KEY], f"{_TREE_KEY} metadata")
+    try:
+        return _unflatten(tree, tensors)
+    except CheckpointError:
+        raise
+    except RecursionError:
+        _fail(path, f"its {_TREE_KEY} metadata nests too deeply to rebuild", _NOT_OURS)
+    except (TypeError, ValueError) as e:  # e.g. a "__dict__" entry that is not a [key, value] pair
+        _fail(path, f"its {_TREE_KEY} metadata is not a structure tg.save writes ({type(e).__name__}: {e})")
 
 
 def load(path, *, with_metadata: bool = False):
@@ -252,16 +387,9 @@ def load(path, *, with_metadata: bool = False):
         raise FileNotFoundError(f"load: no checkpoint at {path}; check the path (tg.save writes .safetensors files)")
     raw = path.read_bytes()
     header, start = _read_header(path, raw)
-    meta = header.pop("__metadata__", None) or {}
-    if not isinstance(meta, dict):
-        _fail(path, "its __metadata__ is not a JSON object")
+    meta = _metadata(path, header)
     data = memoryview(raw)[start:]
-    tensors = {name: from_numpy(_tensor_from(path, name, info, data)) for name, info in header.items()}
-    obj = tensors
-    if _TREE_KEY in meta:
-        try:
-            tree = json.loads(meta[_TREE_KEY])
-        except json.JSONDecodeError as e:
-            _fail(path, f"its {_TREE_KEY} metadata is not valid JSON ({e})")
-        obj = _unflatten(tree, tensors)
+    layout = _layout(path, header, len(data))  # every entry is checked before any tensor is allocated
+    tensors = {name: from_numpy(_tensor_from(data, *where)) for name, where in layout.items()}
+    obj = _structure(path, meta, tensors) if _TREE_KEY in meta else tensors
     return (obj, dict(meta)) if with_metadata else obj

@@ -147,8 +147,12 @@ def _train_parser(sub) -> None:
         "train",
         help="train a small CNN on the embedded 8x8 digits (the main job): progress, checkpoint, chart",
         description="Train a small CNN (or MLP) on the 8x8 handwritten digits shipped with tapegrad, or on "
-        "MNIST-style IDX files with --data. Evaluates on held-out images every epoch, saves a checkpoint after "
-        "every epoch and a PNG chart of the loss and accuracy curves at the end. Defaults: cnn, adam, 10 epochs.",
+        "MNIST-style IDX files with --data. Evaluates on held-out images every epoch and saves a checkpoint and a "
+        "PNG chart of the loss and accuracy curves after every epoch. Defaults: cnn, adam, 10 epochs. A finished "
+        "run is never replaced unless you ask: without --out a new run goes to runs/<data>-<model>, or to "
+        "runs/<data>-<model>-2, -3, ... when that holds an earlier run; an --out folder that holds a run is refused "
+        "unless --resume continues that run or --overwrite replaces it. Ctrl-C stops the run, keeping the "
+        "checkpoint of the last finished epoch, and says how to resume.",
     )
     # NOTE: defaults of the options a checkpoint also records are None here, so --resume can tell which ones
     # the user actually gave (and refuse contradictions); train.py fills in the real defaults.
@@ -164,8 +168,12 @@ def _train_parser(sub) -> None:
                             "numbers, about 4x faster per epoch for the default cnn; the first run spends a few "
                             "seconds compiling (cached for later runs)")
     train.add_argument("--data", metavar="DIR", help="MNIST / Fashion-MNIST IDX files (raw or .gz), not the digits")
-    train.add_argument("--out", metavar="DIR", help="where the checkpoint and chart go (default runs/<data>-<model>)")
+    train.add_argument("--out", metavar="DIR", help="where the checkpoint and chart go (default runs/<data>-<model>, "
+                       "or the next free runs/<data>-<model>-N when that holds an earlier run)")
     train.add_argument("--resume", metavar="PATH", help=f"continue from a {CHECKPOINT_NAME} written by train")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace the run in the --out folder (default runs/<data>-<model>) instead of refusing; "
+                            "the old files stay until the first new epoch is saved")
 
     ev = sub.add_parser("eval", help="evaluate a checkpoint on its held-out images (accuracy, confusion matrix)")
     ev.add_argument("checkpoint", metavar="PATH", help=f"a {CHECKPOINT_NAME} written by tapegrad train (or its folder)")
@@ -176,11 +184,13 @@ def _train_parser(sub) -> None:
         help="classify image files with a checkpoint",
         description="Classify grayscale images with a checkpoint. IMAGE: .png/.jpg (needs Pillow, in the viz "
         "extra), .pgm, or .npy (a 2-D array; integers in the data set's units, e.g. 0..16 for the digits, floats "
-        "in [0, 1]). Bright pixels are ink, as in the training data (--invert for dark ink on a light "
-        "background); other sizes are resized to the model's input.",
+        "in [0, 1]), or a folder: the images directly inside it, by name. Bright pixels are ink, as in the "
+        "training data (--invert for dark ink on a light background; an image with a light border gets a "
+        "warning that it looks inverted). Other sizes are resized to the model's input; an image smaller than "
+        "half of it is refused.",
     )
     pr.add_argument("checkpoint", metavar="PATH", help=f"a {CHECKPOINT_NAME} from tapegrad train (or its folder)")
-    pr.add_argument("images", metavar="IMAGE", nargs="+", help="image files to classify")
+    pr.add_argument("images", metavar="IMAGE", nargs="+", help="image files, or folders of them, to classify")
     pr.add_argument("--invert", action="store_true", help="the images have dark ink on a light background")
 
     sub.add_parser("bench", add_help=False,
@@ -216,9 +226,14 @@ def _run_job(fn, *args, **kwargs) -> int:
         fn(*args, **kwargs)
     except JobError as e:
         return _fail(str(e))
-    except KeyboardInterrupt:
-        return 130
     return 0
+
+
+def _interrupted(e: KeyboardInterrupt) -> int:
+    """Ctrl-C: one line on stderr (the job's own account of what it kept, if it gave one), no traceback, and the
+    exit status 130 (128 + SIGINT) that shells expect."""
+    print(f"tapegrad: {e}" if str(e) else "tapegrad: interrupted (Ctrl-C)", file=sys.stderr)
+    return 130
 
 
 def _run_bench(argv) -> int:
@@ -250,6 +265,8 @@ def main(argv=None) -> int:
         rc = _main(argv)
         sys.stdout.flush()  # inside the try: a reader that went away fails here, not at interpreter exit
         return rc
+    except KeyboardInterrupt as e:
+        return _interrupted(e)
     except BrokenPipeError:
         try:  # Python's recipe: point stdout at devnull so the flush at exit does not fail again
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -8,7 +8,12 @@ Depends on the public API only (tg.nn, tg.optim, tg.data, tg.save / tg.load), li
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
+import os
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -31,6 +36,11 @@ def _plural(n: int, word: str) -> str:
 
 class JobError(Exception):
     """A problem with the user's request (bad option, wrong checkpoint): the CLI prints it and exits 2."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a job; its text is the one line that says what was kept and how to go on (the CLI prints
+    it and exits 130)."""
 
 
 # *** data ***
@@ -278,8 +288,10 @@ def save_chart(history: dict, path: Path, title: str) -> Path | None:
         ax.legend()
         ax.xaxis.get_major_locator().set_params(integer=True)
     fig.suptitle(title)
-    fig.savefig(path, dpi=100)
+    tmp = path.with_name(f".{path.name}.tmp")  # one fixed name: what a killed write left, the next one replaces
+    fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
+    os.replace(tmp, path)  # a half-drawn chart never sits under the final name
     return path
 
 
@@ -310,40 +322,147 @@ def _resolve(args, resumed: dict | None) -> dict:
     return cfg
 
 
-def run_train(args, echo=print) -> dict:
-    """Trains per `args` (the parsed `tapegrad train` options); returns {"history", "checkpoint", "chart", ...}."""
-    resumed = load_checkpoint(args.resume) if args.resume else None
-    cfg = _resolve(args, resumed)
-    train_ds, test_ds, info = load_data(cfg["data"])
-    cfg.update(info)
-    start_epoch = resumed["epoch"] if resumed else 0
-    # without --epochs, a resumed run finishes the run it was part of (e.g. after Ctrl-C)
-    epochs = args.epochs if args.epochs is not None else cfg.get("epochs", 10)
-    if resumed is not None and epochs <= start_epoch:
-        raise JobError(
-            f"{resumed['path']} has already trained {_plural(start_epoch, 'epoch')}; pass --epochs with the total you want "
-            f"(more than {start_epoch}), e.g. --epochs {start_epoch + 5}"
-        )
-    cfg["epochs"] = epochs
-    out = Path(args.out) if args.out else (resumed["path"].parent if resumed else Path("runs") / _run_name(cfg))
+class _Progress:
+    """What a Ctrl-C would leave behind, kept up to date by run_train so that the interrupt can say it."""
+
+    def __init__(self):
+        self.resumed = None  # the checkpoint this run continues
+        self.epochs = None  # the total this run trains to
+        self.epoch = None  # the epoch in progress (1-based); None before training starts
+        self.saved = None  # (path, epochs, chart or None) of the newest checkpoint this run wrote
+
+    def message(self) -> str:
+        where = "before training started" if self.epoch is None else f"in epoch {self.epoch}/{self.epochs}"
+        if self.saved is not None:
+            path, done, chart = self.saved
+            kept = f"kept {path} ({_plural(done, 'epoch')} done)" + (" and its chart" if chart else "")
+            if done == self.epochs:
+                return f"interrupted after the last epoch; the run is complete: {kept}"
+            return f"interrupted {where}; {kept}; resume with: tapegrad train --resume {path}"
+        if self.resumed is not None:
+            path, done = self.resumed["path"], self.resumed["epoch"]
+            more = f" --epochs {self.epochs}" if self.epochs not in (None, self.resumed["config"].get("epochs")) else ""
+            return (f"interrupted {where}; {path} is unchanged ({_plural(done, 'epoch')}); resume with: "
+                    f"tapegrad train --resume {path}{more}")  # fmt: skip
+        return f"interrupted {where}; no checkpoint of this run was written; run the same command to start again"
+
+
+def _ctrl_c_is_pythons() -> bool:
+    """Python's own Ctrl-C handling on the main thread: not ignored (a background job), not someone else's
+    handler, and not another thread (signal.signal works on the main thread only, where signals arrive)."""
+    on_main = threading.current_thread() is threading.main_thread()
+    return on_main and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@contextlib.contextmanager
+def _interrupt_after():
+    """Holds back Ctrl-C until the block is done, then raises it: the checkpoint and the chart are written as a
+    pair (an interrupt between the two would leave a new checkpoint beside an old chart). Both take well under
+    a second."""
+    if not _ctrl_c_is_pythons():
+        yield
+        return
+    pressed = []
+    previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
+
+
+def _holds_run(folder: Path) -> bool:
+    return (folder / CHECKPOINT_NAME).exists() or (folder / CHART_NAME).exists()
+
+
+def _default_out(base: Path, overwrite: bool) -> Path:
+    """runs/<data>-<model> (`base`), or the first of runs/<data>-<model>-2, -3, ... that holds no run: running
+    the README's command twice keeps both runs. --overwrite reuses `base`."""
+    if overwrite:
+        return base
+    names = itertools.chain([base], (base.with_name(f"{base.name}-{n}") for n in itertools.count(2)))
+    return next(folder for folder in names if not _holds_run(folder))
+
+
+def _refuse_to_replace(out: Path, resumed: dict | None) -> None:
+    """A folder that holds a run is written only by --resume of that very run, or with --overwrite."""
+    ckpt = out / CHECKPOINT_NAME
+    if not _holds_run(out) or (resumed is not None and ckpt.resolve() == resumed["path"].resolve()):
+        return
+    held = ckpt if ckpt.exists() else out / CHART_NAME
+    resume = f"train it further with --resume {ckpt} --epochs TOTAL, " if ckpt.exists() else ""
+    raise JobError(f"--out {out} already holds a run ({held}) and this run would replace it; {resume}pass another "
+                   "--out, or add --overwrite to replace it")  # fmt: skip
+
+
+def _out_folder(args, cfg: dict, resumed: dict | None, echo) -> Path:
+    """The folder this run writes its checkpoint and chart to, created; never one that holds another run
+    unless --overwrite says so."""
+    if args.out or resumed is not None:
+        out = Path(args.out) if args.out else resumed["path"].parent
+    else:
+        base = Path("runs") / _run_name(cfg)
+        out = _default_out(base, args.overwrite)
+        if out != base:
+            echo(f"{base} holds an earlier run, so this one goes to {out} (--overwrite would replace the earlier one)")
     if out.exists() and not out.is_dir():
         raise JobError(f"--out {out} is an existing file, not a folder; --out names the folder for the checkpoint "
                        "and chart (created if missing): pass a new or existing folder")
+    if not args.overwrite:
+        _refuse_to_replace(out, resumed)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise JobError(f"--out {out}: cannot create that folder ({e.strerror or e}); pass --out a folder you can "
                        "write to") from None
+    return out
 
+
+def _total_epochs(args, cfg: dict, resumed: dict | None) -> tuple[int, int]:
+    """(first epoch, total epochs). Without --epochs, a resumed run finishes the run it was part of (e.g. after
+    Ctrl-C)."""
+    start = resumed["epoch"] if resumed else 0
+    epochs = args.epochs if args.epochs is not None else cfg.get("epochs", 10)
+    if resumed is not None and epochs <= start:
+        raise JobError(
+            f"{resumed['path']} has already trained {_plural(start, 'epoch')}; pass --epochs with the total you want "
+            f"(more than {start}), e.g. --epochs {start + 5}"
+        )
+    return start, epochs
+
+
+def _model_and_state(cfg: dict, resumed: dict | None):
+    """(model, optimizer, history): new ones seeded by cfg, or the resumed checkpoint's."""
     tg.manual_seed(cfg["seed"])
-    model = build_model(cfg["model"], cfg["height"], cfg["width"], cfg["classes"])
+    if resumed is None:
+        model = build_model(cfg["model"], cfg["height"], cfg["width"], cfg["classes"])
+        return model, make_optimizer(cfg["optimizer"], model.parameters(), cfg["lr"]), {k: [] for k in HISTORY_KEYS}
+    model = _model_from(resumed)
     opt = make_optimizer(cfg["optimizer"], model.parameters(), cfg["lr"])
-    history = {k: [] for k in HISTORY_KEYS}
-    if resumed is not None:
-        model = _model_from(resumed)
-        opt = make_optimizer(cfg["optimizer"], model.parameters(), cfg["lr"])
-        opt.load_state_dict(resumed["optimizer"])
-        history = {k: list(resumed["history"][k]) for k in HISTORY_KEYS}
+    opt.load_state_dict(resumed["optimizer"])
+    return model, opt, {k: list(resumed["history"][k]) for k in HISTORY_KEYS}
+
+
+def run_train(args, echo=print) -> dict:
+    """Trains per `args` (the parsed `tapegrad train` options); returns {"history", "checkpoint", "chart", ...}.
+    Ctrl-C at any point raises Interrupted, whose text says what was kept and how to resume."""
+    progress = _Progress()
+    try:
+        return _train(args, progress, echo)
+    except KeyboardInterrupt:
+        raise Interrupted(progress.message()) from None
+
+
+def _train(args, progress: _Progress, echo) -> dict:
+    resumed = progress.resumed = load_checkpoint(args.resume) if args.resume else None
+    cfg = _resolve(args, resumed)
+    train_ds, test_ds, info = load_data(cfg["data"])
+    cfg.update(info)
+    start_epoch, epochs = _total_epochs(args, cfg, resumed)
+    progress.epochs = cfg["epochs"] = epochs
+    out = _out_folder(args, cfg, resumed, echo)
+    model, opt, history = _model_and_state(cfg, resumed)
 
     n_params = sum(p.numel() for p in model.parameters())
     verb = f"resuming {resumed['path']} at epoch {start_epoch + 1}:" if resumed else "training"
@@ -357,8 +476,11 @@ def run_train(args, echo=print) -> dict:
     if step is not None:
         echo("--compile: the training step (forward, loss, backward, update) and the evaluation run as compiled "
              "graphs; the first epoch traces and compiles them (cached for later runs)")
-    ckpt_path, started = out / CHECKPOINT_NAME, time.perf_counter()
+    title = (f"tapegrad train: {cfg['model']} on {_data_name(cfg)}, {cfg['optimizer']} lr {cfg['lr']:g}, "
+             f"seed {cfg['seed']}")  # fmt: skip
+    ckpt_path, chart, started = out / CHECKPOINT_NAME, None, time.perf_counter()
     for epoch in range(start_epoch, epochs):
+        progress.epoch = epoch + 1
         for group in opt.param_groups:
             group["lr"] = _cosine_lr(cfg["lr"], epoch, epochs)
         # each epoch's order depends only on (seed, epoch), so a resumed run shuffles as the uninterrupted one
@@ -368,14 +490,9 @@ def run_train(args, echo=print) -> dict:
         bar = _progress(len(loader), f"epoch {epoch + 1}/{epochs}")
         try:
             train_loss, train_acc = _train_epoch(model, opt, loader, bar, step)
-        except KeyboardInterrupt:
+        finally:  # closed on Ctrl-C too, so the interrupt's message starts on a clean line
             if bar is not None:
                 bar.close()
-            last = ckpt_path if epoch > start_epoch else args.resume
-            echo(f"interrupted in epoch {epoch + 1}" + (f"; resume with --resume {last}" if last else ""))
-            raise
-        if bar is not None:
-            bar.close()
         test_loss, test_acc = evaluate(model, test_ds, batch_fn=step and step.evaluate_batch)
         seconds = time.perf_counter() - t0
         for k, v in zip(HISTORY_KEYS, (train_loss, train_acc, test_loss, test_acc, seconds)):
@@ -383,12 +500,13 @@ def run_train(args, echo=print) -> dict:
         echo(f"epoch {epoch + 1:3d}/{epochs}  train loss {train_loss:.4f} acc {100 * train_acc:5.1f}%  "
              f"held-out loss {test_loss:.4f} acc {100 * test_acc:5.2f}%  ({seconds:.1f} s, "
              f"{len(loader) / seconds:.0f} steps/s)")  # fmt: skip
-        save_checkpoint(ckpt_path, model, opt, epoch + 1, cfg, history)
+        # the chart is drawn with every checkpoint, so the one beside a checkpoint always shows its epochs
+        with _interrupt_after():
+            save_checkpoint(ckpt_path, model, opt, epoch + 1, cfg, history)
+            chart = save_chart(history, out / CHART_NAME, f"{title} ({epoch + 1} of {_plural(epochs, 'epoch')})")
+            progress.saved = (ckpt_path, epoch + 1, chart)
 
     elapsed = time.perf_counter() - started
-    title = (f"tapegrad train: {cfg['model']} on {_data_name(cfg)}, {cfg['optimizer']} lr {cfg['lr']:g}, "
-             f"seed {cfg['seed']}")  # fmt: skip
-    chart = save_chart(history, out / CHART_NAME, title)
     echo(f"held-out accuracy {100 * history['test_acc'][-1]:.2f}% after {_plural(epochs, 'epoch')} "
          f"({elapsed:.1f} s this run)")  # fmt: skip
     echo(f"checkpoint: {ckpt_path}")
@@ -541,12 +659,50 @@ def _read_pgm(path: Path) -> np.ndarray:
     return data.reshape(h, w).astype(np.float32) / np.float32(maxval)
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".pnm", ".npy")
+
+
+def _image_files(images) -> list[Path]:
+    """The files to classify: a folder stands for the images directly inside it, by name (hidden files, such
+    as the ._name.png that macOS leaves on other disks, skipped)."""
+    files = []
+    for path in map(Path, images):
+        if not path.is_dir():
+            files.append(path)
+            continue
+        inside = sorted(f for f in path.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".")
+                        and f.is_file())  # fmt: skip
+        if not inside:
+            raise JobError(f"predict: the folder {path} holds no images (files ending in {' '.join(IMAGE_SUFFIXES)}); "
+                           "pass image files, or a folder of them")  # fmt: skip
+        files += inside
+    return files
+
+
+def _check_size(path, img: np.ndarray, cfg: dict) -> None:
+    """Enlarging a much smaller image only invents pixels, so below half the model's input it is refused."""
+    low_h, low_w = math.ceil(cfg["height"] / 2), math.ceil(cfg["width"] / 2)
+    if img.shape[0] < low_h or img.shape[1] < low_w:
+        raise JobError(
+            f"predict: {path} is {img.shape[0]}x{img.shape[1]} pixels, too small to classify: the model takes "
+            f"{cfg['height']}x{cfg['width']} images and enlarges nothing below {low_h}x{low_w}; pass the full-size "
+            "image (is this the right file?)"
+        )
+
+
+def _looks_inverted(img: np.ndarray) -> bool:
+    """A light border: dark ink on light paper, the opposite of the training images (dark border, bright ink)."""
+    border = np.concatenate([img[0], img[-1], img[1:-1, 0], img[1:-1, -1]])
+    return float(np.median(border)) > 0.5
+
+
 def _to_input(path, img: np.ndarray, cfg: dict, invert: bool) -> np.ndarray:
     if img.dtype.kind in "iu":  # .npy in the data set's own units (0..16 for the digits, 0..255 for MNIST)
         img = img.astype(np.float32) / np.float32(cfg["scale"])
     img = img.astype(np.float32)
     if invert:
         img = 1.0 - img
+    _check_size(path, img, cfg)
     if img.shape != (cfg["height"], cfg["width"]):
         try:
             from PIL import Image
@@ -560,16 +716,29 @@ def _to_input(path, img: np.ndarray, cfg: dict, invert: bool) -> np.ndarray:
     return img
 
 
-def run_predict(path, images, invert: bool = False, top: int = 3, echo=print) -> list[tuple[str, int, float]]:
-    """Classifies image files with a checkpoint; prints and returns (file, class, probability) per image."""
+def _warn(message: str) -> None:
+    import sys
+
+    print(f"tapegrad: warning: {message}", file=sys.stderr)
+
+
+def run_predict(path, images, invert=False, top=3, echo=print, warn=_warn) -> list[tuple[str, int, float]]:
+    """Classifies image files (a folder: the images in it) with a checkpoint; prints and returns (file, class,
+    probability) per image. `warn` gets a line for each image that looks inverted (see --invert)."""
     state = load_checkpoint(path)
     model = _model_from(state).eval()
     cfg = state["config"]
-    batch = np.stack([_to_input(p, read_image(p), cfg, invert) for p in images])[:, None]
+    files = _image_files(images)
+    inputs = [_to_input(p, read_image(p), cfg, invert) for p in files]
+    for p, img in zip(files, inputs):
+        if _looks_inverted(img):
+            fix = "without --invert it is bright on dark: leave --invert out" if invert else "pass --invert"
+            warn(f"predict: {p} looks inverted (a light background), but the model learned bright ink on a dark "
+                 f"background, so its answer for it is likely wrong; {fix}")  # fmt: skip
     with tg.no_grad():
-        probs = F.softmax(model(tg.from_numpy(batch)), dim=1).numpy()
+        probs = F.softmax(model(tg.from_numpy(np.stack(inputs)[:, None])), dim=1).numpy()
     results = []
-    for p, row in zip(images, probs):
+    for p, row in zip(files, probs):
         order = np.argsort(-row)[: max(1, top)]
         results.append((str(p), int(order[0]), float(row[order[0]])))
         others = "  ".join(f"{j}: {100 * row[j]:.1f}%" for j in order[1:])

@@ -179,3 +179,148 @@ def test_save_refuses_what_it_cannot_store_without_pickle(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         tg.save({"w": tg.ones(1)}, tmp_path / "no" / "x.safetensors")
     assert list(tmp_path.iterdir()) == []
+
+
+# *** adversarial headers: refused with CheckpointError, quickly, before any tensor is allocated ***
+
+
+def _file(path, header, data: bytes = b""):
+    raw = header if isinstance(header, bytes) else json.dumps(header).encode()
+    return _damage(path, struct.pack("<Q", len(raw)) + raw + data)
+
+
+def _f32(begin, end, shape=(2,)):
+    return {"dtype": "F32", "shape": list(shape), "data_offsets": [begin, end]}
+
+
+ADVERSARIAL = {
+    "deep JSON": (b"[" * 100_000 + b"]" * 100_000, b"", "nests JSON too deeply"),
+    "deep tree": ({"__metadata__": {"tapegrad.tree": "[" * 5000 + "]" * 5000}}, b"", "nests JSON too deeply"),
+    "huge number": (b'{"w": {"dtype": "F32", "shape": [1' + b"0" * 5000 + b'], "data_offsets": [0, 8]}}', bytes(8),
+                    "not valid JSON"),
+    "bool in shape": ({"w": {"dtype": "F32", "shape": [True, 2], "data_offsets": [0, 8]}}, bytes(8),
+                      r"shape \[True, 2\]; a shape is a list of whole numbers"),
+    "negative shape": ({"w": _f32(0, 8, (-2, -1))}, bytes(8), "a shape is a list of whole numbers"),
+    "float offsets": ({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0.0, 8]}}, bytes(8),
+                      "two whole numbers"),
+    "list dtype": ({"w": {"dtype": ["F32"], "shape": [2], "data_offsets": [0, 8]}}, bytes(8), "dtype"),
+    "huge shape": ({"w": _f32(0, 8, (2**62, 2**62))}, bytes(8), r"span 8 bytes"),
+    "huge shape that wraps int64": ({"w": _f32(0, 0, (2**62, 4))}, b"", r"span 0 bytes"),
+    "huge offsets": ({"w": _f32(2**60, 2**60 + 8)}, bytes(8), r"\(truncated\)"),
+    "end before begin": ({"w": _f32(8, 0)}, bytes(8), "data_offsets"),
+    "overlap": ({"a": _f32(0, 8), "b": _f32(4, 12, (2,))}, bytes(12), r"'b' \(bytes 4..12\) overlaps tensor 'a'"),
+    "same bytes twice": ({"a": _f32(0, 8), "b": _f32(0, 8)}, bytes(8), "overlaps"),
+    "gap": ({"a": _f32(0, 8), "b": _f32(12, 20)}, bytes(20), r"bytes 8..12 .* belong to no tensor"),
+    "gap at start": ({"a": _f32(4, 12)}, bytes(12), r"bytes 0..4 .* belong to no tensor"),
+    "trailing bytes": ({"a": _f32(0, 8)}, bytes(12), r"last 4 bytes .* belong to no tensor"),
+    "duplicate name": (b'{"w": ' + json.dumps(_f32(0, 8)).encode() + b', "w": ' + json.dumps(_f32(8, 16)).encode()
+                       + b"}", bytes(16), r"names 'w' twice"),
+    "duplicate metadata key": (b'{"__metadata__": {"a": "1", "a": "2"}}', b"", r"names 'a' twice"),
+    "metadata not strings": ({"__metadata__": {"tapegrad.tree": 3}}, b"", "__metadata__ is not a JSON object"),
+    "malformed tree": ({"__metadata__": {"tapegrad.tree": '{"__dict__": [1]}'}}, b"", "not a structure tg.save"),
+}
+
+
+@pytest.mark.parametrize("case", ADVERSARIAL)
+def test_adversarial_headers_are_refused(tmp_path, case):
+    import time
+
+    header, data, words = ADVERSARIAL[case]
+    path = _file(tmp_path / "evil.safetensors", header, data)
+    start = time.perf_counter()
+    with pytest.raises(CheckpointError, match=words) as info:
+        tg.load(path)
+    assert time.perf_counter() - start < 1.0
+    assert len(str(info.value)) < 400 and str(info.value).startswith(f"load: {path} is not a readable")
+
+
+def test_zero_size_tensors_do_not_count_as_overlaps(tmp_path):
+    p = tmp_path / "z.safetensors"
+    tg.save({"a": tg.zeros(0), "b": tg.ones(2), "c": tg.zeros(3, 0), "d": tg.ones(1)}, p)
+    back = tg.load(p)
+    assert list(back) == ["a", "b", "c", "d"] and back["c"].shape == (3, 0)
+
+
+# *** the temporary file of a save, its permissions, and saves killed at random points ***
+
+
+def test_save_uses_the_umask_like_any_other_file(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        tg.save({"w": tg.ones(2)}, tmp_path / "a.safetensors")
+        os.umask(0o077)
+        tg.save({"w": tg.ones(2)}, tmp_path / "b.safetensors")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.safetensors").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.safetensors").stat().st_mode & 0o777 == 0o600
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_next_save_removes_what_a_killed_save_left(tmp_path):
+    import os
+
+    p = tmp_path / "ckpt.safetensors"
+    stale = tmp_path / f".ckpt.safetensors.{_dead_pid()}.0123abcd.tmp"
+    live = tmp_path / f".ckpt.safetensors.{os.getppid()}.0123abcd.tmp"  # a writer still running: kept
+    other = tmp_path / f".other.safetensors.{_dead_pid()}.0123abcd.tmp"  # another path's: not ours to judge
+    for f in (stale, live, other):
+        f.write_bytes(b"half a checkpoint")
+    tg.save({"w": tg.ones(2)}, p)
+    assert sorted(f.name for f in tmp_path.iterdir()) == sorted([p.name, live.name, other.name])
+
+
+def _saver(path, seed: int) -> None:
+    """In a forked child: saves two different states to `path` over and over, until it is killed."""
+    import os
+
+    try:
+        states = [{"w": tg.full((256, 1024), float(v)), "step": tg.tensor([v])} for v in (1, 2)]
+        for i in range(10**6):
+            tg.save(states[(seed + i) % 2], path)
+    finally:
+        os._exit(0)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="forks a child that saves")
+def test_sigkill_at_random_points_never_damages_the_file(tmp_path):
+    """SIGKILL a process that is saving (1 MB per file) at random moments, many times: the file under the final
+    name is always absent or complete; the temporary files of killed saves are removed by the next save."""
+    import os
+    import random
+    import signal
+    import time
+    import warnings
+
+    p = tmp_path / "ckpt.safetensors"
+    rng, seen, deadline = random.Random(0), set(), time.monotonic() + 3.0
+    kills = 0
+    while time.monotonic() < deadline or kills < 10:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads: the child only saves
+            pid = os.fork()
+        if pid == 0:
+            _saver(p, kills)
+        time.sleep(rng.uniform(0.0, 0.03))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        kills += 1
+        if p.exists():
+            back = tg.load(p)  # raises on a damaged file
+            value = back["step"].item()
+            assert value in (1, 2) and bool((back["w"] == value).all())
+            seen.add(value)
+        assert len(list(tmp_path.glob(".ckpt.safetensors.*.tmp"))) <= 1  # each save cleans up the one before
+    tg.save({"w": tg.ones(1)}, p)
+    assert [f.name for f in tmp_path.iterdir()] == [p.name]
+    assert seen, "no save finished before its kill: the test proved nothing"

@@ -109,6 +109,7 @@ def test_same_seed_same_numbers_and_resume_after_interrupt(mlp_run, tmp_path, ca
     from tapegrad import train
 
     calls, real_epoch = [], train._train_epoch
+    charts, real_chart = [], train.save_chart
 
     def interrupted(*a):
         calls.append(1)
@@ -117,9 +118,13 @@ def test_same_seed_same_numbers_and_resume_after_interrupt(mlp_run, tmp_path, ca
         return real_epoch(*a)
 
     monkeypatch.setattr(train, "_train_epoch", interrupted)
-    rc, out, _ = _run(["train", "--model", "mlp", "--epochs", "3", "--seed", "1", "--out", str(tmp_path)], capsys)
-    assert rc == 130 and "interrupted in epoch 3; resume with --resume" in out
+    monkeypatch.setattr(train, "save_chart", lambda h, *a: charts.append(len(h["test_acc"])) or real_chart(h, *a))
+    rc, out, err = _run(["train", "--model", "mlp", "--epochs", "3", "--seed", "1", "--out", str(tmp_path)], capsys)
+    ckpt = tmp_path / "checkpoint.safetensors"
+    assert rc == 130 and err == (f"tapegrad: interrupted in epoch 3/3; kept {ckpt} (2 epochs done) and its chart; "
+                                 f"resume with: tapegrad train --resume {ckpt}\n")  # fmt: skip
     assert _held_out(out) == _held_out(full_text)[:2]  # same seed, same numbers
+    assert charts == [1, 2] and (tmp_path / "curves.png").is_file()  # the chart shows the checkpoint's epochs
     monkeypatch.setattr(train, "_train_epoch", real_epoch)
 
     rc, out, err = _run(["train", "--resume", str(tmp_path / "checkpoint.safetensors")], capsys)
@@ -367,8 +372,8 @@ def test_loss_chart_axis_says_logarithmic(tmp_path, monkeypatch):
 
     from tapegrad import train
 
-    figs = []
-    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: figs.append(self))
+    figs, real_savefig = [], Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: figs.append(self) or real_savefig(self, *a, **k))
     history = {"train_loss": [1.0, 0.5], "test_loss": [1.1, 0.6], "train_acc": [0.5, 0.8], "test_acc": [0.4, 0.7]}
     train.save_chart(history, tmp_path / "c.png", "t")
     assert "log" in figs[0].axes[0].get_ylabel()
@@ -414,3 +419,123 @@ def test_closed_stdout_ends_quietly():
     proc.stdout.close()  # as `| head` does once it has its lines
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) != 0 and "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+
+# *** a second run never replaces the first; Ctrl-C anywhere says what was kept ***
+
+
+def test_train_again_never_replaces_a_finished_run(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = tmp_path / "runs" / "digits-mlp"
+    one = ["train", "--model", "mlp", "--epochs", "1"]
+    assert _run(one, capsys)[0] == 0
+    kept = (first / "checkpoint.safetensors").read_bytes()
+    rc, out, err = _run(one + ["--seed", "5"], capsys)  # the README's command again: a new folder, said so
+    assert rc == 0, err
+    assert "runs/digits-mlp holds an earlier run, so this one goes to runs/digits-mlp-2" in out
+    assert (tmp_path / "runs" / "digits-mlp-2" / "curves.png").is_file()
+    rc, _, err = _run(one + ["--out", str(first)], capsys)  # a folder named with --out: refused, with the choices
+    assert rc == 2 and err.startswith(f"tapegrad: error: --out {first} already holds a run")
+    assert f"--resume {first / 'checkpoint.safetensors'} --epochs" in err and "another --out" in err
+    assert "--overwrite" in err and (first / "checkpoint.safetensors").read_bytes() == kept
+    rc, _, err = _run(["train", "--resume", str(first / "checkpoint.safetensors"), "--epochs", "2", "--out",
+                       str(tmp_path / "runs" / "digits-mlp-2")], capsys)  # fmt: skip
+    assert rc == 2 and "already holds a run" in err  # --resume continues its own run, not another folder's
+    rc, _, err = _run(one + ["--seed", "7", "--out", str(first), "--overwrite"], capsys)
+    assert rc == 0, err
+    assert (first / "checkpoint.safetensors").read_bytes() != kept and tg.load(first / "checkpoint.safetensors")["config"]["seed"] == 7
+
+
+def test_train_help_says_what_happens_to_an_earlier_run(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--overwrite" in text and "runs/<data>-<model>-2, -3, ..." in text and "Ctrl-C" in text
+
+
+@pytest.mark.parametrize("writing", ["save_checkpoint", "save_chart"])
+def test_ctrl_c_while_writing_finishes_the_pair_first(tmp_path, capsys, monkeypatch, writing):
+    """A real SIGINT in the middle of the checkpoint or the chart: both are written, then the run stops."""
+    import signal
+
+    from tapegrad import train
+
+    real = getattr(train, writing)
+
+    def pressed_ctrl_c(*a, **k):
+        os.kill(os.getpid(), signal.SIGINT)
+        return real(*a, **k)
+
+    monkeypatch.setattr(train, writing, pressed_ctrl_c)
+    rc, out, err = _run(["train", "--model", "mlp", "--epochs", "3", "--out", str(tmp_path)], capsys)
+    assert rc == 130 and err.count("\n") == 1 and "interrupted in epoch 1/3; kept" in err and "(1 epoch done)" in err
+    assert tg.load(tmp_path / "checkpoint.safetensors")["epoch"] == 1 and (tmp_path / "curves.png").is_file()
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["checkpoint.safetensors", "curves.png"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_before_training_and_in_other_commands(tmp_path, capsys, monkeypatch):
+    from tapegrad import train
+
+    def ctrl_c(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "load_data", ctrl_c)
+    rc, _, err = _run(["train", "--out", str(tmp_path)], capsys)
+    assert rc == 130 and err == ("tapegrad: interrupted before training started; no checkpoint of this run was "
+                                 "written; run the same command to start again\n")  # fmt: skip
+    monkeypatch.setattr(cli, "run_demo", ctrl_c)
+    assert _run(["demo"], capsys)[1:] == ("", "tapegrad: interrupted (Ctrl-C)\n")
+
+
+def test_ctrl_c_at_any_moment_of_the_command_is_one_line(tmp_path):
+    """SIGINT to the console script at several moments (during the import of tapegrad, during training): exit
+    status 130 and one line on stderr, never a traceback."""
+    import signal
+    import time
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    script = "import sys; from _tapegrad_cli import main; sys.exit(main())"
+    for i, delay in enumerate((0.05, 0.5, 2.0)):
+        argv = ["train", "--model", "mlp", "--epochs", "50", "--out", str(tmp_path / str(i))]
+        proc = subprocess.Popen([sys.executable, "-c", script, *argv], cwd=tmp_path, env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130 and "Traceback" not in err, (delay, err)
+        assert err.count("\n") == 1 and err.startswith("tapegrad: interrupted"), (delay, err)
+
+
+def test_predict_questions_odd_inputs(mlp_run, tmp_path, capsys):
+    from tapegrad import train
+
+    images, _ = tg.data.datasets.load_digits()
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    for i in range(3):
+        np.save(folder / f"{i}.npy", images[i])
+    (folder / "notes.txt").write_text("not an image")
+    (folder / "._0.npy").write_bytes(b"macOS resource fork")
+    one_by_one = [train.run_predict(mlp_run[0], [folder / f"{i}.npy"], echo=print)[0][1] for i in range(3)]
+    capsys.readouterr()
+    rc, out, err = _run(["predict", str(mlp_run[0]), str(folder)], capsys)  # a folder: the images in it
+    assert rc == 0 and err == "" and [ln.split(":")[0] for ln in out.splitlines()] == [
+        str(folder / f"{i}.npy") for i in range(3)]  # fmt: skip
+    assert [r[1] for r in train.run_predict(mlp_run[0], [folder], echo=lambda s: None)] == one_by_one
+    (tmp_path / "empty").mkdir()
+    rc, _, err = _run(["predict", str(mlp_run[0]), str(tmp_path / "empty")], capsys)
+    assert rc == 2 and "the folder" in err and "holds no images" in err
+
+    np.save(tmp_path / "tiny.npy", np.ones((2, 3), np.float32))  # refused, not blown up to 8x8
+    rc, out, err = _run(["predict", str(mlp_run[0]), str(tmp_path / "tiny.npy")], capsys)
+    assert rc == 2 and "is 2x3 pixels, too small to classify" in err and "below 4x4" in err and out == ""
+
+    np.save(tmp_path / "dark_ink.npy", 1 - images[0] / 16)  # dark ink on a light background, floats in [0, 1]
+    rc, out, err = _run(["predict", str(mlp_run[0]), str(tmp_path / "dark_ink.npy")], capsys)
+    assert rc == 0 and "looks inverted" in err and "pass --invert" in err and out.count("\n") == 1
+    rc, out, err = _run(["predict", str(mlp_run[0]), str(tmp_path / "dark_ink.npy"), "--invert"], capsys)
+    assert rc == 0 and err == "" and out.split(":")[1].split()[0] == str(one_by_one[0])
+    rc, out, err = _run(["predict", str(mlp_run[0]), str(folder / "0.npy"), "--invert"], capsys)
+    assert rc == 0 and "looks inverted" in err and "leave --invert out" in err
