@@ -109,6 +109,7 @@ def _convert_source(fn):
     if "__class__" in fn.__code__.co_freevars:  # zero-argument super() needs the class cell
         return None
     fdef.decorator_list = []
+    _PureAugAssign().visit(fdef)
     conv = _Converter(fn.__code__.co_filename, first - 1)
     fdef.body = conv.lower_exits(fdef.body)
     fdef.body = conv.block(fdef.body)
@@ -128,6 +129,25 @@ def _convert_source(fn):
     ast.fix_missing_locations(module)
     ast.increment_lineno(module, first - 1)
     return ast.unparse(factory), module
+
+
+class _PureAugAssign(ast.NodeTransformer):
+    """`x += y` on a name becomes `x = x + y`: TensorFlow tensors are immutable, so `+=` makes a new tensor
+    (tapegrad's Tensor, like PyTorch's, would update in place, which a graph loop body must not do)."""
+
+    def visit_AugAssign(self, node):
+        if isinstance(node.target, ast.Name):
+            value = ast.BinOp(_name(node.target.id), node.op, node.value)
+            return ast.copy_location(ast.Assign([_name(node.target.id, True)], value), node)
+        return node
+
+    def visit_FunctionDef(self, node):  # nested functions are not converted
+        return node if getattr(self, "_inside", False) else self._enter(node)
+
+    def _enter(self, node):
+        self._inside = True
+        self.generic_visit(node)
+        return node
 
 
 def _name(n, store=False):
@@ -353,7 +373,9 @@ class _Converter:
         defs = [_def(body, [item] + names, [unpack] + s.body + [ast.Return(_tuple(names))])]
         stop = getattr(s, "ag_stop", None)
         stop_fn = ast.Lambda(_params(names), _name(stop)) if stop else ast.Constant(None)
-        call = _call("for_stmt", self._iterable(s.iter), _name(body), stop_fn, self._loads(names), self._strs(names), where)
+        targets = self._strs(_assigned([ast.Assign([s.target], ast.Constant(None))]))
+        call = _call("for_stmt", self._iterable(s.iter), _name(body), stop_fn, self._loads(names), self._strs(names),
+                     where, targets)
         return [ast.copy_location(d, s) for d in defs] + [self._bind(names, call, s)]
 
     @staticmethod
@@ -535,13 +557,17 @@ class _Runtime:
         return _graph_loop(test_fn, lambda *v: ((), body_fn(*v)), init, names, where)
 
     @staticmethod
-    def for_stmt(iterable, body_fn, stop_fn, init, names, where):
+    def for_stmt(iterable, body_fn, stop_fn, init, names, where, targets=()):
         if isinstance(iterable, _LazyRange):
             if not (iterable.symbolic() and _tracing()):
                 iterable = iterable.make()
             else:
+                init = _seed_targets(init, names, targets, lambda: iterable.bounds()[0])
                 return _range_loop(iterable, body_fn, stop_fn, init, names, where)
         if _is_tensor(iterable) and _tracing():
+            from ..ops import zeros_like
+
+            init = _seed_targets(init, names, targets, lambda: zeros_like(iterable[0]))
             return _tensor_loop(iterable, body_fn, stop_fn, init, names, where)
         vals = tuple(init)
         for item in iterable:
@@ -553,6 +579,12 @@ class _Runtime:
     @staticmethod
     def lazy_range(fn, args, kwargs):
         return _LazyRange(fn, args, kwargs)
+
+
+def _seed_targets(init, names, targets, first):
+    """The loop target is a loop variable too (a `return v` after the loop reads it): start it at a value of
+    the right shape and dtype so that the graph loop can carry it."""
+    return tuple(first() if v is UNDEFINED and n in targets else v for v, n in zip(init, names))
 
 
 def _not(x):
