@@ -20,7 +20,6 @@ def test_value_computed_before_the_tape_is_a_constant():
     with tf.GradientTape() as tape:
         z = y * y
     assert tape.gradient(z, y) is None
-    assert tape.gradient is not None
 
 
 def test_reset_discards_the_recording():
@@ -319,7 +318,7 @@ def test_do_not_convert_and_autograph_off_errors():
             return x
         return -x
 
-    with pytest.raises(tf.errors.__class__ if False else Exception, match="tg.cond|tf.cond"):
+    with pytest.raises(tf.TraceError if hasattr(tf, "TraceError") else Exception, match="tg.cond|tf.cond"):
         f(tf.constant(1.0))
 
     @tf.autograph.experimental.do_not_convert
