@@ -6,6 +6,8 @@ functional transform call `run_backward` here, the one entry point for reverse m
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from ..dtype import FLOAT
@@ -19,6 +21,13 @@ _FREED_MESSAGE = (
     "autograd.grad(). Pass retain_graph=True to the first call if you need to differentiate twice, "
     "or recompute the forward pass."
 )
+
+
+# GradientTape (tf/tape.py) returns only what it recorded while open. Nodes made while a tape is open get
+# a sequence number from CLOCK; a tape keeps the [start, end) intervals it was open, so "recorded by this
+# tape" is one comparison. With no tape open (PyTorch code) a node pays one global test and keeps seq -1.
+TAPES_OPEN = 0  # how many tapes are recording now (tf/tape.py keeps it)
+CLOCK = itertools.count()
 
 
 class Node:
@@ -35,9 +44,13 @@ class Node:
     retained = None  # {output_nr: weakref to Tensor} from Tensor.retain_grad
     cuts = None  # why some inputs carry no gradient (for autograd.explain)
     freed = False  # saved values were released by a backward without retain_graph
+    # None: made by a Node subclass that does not call Node.__init__; a tape keeps such nodes (it cannot
+    # tell when they were made). -1: made while no tape was open.
+    seq = None
 
     def __init__(self, edges):
         self.edges = edges
+        self.seq = next(CLOCK) if TAPES_OPEN else -1
 
     def name(self) -> str:
         return type(self).__name__
@@ -71,6 +84,7 @@ class PrimNode(Node):
     def __init__(self, prim, params, edges, args, out):
         # Node.__init__ inlined: this runs once per recorded op
         self.edges, self.prim, self.params, self.args = edges, prim, params, args
+        self.seq = next(CLOCK) if TAPES_OPEN else -1
         # NOTE: args are held until backward, but vjp rules only see the inputs in prim.saves;
         # the others arrive as AVals (shape and dtype), so rules stay traceable.
         saves = prim.saves
@@ -270,12 +284,14 @@ def _check_grad_shape(node, i, g, edge):
         )
 
 
-def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None, accumulate=True):
+def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None, accumulate=True,
+                 keep=None):
     """Propagate root_grads from roots to leaves in reverse topological order.
 
     roots are (Node or leaf Tensor, output_nr) edges. With accumulate=True leaves (or only `inputs`,
     when given) get their `.grad` summed in; with accumulate=False the gradients of `inputs` (edges)
-    are captured and returned in a dict keyed by (id(target), output_nr).
+    are captured and returned in a dict keyed by (id(target), output_nr). keep (with inputs only): a
+    predicate on Nodes; gradients flow only through nodes it accepts (a GradientTape's own record).
     """
     deps = _graph_dependencies([r[0] for r in roots])
     buffers = {}  # target -> [summed gradient per output]
@@ -283,7 +299,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
         _add_to_buffer(buffers, target, nr, g)
     capture = None if inputs is None else {(id(t), nr): None for t, nr in inputs}
     # With inputs given, only nodes on a path to one of them run (and release their saved values).
-    useful = None if inputs is None else _on_path_to([r[0] for r in roots], {t for t, _ in inputs})
+    useful = None if inputs is None else _on_path_to([r[0] for r in roots], {t for t, _ in inputs}, keep)
     ready = list({id(r[0]): r[0] for r in roots if r[0] not in deps}.values())
     with enable_grad() if create_graph else no_grad():
         while ready:
@@ -297,10 +313,11 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     return capture
 
 
-def _on_path_to(roots, targets):
+def _on_path_to(roots, targets, keep=None):
     """The nodes whose vjp must run for gradients to reach one of targets (nodes or leaves).
 
-    An iterative post-order walk: a node is useful when an edge leads to a target or a useful node."""
+    An iterative post-order walk: a node is useful when an edge leads to a target or a useful node.
+    Nodes that keep rejects are never useful, so no gradient passes through them."""
     useful, done = set(), set()
     stack = [(r, False) for r in roots]
     while stack:
@@ -309,7 +326,7 @@ def _on_path_to(roots, targets):
             if any(e is not None and (e[0] in useful or e[0] in targets) for e in node.edges):
                 useful.add(node)
             continue
-        if node in done or not isinstance(node, Node):
+        if node in done or not isinstance(node, Node) or (keep is not None and not keep(node)):
             continue
         done.add(node)
         stack.append((node, True))

@@ -24,3 +24,16 @@ from .tape import GradientTape, UnconnectedGradients  # noqa: F401
 from .variable import Variable  # noqa: F401
 
 bool = bool_
+
+# *** TensorFlow's namespaces and top-level names beyond the core (issue 14) ***
+from . import config, dtypes, errors, linalg  # noqa: E402,F401
+from . import autograph  # noqa: E402,F401
+from . import nn  # noqa: E402,F401
+from .config import device  # noqa: E402,F401
+from .dtypes import DType, as_dtype  # noqa: E402,F401
+from .function import function  # noqa: E402,F401
+from .module import Module, init_scope, name_scope  # noqa: E402,F401
+from .toplevel import *  # noqa: E402,F401,F403
+from ..trace.function import TensorSpec  # noqa: E402,F401
+from . import keras  # noqa: E402,F401
+from .keras import optimizers  # noqa: E402,F401

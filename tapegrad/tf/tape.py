@@ -1,10 +1,13 @@
 """tg.GradientTape: TensorFlow's tape as a recording scope over the one engine (autograd/engine.py).
 
-A tape adds nothing to the per-op path. Variables (trainable) require grad, so the engine records
-ops on them anyway; a tensor given to `watch` has its requires-grad flag raised while the tape is
-open (and lowered again when the last tape watching it closes), so the engine records ops on it
-too. `gradient` is then one `run_backward(..., accumulate=False)` that captures the gradients of
-the sources: a tape never writes `.grad`.
+Variables (trainable) require grad, so the engine records ops on them anyway; a tensor given to
+`watch` has its requires-grad flag raised while the tape is open (and lowered again when the last
+tape watching it closes), so the engine records ops on it too. While any tape is open the engine
+numbers the Nodes it makes (engine.CLOCK); a tape keeps the intervals it was open, and `gradient`
+is one `run_backward(..., accumulate=False, keep=...)` that passes only through the Nodes made in
+those intervals. So a tape answers with what it recorded, as TensorFlow's does: a value computed
+before the tape opened (or before `reset()`) is not connected to it, whatever PyTorch's graph says.
+A tape never writes `.grad`.
 """
 
 from __future__ import annotations
@@ -93,6 +96,7 @@ class GradientTape:
         self._accessed = {}  # id -> trainable Variable read while open (variable.py fills it)
         self._recording = False
         self._used = False
+        self._spans = []  # [start, end) of engine.CLOCK while open; end is None while recording
 
     # *** the recording scope ***
 
@@ -101,6 +105,8 @@ class GradientTape:
             raise GradError("this GradientTape is already recording; a tape cannot be entered twice at once")
         self._recording = True
         ACTIVE.append(self)
+        engine.TAPES_OPEN += 1
+        self._spans.append([next(engine.CLOCK), None])
         for t in self._watched.values():
             self._watch_one(t)
         if self._watch_accessed:
@@ -116,6 +122,8 @@ class GradientTape:
             return
         self._recording = False
         ACTIVE.remove(self)
+        engine.TAPES_OPEN -= 1
+        self._spans[-1][1] = next(engine.CLOCK)
         _var.unlisten(self._accessed)
         for t in self._raised.values():
             _lower_flag(t)
@@ -144,7 +152,7 @@ class GradientTape:
         """Forget what was watched and whether gradient was called, as if the tape were opened anew."""
         recording = self._recording
         self._close()
-        self._watched, self._accessed, self._used = {}, {}, False
+        self._watched, self._accessed, self._used, self._spans = {}, {}, False, []
         if recording:
             self.__enter__()
 
@@ -187,6 +195,13 @@ class GradientTape:
             )
         self._used = True
 
+    def _recorded(self, node) -> bool:
+        """Whether this tape recorded node (made while it was open); engine.run_backward's keep."""
+        seq = node.seq
+        if seq is None:  # a Node kind that is not numbered: keep it rather than cut a gradient silently
+            return True
+        return any(start <= seq and (end is None or seq < end) for start, end in self._spans)
+
     def _recording_now(self) -> bool:
         """Whether a gradient computed now is itself recorded (inside an open tape: higher order)."""
         return STATE.enabled and bool(ACTIVE)
@@ -197,7 +212,7 @@ class GradientTape:
         for i, (t, g) in enumerate(zip(targets, out_grads)):
             if not isinstance(t, Tensor):
                 raise TypeError(f"gradient: target {i} is a {type(t).__name__}, expected a tapegrad Tensor")
-            if t._rg or id(t) in self._watched:
+            if self._connected(t):
                 roots.append(self._edge_of(t))
                 root_grads.append(_root_grad(i, t, g))
         edges = [self._edge(i, s) for i, s in enumerate(sources)]
@@ -205,7 +220,9 @@ class GradientTape:
         if not roots or not wanted:
             return [None] * len(sources)
         create = self._recording_now()
-        got = engine.run_backward(roots, root_grads, retain or create, create, inputs=wanted, accumulate=False)
+        got = engine.run_backward(
+            roots, root_grads, retain or create, create, inputs=wanted, accumulate=False, keep=self._recorded
+        )
         return [None if e is None else got[(id(e[0]), e[1])] for e in edges]
 
     def _edge(self, i, s):
@@ -216,9 +233,17 @@ class GradientTape:
             )
         if not self._watch_accessed and isinstance(s, _var.Variable) and id(s) not in self._watched:
             return None  # watch_accessed_variables=False: only explicitly watched variables get gradients
-        if not s._rg and id(s) not in self._watched:
-            return None
-        return self._edge_of(s)
+        return self._edge_of(s) if self._connected(s) else None
+
+    def _connected(self, t) -> bool:
+        """Whether the tape knows t: watched, a leaf that requires grad (a Variable), or made by a recorded op.
+
+        A tensor made before the tape opened (or before reset) is a constant to it, as in TensorFlow."""
+        if id(t) in self._watched:
+            return True
+        if not t._rg:
+            return False
+        return t.grad_fn is None or self._recorded(t.grad_fn)
 
     def _edge_of(self, t):
         # NOTE: a watched tensor's flag is lowered when the tape closes, but the ops recorded while it was up
