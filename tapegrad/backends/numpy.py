@@ -177,7 +177,38 @@ def _random_bits(key, *, shape, dtype, distribution):
     return draw.astype(dtype.np)
 
 
+def _eigh(a):
+    w, v = np.linalg.eigh(a)
+    return np.concatenate([v, w[..., None, :]], -2)
+
+
+def _qr(a):
+    return np.concatenate(np.linalg.qr(a, mode="reduced"), -2)
+
+
+def _svd(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.concatenate([u, s[..., None, :], vh], -2)
+
+
+def _matrix(fn):
+    """numpy.linalg keeps the dtype for float32/float64; float16 and bfloat16 compute in float32."""
+    def impl(a):
+        work = a if a.dtype in (np.float32, np.float64) else a.astype(np.float32)
+        return np.asarray(fn(work)).astype(a.dtype, copy=False)
+
+    return impl
+
+
 IMPLS = {
+    # decompositions (primitives/decompositions.py)
+    "inv": _matrix(np.linalg.inv),
+    "slogdet": _matrix(lambda a: np.linalg.slogdet(a)[1]),
+    "detsign": _matrix(lambda a: np.linalg.slogdet(a)[0]),
+    "cholesky": _matrix(np.linalg.cholesky),
+    "eigh": _matrix(_eigh),
+    "qr": _matrix(_qr),
+    "svd": _matrix(_svd),
     # random
     "random_bits": _random_bits,
     # unary

@@ -61,6 +61,14 @@ def as_operand(value, op: str = "op", name: str = "x") -> Tensor:
     return _refuse(value, op, name)
 
 
+def as_leaf(value):
+    """A pytree leaf as a transform's argument: numbers and numpy arrays become tensors (grad(f)(2.0) is a
+    0-d float32, as in JAX); anything else (tensors, None, strings) is left for the transform to judge."""
+    if isinstance(value, (_NUMBERS, np.ndarray)):
+        return as_operand(value, "transform", "argument")
+    return value
+
+
 def _holds_tensor(seq) -> bool:
     return any(isinstance(v, Tensor) or (isinstance(v, (list, tuple)) and _holds_tensor(v)) for v in seq)
 
