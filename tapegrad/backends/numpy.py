@@ -172,7 +172,10 @@ def _fold(cols, *, size, kernel, stride, dilation):
 def _random_bits(key, *, shape, dtype, distribution):
     """Counter-based draws: numpy's generator seeded with the key (as 64 unsigned bits), so equal keys
     give equal numbers and consecutive keys independent streams."""
-    rng = np.random.default_rng(int(key) & 0xFFFFFFFFFFFFFFFF)
+    seed = int(key) & 0xFFFFFFFFFFFFFFFF
+    if distribution == "bits":  # new keys: a salted stream, so they are not the key's own uniform draws
+        return np.random.default_rng([seed, 0x5EED]).integers(0, 2**62, tuple(shape)).astype(dtype.np)
+    rng = np.random.default_rng(seed)
     draw = rng.random(tuple(shape)) if distribution == "uniform" else rng.standard_normal(tuple(shape))
     return draw.astype(dtype.np)
 
