@@ -180,8 +180,12 @@ def _random_bits(key, *, shape, dtype, distribution):
     return draw.astype(dtype.np)
 
 
+def _symmetric(a):
+    return (a + np.swapaxes(a, -1, -2)) / 2  # cholesky and eigh read the symmetric part (primitives/decompositions.py)
+
+
 def _eigh(a):
-    w, v = np.linalg.eigh(a)
+    w, v = np.linalg.eigh(_symmetric(a))
     return np.concatenate([v, w[..., None, :]], -2)
 
 
@@ -208,7 +212,7 @@ IMPLS = {
     "inv": _matrix(np.linalg.inv),
     "slogdet": _matrix(lambda a: np.linalg.slogdet(a)[1]),
     "detsign": _matrix(lambda a: np.linalg.slogdet(a)[0]),
-    "cholesky": _matrix(np.linalg.cholesky),
+    "cholesky": _matrix(lambda a: np.linalg.cholesky(_symmetric(a))),
     "eigh": _matrix(_eigh),
     "qr": _matrix(_qr),
     "svd": _matrix(_svd),

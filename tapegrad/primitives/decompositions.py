@@ -6,8 +6,10 @@ return them packed along axis -2 and tapegrad/numpy/linalg.py unpacks them:
   eigh: (..., n + 1, n) = vectors, then the eigenvalues as one more row
   qr:   (..., m + n, n) = Q (m x n), then R (n x n)            (reduced, m >= n)
   svd:  (..., m + 1 + n, n) = U (m x n), S (one row), Vh (n x n) (reduced, m >= n)
+cholesky and eigh read (a + a^T) / 2, as JAX's symmetrize_input does, so their rules (which hold for
+symmetric perturbations) are exact for the primitive as a function of every entry.
 The vjp rules are the standard real-matrix ones (Giles 2008; Murray 2016 for cholesky; Townsend 2016 for
-svd); eigh and svd assume distinct eigen/singular values, as JAX's rules do. qr and svd have no jvp rule.
+svd); eigh and svd assume distinct eigen/singular values, as JAX's rules do.
 """
 
 from __future__ import annotations
@@ -111,6 +113,10 @@ def _inv(a):
     return bind(Inv, a)
 
 
+def _sym(x):
+    return 0.5 * (x + _t(x))
+
+
 def _phi(x):
     """The lower triangle with the diagonal halved."""
     return x.tril() - 0.5 * (x * _eye_like(x))
@@ -127,12 +133,11 @@ class Cholesky(_Matrix):
 
     def vjp(self, g, a, *, out):
         li = _inv(out)
-        s = _t(li) @ _phi(_t(out) @ g) @ li
-        return (0.5 * (s + _t(s)),)
+        return (_sym(_t(li) @ _phi(_t(out) @ g) @ li),)
 
     def jvp(self, dxs, xs, out):
         li = _inv(out)
-        return out @ _phi(li @ dxs[0] @ _t(li))
+        return out @ _phi(li @ _sym(dxs[0]) @ _t(li))
 
 
 @register
@@ -151,14 +156,14 @@ class Eigh(_Matrix):
         v, w = out.narrow(-2, 0, n), out.narrow(-2, n, 1).squeeze(-2)
         gv, gw = g.narrow(-2, 0, n), g.narrow(-2, n, 1).squeeze(-2)
         inner = _off_diagonal_reciprocal(w) * (_t(v) @ gv) + gw.unsqueeze(-1) * _eye_like(v)
-        return (v @ inner @ _t(v),)
+        return (_sym(v @ inner @ _t(v)),)
 
     def jvp(self, dxs, xs, out):
         from ..ops.shape import cat
 
         n = out.shape[-1]
         v, w = out.narrow(-2, 0, n), out.narrow(-2, n, 1).squeeze(-2)
-        m = _t(v) @ dxs[0] @ v
+        m = _t(v) @ _sym(dxs[0]) @ v
         dv = v @ (_off_diagonal_reciprocal(w) * m)
         dw = m.diagonal(0, -2, -1)
         return cat([dv, dw.unsqueeze(-2)], -2)
@@ -183,6 +188,18 @@ class Qr(_Matrix):
         gq, gr = g.narrow(-2, 0, m), g.narrow(-2, m, out.shape[-1])
         mm = r @ _t(gr) - _t(gq) @ q
         return ((gq + q @ _copyltu(mm)) @ _t(_inv(r)),)
+
+    def jvp(self, dxs, xs, out):
+        # X = Q^T dA R^-1 = Omega + dR R^-1 with Omega skew and dR R^-1 upper: Omega is X's strict lower part
+        from ..ops.shape import cat
+
+        m = out.shape[-2] - out.shape[-1]
+        q, r = out.narrow(-2, 0, m), out.narrow(-2, m, out.shape[-1])
+        da_ri = dxs[0] @ _inv(r)
+        x = _t(q) @ da_ri
+        low = x.tril(-1)
+        upper = x - (low - _t(low))
+        return cat([da_ri - q @ upper, upper @ r], -2)
 
 
 @register
@@ -211,3 +228,19 @@ class Svd(_Matrix):
             proj = gu - u @ (_t(u) @ gu)
             out_a = out_a + (proj / s.unsqueeze(-2)) @ vh
         return (out_a,)
+
+    def jvp(self, dxs, xs, out):
+        from ..ops.shape import cat
+
+        n = out.shape[-1]
+        m = out.shape[-2] - 1 - n
+        u, s, vh = out.narrow(-2, 0, m), out.narrow(-2, m, 1).squeeze(-2), out.narrow(-2, m + 1, n)
+        v = _t(vh)
+        dp = _t(u) @ dxs[0] @ v
+        f = _off_diagonal_reciprocal(s * s)
+        dss, sds = dp * s.unsqueeze(-2), s.unsqueeze(-1) * dp
+        du = u @ (f * (dss + _t(dss)))
+        if m > n:
+            du = du + (dxs[0] @ v - u @ dp) / s.unsqueeze(-2)
+        dv = v @ (f * (sds + _t(sds)))
+        return cat([du, dp.diagonal(0, -2, -1).unsqueeze(-2), _t(dv)], -2)
