@@ -36,6 +36,7 @@ def weak(value) -> Tensor:
     kind = dt.bool_ if arr.dtype.kind == "b" else dt.int64 if arr.dtype.kind in "iu" else dt.get_default_dtype()
     out = Tensor._make(arr.astype(kind.np, copy=False))
     out._weak = True
+    out._exact = arr  # the value at full precision: promoted to float64 it must be 0.1, not float32(0.1)
     return out
 
 
