@@ -40,7 +40,9 @@ from .checkpoint import load, save  # noqa: E402
 # TensorFlow's idiom (issue 3): tg.tf holds all of it; here only names that mean the same in PyTorch or
 # that PyTorch lacks (tg.transpose stays PyTorch's; tg.tf.transpose is TensorFlow's; see docs/three-idioms.md)
 from . import tf  # noqa: E402
-from .tf import autodiff, math, random  # noqa: E402,F811  (tg.math replaces the stdlib module ops leaked)
+from .tf import autodiff, math  # noqa: E402,F811  (tg.math replaces the stdlib module ops leaked)
+# tg.random: TensorFlow's random ops and JAX's explicit keys side by side (random.py)
+from . import random  # noqa: E402
 from .tf import (  # noqa: E402
     GradientTape,
     UnconnectedGradients,
@@ -77,6 +79,8 @@ from .tf import (  # noqa: E402
 # graph mode (issue 4): one tracer behind tg.function and tg.jit; tg.lax is JAX's control flow
 from .trace import TensorSpec, function, jit  # noqa: E402
 from . import lax  # noqa: E402
+# JAX's numpy (issue 13): `import tapegrad.numpy as jnp`; importing it here also gives Tensor .at and .astype
+from . import numpy  # noqa: E402
 from . import viz  # noqa: E402
 
 bool = _dtype.bool_  # noqa: A001  (tg.bool, as torch.bool)

@@ -148,6 +148,8 @@ def result_type(*operands) -> DType:
 
     Dimensioned tensors outrank zero-dim tensors, which outrank Python scalars (weakly typed): a
     lower-ranked operand changes the result only when it is of a higher category (bool < int < float).
+    A weak tensor (Tensor._weak: converted from a Python number or nested list) ranks as a Python scalar,
+    which is JAX's rule for Python values too: 2 * float16 is float16, 2.0 * int32 the default float.
     """
     dim = zero = wrapped = None
     for x in operands:
@@ -155,7 +157,9 @@ def result_type(*operands) -> DType:
         if isinstance(x, np.ndarray):  # arrays act as tensors; 0-d ones and numpy scalars as Python scalars
             dt = from_numpy_dtype(x.dtype) if x.ndim > 0 else None
             x = x if x.ndim > 0 else x.item()
-        if isinstance(dt, DType):
+        if isinstance(dt, DType) and x._weak:  # a Python number or list converted by ops/operands.py
+            wrapped = dt if wrapped is None else promote(wrapped, dt)
+        elif isinstance(dt, DType):
             if x.ndim > 0:
                 dim = dt if dim is None else promote(dim, dt)
             else:

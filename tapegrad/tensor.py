@@ -63,6 +63,7 @@ class Tensor:
     _cut = None  # (kind, description) when this tensor was cut from a graph (for autograd.explain)
     _retains_grad = False
     _interp = None  # the transform (primitives.base.Interpreter) that owns this value; None: a plain tensor
+    _weak = False  # made from a Python number or list (ops/operands.py): promotes as a Python scalar does
     __array_priority__ = 1000  # numpy scalars on the left defer to Tensor's reflected operators
 
     def __init__(self, data=None, *, dtype=None, requires_grad=False, device=None):

@@ -172,12 +172,50 @@ def _fold(cols, *, size, kernel, stride, dilation):
 def _random_bits(key, *, shape, dtype, distribution):
     """Counter-based draws: numpy's generator seeded with the key (as 64 unsigned bits), so equal keys
     give equal numbers and consecutive keys independent streams."""
-    rng = np.random.default_rng(int(key) & 0xFFFFFFFFFFFFFFFF)
+    seed = int(key) & 0xFFFFFFFFFFFFFFFF
+    if distribution == "bits":  # new keys: a salted stream, so they are not the key's own uniform draws
+        return np.random.default_rng([seed, 0x5EED]).integers(0, 2**62, tuple(shape)).astype(dtype.np)
+    rng = np.random.default_rng(seed)
     draw = rng.random(tuple(shape)) if distribution == "uniform" else rng.standard_normal(tuple(shape))
     return draw.astype(dtype.np)
 
 
+def _symmetric(a):
+    return (a + np.swapaxes(a, -1, -2)) / 2  # cholesky and eigh read the symmetric part (primitives/decompositions.py)
+
+
+def _eigh(a):
+    w, v = np.linalg.eigh(_symmetric(a))
+    return np.concatenate([v, w[..., None, :]], -2)
+
+
+def _qr(a):
+    return np.concatenate(np.linalg.qr(a, mode="reduced"), -2)
+
+
+def _svd(a):
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.concatenate([u, s[..., None, :], vh], -2)
+
+
+def _matrix(fn):
+    """numpy.linalg keeps the dtype for float32/float64; float16 and bfloat16 compute in float32."""
+    def impl(a):
+        work = a if a.dtype in (np.float32, np.float64) else a.astype(np.float32)
+        return np.asarray(fn(work)).astype(a.dtype, copy=False)
+
+    return impl
+
+
 IMPLS = {
+    # decompositions (primitives/decompositions.py)
+    "inv": _matrix(np.linalg.inv),
+    "slogdet": _matrix(lambda a: np.linalg.slogdet(a)[1]),
+    "detsign": _matrix(lambda a: np.linalg.slogdet(a)[0]),
+    "cholesky": _matrix(lambda a: np.linalg.cholesky(_symmetric(a))),
+    "eigh": _matrix(_eigh),
+    "qr": _matrix(_qr),
+    "svd": _matrix(_svd),
     # random
     "random_bits": _random_bits,
     # unary

@@ -113,6 +113,13 @@ class custom_vjp:
             raise TypeError(f"custom_vjp function {self.__name__}: call .defvjp(fwd, bwd) before calling it")
         nondiff, diff_pos = _split(args, self.nondiff_argnums)
         leaves = [x for i in diff_pos for x in tu.tree_leaves(args[i])]
+        if any(isinstance(x, DualTensor) for x in leaves):
+            # as JAX: a vjp rule says nothing about tangents, and differentiating fun instead would silently
+            # ignore the rule the user wrote
+            raise TypeError(
+                f"can't apply forward-mode autodiff (jvp) to a custom_vjp function ({self.__name__}); use "
+                "custom_jvp for a function that must support forward mode (jvp, jacfwd, hessian)"
+            )
         level, found = _grad_level(leaves)
         if not (found and STATE.enabled):
             return self.fun(*args)
@@ -150,8 +157,25 @@ class custom_jvp:
         self.fun, self.nondiff_argnums = fun, tuple(nondiff_argnums)
         self.jvp_rule = None
 
-    def defjvp(self, jvp_rule) -> None:
+    def defjvp(self, jvp_rule, symbolic_zeros=False):
         self.jvp_rule = jvp_rule
+        return jvp_rule
+
+    def defjvps(self, *rules):
+        """One rule per differentiable argument, rule_i(tangent_i, primal_out, *primals) -> its part of the
+        output tangent (None: that argument has no effect); the output tangent is their sum, as in JAX."""
+
+        def jvp_rule(primals, tangents):
+            out = self.fun(*primals)
+            total = None
+            for rule, t in zip(rules, tangents):
+                if rule is None or t is None:
+                    continue
+                part = rule(t, out, *primals)
+                total = part if total is None else tu.tree_map(lambda a, b: a + b, total, part)
+            return out, total if total is not None else tu.tree_map(lambda o: o.zeros_like(), out)
+
+        self.defjvp(jvp_rule)
 
     def __call__(self, *args):
         if self.jvp_rule is None:

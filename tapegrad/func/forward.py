@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from ..autograd import engine
 from ..errors import TapegradError
+from ..ops.operands import as_leaf
 from ..primitives.base import Interpreter, bind
 from ..tensor import Tensor
 from . import tree_util as tu
@@ -241,6 +242,7 @@ def jvp(f, primals, tangents, has_aux=False):
             f"got {type(primals).__name__} and {type(tangents).__name__}"
         )
     p_leaves, p_def = tu.tree_flatten(tuple(primals))
+    p_leaves = [as_leaf(p) for p in p_leaves]
     t_leaves, t_def = tu.tree_flatten(tuple(tangents), is_leaf=lambda t: t is None)
     if len(t_leaves) != len(p_leaves):
         raise ValueError(f"jvp: tangents have structure {t_def}, primals {p_def}; give one tangent per primal tensor")

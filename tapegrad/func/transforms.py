@@ -12,6 +12,7 @@ import threading
 
 from ..autograd import engine
 from ..autograd.grad_mode import STATE
+from ..ops.operands import as_leaf
 from ..primitives.base import INTERPRETERS
 from ..tensor import Tensor
 from . import tree_util as tu
@@ -68,6 +69,7 @@ class _Linearized:
     def __init__(self, f, primals, has_aux, name):
         self.level, self.name = _level(), name
         leaves, self.in_def = tu.tree_flatten(tuple(primals))
+        leaves = [as_leaf(x) for x in leaves]
         self.ins = [fresh_leaf(x, self.level) if isinstance(x, Tensor) else x for x in leaves]
         _ACTIVE.count += 1
         try:
@@ -211,6 +213,7 @@ def value_and_grad(f, argnums=0, has_aux=False, allow_int=False):
     def value_and_grad_f(*args, **kwargs):
         nums = _argnums_tuple(argnums, len(args), "grad")
         diff, partial = _split_args(args, nums)
+        diff = tu.tree_map(as_leaf, diff)
         _check_int_inputs(diff, nums, allow_int)
         lin = _Linearized(lambda *d: f(*partial(*d), **kwargs), diff, has_aux, "grad")
         out = _scalar_output(lin)

@@ -12,6 +12,7 @@ import functools
 
 import numpy as np
 
+from ..ops.operands import as_leaf
 from ..primitives.base import Interpreter, bind
 from ..primitives.movement import Expand, Permute, Reshape
 from ..tensor import Tensor, _Version
@@ -215,6 +216,7 @@ def vmap(f, in_axes=0, out_axes=0):
             )
         leaves, treedef = tu.tree_flatten(args)
         axes = _prefix_leaves(axes_tree, args, "in_axes")
+        leaves = [x if a is None else as_leaf(x) for x, a in zip(leaves, axes)]
         size = _axis_size(leaves, axes)
         with BatchInterpreter(size) as bi:
             wrapped = [

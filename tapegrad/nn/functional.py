@@ -15,6 +15,12 @@ import numpy as np
 from .. import dtype as dt
 from ..autograd.grad_mode import no_grad
 from ..ops.conv import *
+from .. import ops as _ops  # noqa: E402
+from ..ops import conv as _conv  # noqa: E402
+
+# the re-exports are the ops as tg.* has them, accepting Python values (ops/operands.py)
+globals().update({_n: getattr(_ops, _n) for _n in dir(_conv) if not _n.startswith("_") and hasattr(_ops, _n)
+                  and callable(getattr(_conv, _n))})
 from ..ops.creation import arange, ones, rand, zeros
 from ..ops.elementwise import erf, exp, expm1, log, log1p, sigmoid, tanh, where
 from ..ops.linalg import matmul

@@ -23,6 +23,25 @@ from .shape import *  # noqa: F401,F403
 
 E, S, R, X, L = elementwise, shape, reduce, index, linalg
 
+# *** Python values as operands: every exported op (tg.*, tapegrad.numpy, TF's names) and every method
+# converts numbers, nested lists and numpy arrays in one place, operands.accepts_values; the modules'
+# own functions stay unwrapped, since composites call each other with tensors only ***
+from . import operands  # noqa: E402
+from .operands import accepts_values, as_operand  # noqa: E402,F401
+
+_WRAPPED = {}
+
+
+def _v(fn):
+    if fn not in _WRAPPED:
+        _WRAPPED[fn] = accepts_values(fn)
+    return _WRAPPED[fn]
+
+
+for _name, _fn in list(globals().items()):
+    if not _name.startswith("_") and callable(_fn) and getattr(_fn, "__module__", "").startswith(__name__ + "."):
+        globals()[_name] = _v(_fn)
+
 # *** methods: tensor.name(...) == module.name(tensor, ...) ***
 
 _METHODS = {
@@ -44,9 +63,9 @@ _METHODS = {
 }
 for _module, _names in _METHODS.items():
     for _name in _names.split():
-        setattr(Tensor, _name, getattr(_module, _name))
+        setattr(Tensor, _name, _v(getattr(_module, _name)))
 
-Tensor.where = lambda self, condition, other: elementwise.where(condition, self, other)
+Tensor.where = lambda self, condition, other: _v(elementwise.where)(condition, self, other)
 Tensor._select = elementwise._select
 Tensor.T = property(shape.T)
 Tensor.mT = property(shape.mT)
@@ -97,21 +116,21 @@ def _reflect(fn):
     return lambda self, other: fn(other, self)
 
 
-Tensor.__add__, Tensor.__radd__ = E.add, _reflect(E.add)
-Tensor.__sub__, Tensor.__rsub__ = E.sub, _reflect(E.sub)
-Tensor.__mul__, Tensor.__rmul__ = E.mul, _reflect(E.mul)
-Tensor.__truediv__, Tensor.__rtruediv__ = E.div, _reflect(E.div)
-Tensor.__floordiv__, Tensor.__rfloordiv__ = E.floor_divide, _reflect(E.floor_divide)
-Tensor.__mod__, Tensor.__rmod__ = E.remainder, _reflect(E.remainder)
-Tensor.__pow__, Tensor.__rpow__ = E.pow, _reflect(E.pow)
-Tensor.__matmul__, Tensor.__rmatmul__ = L.matmul, _reflect(L.matmul)
-Tensor.__and__, Tensor.__rand__ = E.bitwise_and, _reflect(E.bitwise_and)
-Tensor.__or__, Tensor.__ror__ = E.bitwise_or, _reflect(E.bitwise_or)
-Tensor.__xor__, Tensor.__rxor__ = E.bitwise_xor, _reflect(E.bitwise_xor)
-Tensor.__invert__ = E.bitwise_not
-Tensor.__neg__ = E.neg
-Tensor.__pos__ = E.positive
-Tensor.__abs__ = E.abs
+Tensor.__add__, Tensor.__radd__ = _v(E.add), _reflect(_v(E.add))
+Tensor.__sub__, Tensor.__rsub__ = _v(E.sub), _reflect(_v(E.sub))
+Tensor.__mul__, Tensor.__rmul__ = _v(E.mul), _reflect(_v(E.mul))
+Tensor.__truediv__, Tensor.__rtruediv__ = _v(E.div), _reflect(_v(E.div))
+Tensor.__floordiv__, Tensor.__rfloordiv__ = _v(E.floor_divide), _reflect(_v(E.floor_divide))
+Tensor.__mod__, Tensor.__rmod__ = _v(E.remainder), _reflect(_v(E.remainder))
+Tensor.__pow__, Tensor.__rpow__ = _v(E.pow), _reflect(_v(E.pow))
+Tensor.__matmul__, Tensor.__rmatmul__ = _v(L.matmul), _reflect(_v(L.matmul))
+Tensor.__and__, Tensor.__rand__ = _v(E.bitwise_and), _reflect(_v(E.bitwise_and))
+Tensor.__or__, Tensor.__ror__ = _v(E.bitwise_or), _reflect(_v(E.bitwise_or))
+Tensor.__xor__, Tensor.__rxor__ = _v(E.bitwise_xor), _reflect(_v(E.bitwise_xor))
+Tensor.__invert__ = _v(E.bitwise_not)
+Tensor.__neg__ = _v(E.neg)
+Tensor.__pos__ = _v(E.positive)
+Tensor.__abs__ = _v(E.abs)
 
 
 def _equality(fn):
@@ -124,8 +143,8 @@ def _equality(fn):
     return op
 
 
-Tensor.__eq__, Tensor.__ne__ = _equality(E.eq), _equality(E.ne)
-Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = E.lt, E.le, E.gt, E.ge
+Tensor.__eq__, Tensor.__ne__ = _equality(_v(E.eq)), _equality(_v(E.ne))
+Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = _v(E.lt), _v(E.le), _v(E.gt), _v(E.ge)
 
 
 # *** in place: x.op_(...) computes op out of place, then writes into x (Tensor._inplace) ***
@@ -159,8 +178,8 @@ for _name in _INPLACE.split():
 for _op, _name in dict(add="__iadd__", sub="__isub__", mul="__imul__", div="__itruediv__", floor_divide="__ifloordiv__",
                        remainder="__imod__", pow="__ipow__", bitwise_and="__iand__", bitwise_or="__ior__",
                        bitwise_xor="__ixor__").items():
-    setattr(Tensor, _name, _inplace(getattr(E, _op), _name))
-Tensor.__imatmul__ = _inplace(L.matmul, "__imatmul__")
+    setattr(Tensor, _name, _inplace(_v(getattr(E, _op)), _name))
+Tensor.__imatmul__ = _inplace(_v(L.matmul), "__imatmul__")
 
 
 def zero_(self):

@@ -48,6 +48,8 @@ def _scalar(x, dtype: dt.DType) -> Tensor:
 
 def _as_operand(x, dtype: dt.DType) -> Tensor:
     if isinstance(x, Tensor):
+        if x._weak and x.dtype is not dtype:  # a Python value: convert its data, as for a number (no Cast)
+            return _scalar(getattr(x, "_exact", x._data), dtype)
         return x if x.dtype is dtype else bind(P.Cast, x, dtype=dtype)
     if isinstance(x, np.ndarray):
         return Tensor._make(x.astype(dtype.np))

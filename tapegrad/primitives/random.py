@@ -12,7 +12,9 @@ from __future__ import annotations
 from . import batching
 from .base import AVal, Primitive, bind, register
 
-DISTRIBUTIONS = ("uniform", "normal")
+# "bits": int64 values in [0, 2**62), drawn from a stream separate from the key's uniform/normal draws; new
+# keys for JAX's explicit-key API (func/random.py: split, fold_in) are made of them
+DISTRIBUTIONS = ("uniform", "normal", "bits")
 
 
 @register

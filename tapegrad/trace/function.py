@@ -32,6 +32,12 @@ class RetraceWarning(UserWarning):
 # *** pytrees: nested tuples, lists and dicts; Tensors (and numpy arrays) are leaves, anything else is static ***
 
 
+def _sorted_keys(d):
+    from ..func.tree_util import _sorted_keys as ordered
+
+    return ordered(d)
+
+
 def flatten(tree, path="", leaves=None, paths=None):
     """(leaves, structure, paths): Tensors and numpy arrays become leaves; other values stay in `structure`."""
     leaves = [] if leaves is None else leaves
@@ -40,7 +46,7 @@ def flatten(tree, path="", leaves=None, paths=None):
         sub = [flatten(x, f"{path}[{i}]", leaves, paths)[1] for i, x in enumerate(tree)]
         return leaves, (type(tree), tuple(sub)), paths
     if isinstance(tree, dict):
-        keys = list(tree)
+        keys = _sorted_keys(tree)  # as JAX: {'a', 'b'} and {'b', 'a'} are one signature (no retrace)
         sub = [flatten(tree[k], f"{path}[{k!r}]", leaves, paths)[1] for k in keys]
         return leaves, (dict, (tuple(keys), tuple(sub))), paths
     if isinstance(tree, (Tensor, np.ndarray)):

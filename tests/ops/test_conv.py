@@ -260,7 +260,9 @@ def test_conv_errors():
     )
     _raises(ValueError, lambda: tg.conv2d(tg.randn(1, 3, 5, 5), w, stride=0), "stride must be >= 1")
     _raises(TypeError, lambda: tg.conv2d(tg.randn(1, 3, 5, 5, dtype=tg.float64), w), "float64", "float32")
-    _raises(TypeError, lambda: tg.conv2d([1.0], w), "input must be a Tensor")
+    # a nested list is an operand like any other (ops/operands.py), so its shape is what is wrong
+    _raises(ValueError, lambda: tg.conv2d([1.0], w), "expected a 3-D (unbatched) or 4-D", "(1,)")
+    _raises(TypeError, lambda: tg.conv2d("x", w), "argument 'input'", "str")
 
 
 def test_conv_transpose_errors():

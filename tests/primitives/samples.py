@@ -481,6 +481,23 @@ def _decode(key, idx):
 # *** linear algebra and windows ***
 
 
+def _well_conditioned(rng, n, batch=()):
+    return rng.normal(size=batch + (n, n)) * 0.3 + np.eye(n) * 2
+
+
+def _spd(rng, n, batch=()):
+    """Symmetric positive definite with well-separated eigenvalues (eigh's rule needs distinct ones)."""
+    q = np.linalg.qr(rng.normal(size=(n, n)))[0]
+    a = (q * np.arange(1.0, n + 1) * 1.5) @ q.T
+    return np.broadcast_to(a, batch + (n, n)).copy()
+
+
+def _distinct_svd(rng, m, n):
+    u = np.linalg.qr(rng.normal(size=(m, n)))[0]
+    v = np.linalg.qr(rng.normal(size=(n, n)))[0]
+    return (u * np.arange(1.0, n + 1)) @ v.T
+
+
 def _matmul(rng):
     return [
         Case([_any(rng, (2, 3)), _any(rng, (3, 4))]),
@@ -571,6 +588,13 @@ SAMPLES = {
     "index": _index,
     "index_put": _index_put,
     "matmul": _matmul,
+    "inv": lambda rng: [Case([_well_conditioned(rng, 3)]), Case([_well_conditioned(rng, 2, batch=(2,))])],
+    "slogdet": lambda rng: [Case([_well_conditioned(rng, 3)]), Case([_well_conditioned(rng, 2, batch=(2,))])],
+    "detsign": lambda rng: [Case([_well_conditioned(rng, 3)])],
+    "cholesky": lambda rng: [Case([_spd(rng, 3)]), Case([_spd(rng, 2, batch=(2,))])],
+    "eigh": lambda rng: [Case([_spd(rng, 3)], smooth=True, tol=1e-5)],
+    "qr": lambda rng: [Case([_well_conditioned(rng, 3)]), Case([rng.normal(size=(4, 2))])],
+    "svd": lambda rng: [Case([_distinct_svd(rng, 3, 3)], tol=1e-5), Case([_distinct_svd(rng, 4, 2)], tol=1e-5)],
     "unfold": _unfold,
     "fold": _fold,
 }
