@@ -28,6 +28,22 @@ class AVal:
         return f"AVal({self.shape}, {self.dtype.name})"
 
 
+# Op families (Primitive.family): what a backend may do with a primitive without knowing its name.
+UNARY = "unary"  # elementwise, one input
+BINARY = "binary"  # elementwise, two inputs of one shape
+SELECT = "select"  # elementwise where(cond, x, y)
+REDUCTION = "reduction"  # over some axes
+MOVEMENT = "movement"  # reshape, permute, expand, slice, pad, concat, ...: moves elements, computes none
+INDEXING = "indexing"  # gathers and scatters with index tensors
+LINALG = "linalg"  # matmul, unfold/fold, decompositions
+RANDOM = "random"  # draws from a key
+CONTROL = "control"  # structured control flow holding sub-graphs (while, switch)
+OTHER = "other"
+FAMILIES = (UNARY, BINARY, SELECT, REDUCTION, MOVEMENT, INDEXING, LINALG, RANDOM, CONTROL, OTHER)
+ELEMENTWISE = (UNARY, BINARY, SELECT)
+CHEAP_COST, COSTLY_COST = 1, 8  # Primitive.cost of an add or a load; of exp, log, div, tanh, ...
+
+
 class Primitive:
     """One operation with all its rules side by side.
 
@@ -47,7 +63,12 @@ class Primitive:
     is_view: bool = False  # the numpy backend returns a view of input 0 (shares storage)
     vjp_needs: bool = False  # vjp takes needs (one truthy/falsy entry per input) and may return None where falsy
     vjp_reads_inputs: bool = True  # False: vjp gets None for every input (add, sub, neg use only g)
-    impl: Any = None  # the numpy implementation, installed by backends/numpy.py
+    impl: Any = None  # the eager implementation on numpy arrays, installed by the backends (backends/base.py)
+    # Properties that backends and passes read instead of keeping lists of names (backends/base.py):
+    family: str = OTHER  # one of FAMILIES
+    float_only: bool = False  # defined on floating inputs only (exp, isnan, ...); other dtypes are promoted first
+    fusable: bool = False  # a fusing backend may compute it inside a kernel (it then needs a template for it)
+    cost: int = CHEAP_COST  # rough work per element, in units of one load or add (CHEAP_COST / COSTLY_COST)
 
     def shape(self, *avals, **params) -> AVal:
         raise NotImplementedError(f"primitive {self.name} has no shape rule")

@@ -15,7 +15,7 @@ svd); eigh and svd assume distinct eigen/singular values, as JAX's rules do.
 from __future__ import annotations
 
 from . import batching
-from .base import AVal, Primitive, register
+from .base import LINALG, AVal, Primitive, register
 
 
 def _square(op, a):
@@ -31,6 +31,8 @@ def _tall(op, a):
 
 
 class _Matrix(Primitive):
+    family = LINALG
+
     def batch(self, xs, bdims, **params):
         return self.bind_front(batching.move_to_front(xs[0], bdims[0]), **params), 0
 

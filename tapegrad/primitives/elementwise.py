@@ -10,15 +10,17 @@ import math
 
 from .. import dtype as dt
 from . import batching
-from .base import AVal, Primitive, bind, register, same_shape
+from .base import BINARY, COSTLY_COST, SELECT, UNARY, AVal, Primitive, bind, register, same_shape
 
 # *** unary ***
 
 
 class Unary(Primitive):
-    """out = f(x). Subclasses give f'(x) through `derivative(x, out)`; vjp and jvp follow from it."""
+    """out = f(x). Subclasses give f'(x) through `derivative(x, out)`; vjp and jvp follow from it.
+    By default a costly float function (exp, log, tanh, ...); the cheap and integer-friendly ones say so."""
 
     saves = (0,)
+    family, fusable, float_only, cost = UNARY, True, True, COSTLY_COST
 
     def shape(self, x):
         return x
@@ -57,6 +59,7 @@ class Piecewise(Unary):
 @register
 class Neg(Unary):
     saves, vjp_reads_inputs = (), False
+    float_only, cost = False, 1
 
     def vjp(self, g, x, out):
         return (-g,)
@@ -190,6 +193,7 @@ class Erfc(Unary):
 
 @register
 class Abs(Unary):
+    float_only, cost = False, 1
     # NOTE: d|x|/dx at 0 is taken as 0 (sign(0) = 0), as PyTorch does.
     def derivative(self, x, out):
         return x.sign()
@@ -197,7 +201,7 @@ class Abs(Unary):
 
 @register
 class Sign(Piecewise):
-    pass
+    float_only, cost = False, 1
 
 
 @register
@@ -224,6 +228,8 @@ class Trunc(Piecewise):
 
 
 class Binary(Primitive):
+    family, fusable = BINARY, True
+
     def shape(self, x, y):
         return same_shape(self.name, x, y)
 
@@ -270,6 +276,7 @@ class Mul(Binary):
 @register
 class Div(Binary):
     saves, saves_out, vjp_needs = (1,), True, True
+    cost = COSTLY_COST
 
     def vjp(self, g, x, y, out, needs=(True, True)):
         gx = g / y
@@ -283,6 +290,7 @@ class Div(Binary):
 @register
 class Pow(Binary):
     saves, saves_out, vjp_needs = (0, 1), True, True
+    float_only, cost = True, COSTLY_COST
 
     def vjp(self, g, x, y, out, needs=(True, True)):
         return g * self._dx(x, y) if needs[0] else None, g * self._dy(x, y, out) if needs[1] else None
@@ -339,6 +347,7 @@ class Atan2(Binary):
     """out = atan2(x, y) (x is the ordinate, like torch.atan2(input, other))."""
 
     saves = (0, 1)
+    float_only, cost = True, COSTLY_COST
 
     def vjp(self, g, x, y, out):
         r = g / (x * x + y * y)
@@ -355,6 +364,7 @@ class Fmod(Binary):
     """C fmod: the remainder has the sign of x. d/dx = 1, d/dy = -trunc(x / y)."""
 
     saves = (0, 1)
+    float_only, cost = True, COSTLY_COST
 
     def vjp(self, g, x, y, out):
         return g, -g * (x / y).trunc()
@@ -369,6 +379,7 @@ class Remainder(Binary):
     """Python modulo: the remainder has the sign of y. d/dx = 1, d/dy = -floor(x / y)."""
 
     saves = (0, 1)
+    float_only, cost = True, COSTLY_COST
 
     def vjp(self, g, x, y, out):
         return g, -g * (x / y).floor()
@@ -408,6 +419,8 @@ class NonDiff(Primitive):
 
 
 class Compare(NonDiff):
+    family, fusable = BINARY, True
+
     def shape(self, x, y):
         return AVal(same_shape(self.name, x, y).shape, dt.bool_)
 
@@ -420,6 +433,8 @@ for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
 
 
 class Bitwise(NonDiff):
+    family, fusable = BINARY, True
+
     def shape(self, x, y):
         a = same_shape(self.name, x, y)
         if a.dtype.is_floating_point:
@@ -437,6 +452,7 @@ for _name in ("bitwise_and", "bitwise_or", "bitwise_xor"):
 @register
 class BitwiseNot(NonDiff):
     name = "bitwise_not"
+    family, fusable = UNARY, True
 
     def shape(self, x):
         if x.dtype.is_floating_point:
@@ -448,6 +464,8 @@ class BitwiseNot(NonDiff):
 
 
 class Classify(NonDiff):
+    family, fusable, float_only = UNARY, True, True  # isnan, isinf: float input, bool output
+
     def shape(self, x):
         return AVal(x.shape, dt.bool_)
 
@@ -467,6 +485,7 @@ class Where(Primitive):
     """out = x where cond else y; cond is a bool tensor of the same shape (not differentiable)."""
 
     saves = (0,)
+    family, fusable = SELECT, True
 
     def shape(self, cond, x, y):
         return same_shape("where", AVal(cond.shape, x.dtype), x, y)
@@ -487,6 +506,8 @@ class Where(Primitive):
 @register
 class Cast(Primitive):
     """Converts to params['dtype']; gradients flow back only between floating dtypes."""
+
+    family, fusable = UNARY, True
 
     def shape(self, x, *, dtype):
         return AVal(x.shape, dtype)

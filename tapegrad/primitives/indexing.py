@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import batching
-from .base import AVal, Primitive, SavesFrom, bind, register
+from .base import INDEXING, AVal, Primitive, SavesFrom, bind, register
 
 
 def decode_key(key, idx):
@@ -38,6 +38,7 @@ def indexed_shape(shape, key, idx_shapes):
 
 @register
 class Index(Primitive):
+    family = INDEXING
     saves = SavesFrom(1)  # the index tensors
 
     def shape(self, x, *idx, key):
@@ -68,6 +69,8 @@ class IndexPut(Primitive):
 
     v already has the indexed shape. With repeated indices and accumulate=False, the last write wins.
     """
+
+    family = INDEXING
 
     name = "index_put"
 

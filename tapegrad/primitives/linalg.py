@@ -8,12 +8,14 @@ from __future__ import annotations
 import math
 
 from . import batching
-from .base import AVal, Primitive, bind, register
+from .base import LINALG, AVal, Primitive, bind, register
 
 
 @register
 class Matmul(Primitive):
     """out = x @ y for x (..., n, k), y (..., k, m) with equal batch dims (broadcast by the front end)."""
+
+    family = LINALG
 
     saves, vjp_needs = (0, 1), True
 
@@ -59,6 +61,8 @@ class Unfold(Primitive):
     x is already padded; kernel, stride and dilation are tuples with one entry per spatial dim.
     """
 
+    family = LINALG
+
     def shape(self, x, *, kernel, stride, dilation):
         spatial = x.shape[2:]
         outs = tuple(window_out_size(*a) for a in zip(spatial, kernel, stride, dilation))
@@ -81,6 +85,8 @@ class Unfold(Primitive):
 @register
 class Fold(Primitive):
     """The transpose of Unfold: adds each window back at its place in a (N, C, *size) result."""
+
+    family = LINALG
 
     def shape(self, x, *, size, kernel, stride, dilation):
         return AVal(x.shape[:2] + tuple(size), x.dtype)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 
 from . import batching
-from .base import AVal, Primitive, bind, register
+from .base import MOVEMENT, AVal, Primitive, bind, register
 
 
 @register
 class Reshape(Primitive):
+    family, fusable = MOVEMENT, True  # fuses as a view of a value inside a kernel
     is_view = True
 
     def shape(self, x, *, shape):
@@ -34,6 +35,7 @@ class Reshape(Primitive):
 
 @register
 class Permute(Primitive):
+    family = MOVEMENT
     is_view = True
 
     def shape(self, x, *, perm):
@@ -56,6 +58,8 @@ class Permute(Primitive):
 @register
 class Expand(Primitive):
     """Broadcast x to `shape` (x has as many dims, with size 1 where it is expanded)."""
+
+    family, fusable = MOVEMENT, True  # fuses as a broadcast read
 
     is_view = True
 
@@ -82,6 +86,8 @@ def _slice_len(start, stop, step):
 class Slice(Primitive):
     """Basic strided slicing: one (start, stop, step) per axis, already normalised by the front end."""
 
+    family = MOVEMENT
+
     is_view = True
 
     def shape(self, x, *, index):
@@ -102,6 +108,8 @@ class Slice(Primitive):
 class Unslice(Primitive):
     """The transpose of Slice: zeros of `shape` with x placed at the sliced positions."""
 
+    family = MOVEMENT
+
     def shape(self, x, *, shape, index):
         return AVal(shape, x.dtype)
 
@@ -121,6 +129,8 @@ class Unslice(Primitive):
 class Pad(Primitive):
     """Constant padding: widths is ((before, after), ...) per axis, all >= 0."""
 
+    family = MOVEMENT
+
     def shape(self, x, *, widths, value):
         return AVal(tuple(n + a + b for n, (a, b) in zip(x.shape, widths)), x.dtype)
 
@@ -137,6 +147,8 @@ class Pad(Primitive):
 
 @register
 class Flip(Primitive):
+    family = MOVEMENT
+
     def shape(self, x, *, axes):
         return x
 
@@ -153,6 +165,8 @@ class Flip(Primitive):
 @register
 class Concat(Primitive):
     """Joins inputs of equal shape except along axis."""
+
+    family = MOVEMENT
 
     def shape(self, *xs, axis):
         first = xs[0].shape

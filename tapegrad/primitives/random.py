@@ -10,7 +10,7 @@ gradient with respect to the key is zero (None). Batching maps over a batch of k
 from __future__ import annotations
 
 from . import batching
-from .base import AVal, Primitive, bind, register
+from .base import RANDOM, AVal, Primitive, bind, register
 
 # "bits": int64 values in [0, 2**62), drawn from a stream separate from the key's uniform/normal draws; new
 # keys for JAX's explicit-key API (func/random.py: split, fold_in) are made of them
@@ -19,6 +19,7 @@ DISTRIBUTIONS = ("uniform", "normal", "bits")
 
 @register
 class RandomBits(Primitive):
+    family = RANDOM
     name = "random_bits"
     differentiable = False
     saves = ()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from .. import dtype as dt
 from . import batching
-from .base import AVal, Primitive, bind, register
+from .base import REDUCTION, AVal, Primitive, bind, register
 from .elementwise import NonDiff
 
 
@@ -34,6 +34,7 @@ def _keep(t, shape, axes, keepdim):
 
 @register
 class Sum(Primitive):
+    family, fusable = REDUCTION, True
     def shape(self, x, *, axes, keepdim):
         return AVal(reduced_shape(x.shape, axes, keepdim), _accumulated(x))
 
@@ -50,6 +51,8 @@ class Sum(Primitive):
 @register
 class Amax(Primitive):
     """Maximum over axes; the gradient is shared evenly among tied maxima (as torch.amax does)."""
+
+    family, fusable = REDUCTION, True
 
     saves, saves_out = (0,), True
 
@@ -71,6 +74,8 @@ class Amax(Primitive):
 
 
 class ArgReduce(NonDiff):
+    family = REDUCTION
+
     def shape(self, x, *, axis, keepdim):
         return AVal(reduced_shape(x.shape, (axis,), keepdim), dt.int64)
 
@@ -92,6 +97,8 @@ class Argmin(ArgReduce):
 class Argsort(NonDiff):
     """Indices that sort x along axis (stable); descending puts larger values first."""
 
+    family = REDUCTION
+
     def shape(self, x, *, axis, descending):
         return AVal(x.shape, dt.int64)
 
@@ -101,6 +108,8 @@ class Argsort(NonDiff):
 
 @register
 class Cumsum(Primitive):
+    family = REDUCTION
+
     def shape(self, x, *, axis):
         return AVal(x.shape, _accumulated(x))
 
@@ -122,6 +131,8 @@ class Cumprod(Primitive):
     vjp: dx[j] = sum_{i>=j} g[i] * out[i] / x[j]; written so that zeros in x are handled exactly:
     out[i] / x[j] is the product of x[:i+1] without x[j], computed from exclusive products.
     """
+
+    family = REDUCTION
 
     saves, saves_out = (0,), True
 
@@ -178,6 +189,8 @@ def _cat(tensors, axis):
 class Prod(Primitive):
     """Product along one axis. vjp: g times the product of all other elements, computed from
     exclusive prefix and suffix products so that zeros in x are exact (no division)."""
+
+    family = REDUCTION
 
     saves = (0,)
 

@@ -13,7 +13,7 @@ from tapegrad.backends.c import compiler, resolve
 from tapegrad.backends.c.plan import CPlan
 from tapegrad.backends.plan import Plan
 from tapegrad.errors import BackendError
-from tapegrad.passes.fuse import Kernel, fuse
+from tapegrad.backends.c.fuse import Kernel, fuse
 
 HAVE_CC = compiler.shutil.which("cc") is not None
 needs_cc = pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")

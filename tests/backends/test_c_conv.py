@@ -1,4 +1,4 @@
-"""Convolution and pooling on the C backend: the library kernels of backends/c/library.py (window gathers,
+"""Convolution and pooling on the C backend: the library kernels of backends/c/lower.py (window gathers,
 fold, argmax, take / scatter along an axis) against the numpy plan and eager, forward and backward."""
 
 import itertools
@@ -8,7 +8,8 @@ import pytest
 
 import tapegrad as tg
 import tapegrad.nn.functional as F
-from tapegrad.backends.c import compiler, library
+from tapegrad.backends.c import compiler
+from tapegrad.backends.c import lower as library
 from tapegrad.backends.c.plan import CPlan
 
 HAVE_CC = compiler.shutil.which("cc") is not None

@@ -7,7 +7,7 @@ import pytest
 import tapegrad as tg
 from tapegrad.backends.c import compiler, render
 from tapegrad.backends.c.plan import CPlan
-from tapegrad.passes.fuse import COL, FULL, ROW, SCALAR, Kernel, fuse
+from tapegrad.backends.c.fuse import COL, FULL, ROW, SCALAR, Kernel, fuse
 
 F = tg.nn.functional
 HAVE_CC = compiler.shutil.which("cc") is not None

@@ -1,6 +1,6 @@
 """The C plan: a flat list of kernel calls (ctypes) and library calls over buffers allocated once.
 
-Depends on passes/fuse.py (grouping), render.py (C source of the fused kernels), library.py (C kernels for
+Depends on fuse.py (grouping), render.py (C source of the fused kernels), lower.py (C kernels for
 the gathers, folds and indexing around convolution and pooling), compiler.py (build and cache) and the numpy
 implementations on the primitive table (for everything else). Buffers that kernels and matmuls write are
 allocated when the plan is built and shared by values whose lifetimes do not overlap (a value stays alive
@@ -17,11 +17,11 @@ import time
 
 import numpy as np
 
-from ...passes.fuse import Kernel, fuse, reads
+from .fuse import Kernel, fuse, reads
 from ...trace.ir import Graph, Var
 from ..plan import FRESH
-from . import compiler, library, render
-from .library import LibraryKernel
+from . import compiler, lower, render
+from .lower import LibraryKernel
 
 DEBUG = os.environ.get("TAPEGRAD_DEBUG", "") not in ("", "0")
 _KERNEL, _CALL, _MATMUL = 0, 1, 2
@@ -73,7 +73,7 @@ class CPlan:
     def __init__(self, graph, cc: str):
         self.graph = graph
         graph = _uniform_consts(graph)
-        items = _needed(graph, library.lower(fuse(graph), graph.outputs))
+        items = _needed(graph, lower.lower(fuse(graph), graph.outputs))
         self.kernels = [x for x in items if isinstance(x, (Kernel, LibraryKernel))]
         sources, loads, self.names = [], {}, {}
         for j, k in enumerate(self.kernels):
@@ -82,7 +82,7 @@ class CPlan:
             sources.append(src)
             loads[id(k)] = args
             self.names[id(k)] = name
-        self.source = render.PRELUDE + library.PRELUDE + "\n" + "\n".join(sources)
+        self.source = render.PRELUDE + lower.PRELUDE + "\n" + "\n".join(sources)
         lib = compiler.build(self.source, cc) if self.kernels else None
         if DEBUG and self.kernels:
             print(f"[tapegrad] C kernels of {graph.name}:\n{self.source}", file=sys.stderr)

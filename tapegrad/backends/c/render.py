@@ -1,6 +1,6 @@
 """Kernel -> C source: one function per fused kernel, loops around the op -> C-expression table of scalar.py.
 
-Depends on passes/fuse.py (the Kernel, its value classes and member roles). Every kernel is
+Depends on fuse.py (the Kernel, its value classes and member roles). Every kernel is
 `void kN(void **a)`: a[0..] are its loaded buffers then its output buffers, all C-contiguous. Shapes are
 compile-time constants, so index arithmetic folds. A kernel is looped in one of three layouts:
 
@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import math
 
-from ...passes.fuse import (
+from ...primitives.base import CHEAP_COST
+from .fuse import (
     ALIAS,
     ALL,
     COL,
     COL_IN_ROWS_MAX,
-    CTYPES,
     FULL,
     MAP,
     PREFIX,
@@ -40,22 +40,18 @@ from ...passes.fuse import (
     SCALAR,
     SUFFIX,
 )
-from .scalar import PRELUDE, expr, is_literal, literal  # noqa: F401  (PRELUDE: plan.py reads it here)
+from .scalar import CTYPES, PRELUDE, expr, is_literal, literal  # noqa: F401  (PRELUDE: plan.py reads it here)
 
 # A kernel is split across cores when its estimated work (elements x per-element cost, in units of about one
 # cheap operation or memory access) reaches PARALLEL_WORK: below that, waking threads (and their spin-waiting
 # after the region, which competes with the BLAS threads of the next matmul) costs more than it saves.
 PARALLEL_WORK = 1 << 19
-COSTLY_OP = 8  # cost units of an operation outside CHEAP (exp, log, div, tanh, ...)
 CHUNKS = 16  # row chunks of a parallel row kernel (fixed: partial results must not depend on the thread count)
 FEW_ROWS = 4  # fewer rows than this in a parallel row kernel: each loop over a row is split instead
 FLOAT_ACC_MAX = 4096  # float32 rows up to this length sum in float; longer ones in double (accuracy)
 SPILL_BYTES = 1 << 16  # per-chunk row buffers (on the stack) for full values carried between phases
 STACK_BYTES = 1 << 16  # per-chunk column partials up to this size live on the stack, larger ones on the heap
 BLOCK = 64  # columns per block in the columns layout
-# about as cheap as a load: recomputed in a later phase rather than kept in a row buffer
-CHEAP = {"neg", "add", "sub", "mul", "abs", "cast", "where", "maximum", "minimum", "eq", "ne", "lt", "le", "gt",
-         "ge", "sign", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "isnan", "isinf"}
 _SIZEOF = {"float": 4, "double": 8, "unsigned char": 1, "int32_t": 4, "int64_t": 8}
 
 
@@ -121,7 +117,7 @@ def parallel(kernel) -> bool:
     for e in kernel.members:
         role = kernel.role[e.outputs[0].id]
         if role == MAP:
-            per_element += 1 if e.prim.name in CHEAP else COSTLY_OP
+            per_element += e.prim.cost  # in units of one load (primitives/base.py)
         elif role in REDUCE_ROLES:
             per_element += 1
     return _prod(kernel.shape) * per_element >= PARALLEL_WORK
@@ -367,7 +363,7 @@ class _Rows:
     # an output, or recomputed)
 
     def costly(self, vid) -> bool:
-        return self.w.defs[vid].prim.name not in CHEAP
+        return self.w.defs[vid].prim.cost > CHEAP_COST  # a cheap value is recomputed in a later phase instead
 
     def computed(self, vid) -> bool:
         """A full value with per-element code (not a load, not a row value broadcast along its row)."""

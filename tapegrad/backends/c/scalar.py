@@ -1,7 +1,6 @@
 """Scalar C: the prelude of helper functions and the op -> C-expression tables that kernels are written in.
 
-Depends on passes/fuse.py (the C type names). render.py builds loops around these expressions; this file
-decides how one element of one primitive is computed: a vectorisable inline function from vmath.py (exp, log,
+render.py builds loops around these expressions; this file decides how one element of one primitive is computed: a vectorisable inline function from vmath.py (exp, log,
 tanh, sigmoid, erf, ...), a libm call (the functions vmath.py does not cover) or a plain operator.
 """
 
@@ -11,8 +10,10 @@ import math
 
 import numpy as np
 
-from ...passes.fuse import CTYPES
 from .vmath import VMATH
+
+# dtypes a kernel computes in, and their C types (float16/bfloat16 and complex stay on numpy)
+CTYPES = {"float32": "float", "float64": "double", "bool": "unsigned char", "int32": "int32_t", "int64": "int64_t"}
 
 PRELUDE = """#include <math.h>
 #include <stdint.h>
@@ -42,6 +43,14 @@ PLAIN = {"neg": "(-{0})", "add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({
          # NaN propagates through maximum/minimum as in numpy
          "maximum": "(({0} != {0} || {0} > {1}) ? {0} : {1})", "minimum": "(({0} != {0} || {0} < {1}) ? {0} : {1})",
          "sign": "(({0} > 0) ? 1 : (({0} < 0) ? -1 : {0}))"}
+
+
+SPECIAL = ("cast", "abs", "bitwise_not")  # written per dtype in expr() below
+
+
+def has_template(name: str) -> bool:
+    """Whether a fusable elementwise primitive has a C template here (tests/backends/test_registry.py checks each)."""
+    return name in MATH or name in PLAIN or name in SPECIAL
 
 
 def expr(e, args: list) -> str:

@@ -1,4 +1,4 @@
-"""Fusion: group a Graph's equations into kernels for the C backend.
+"""Fusion, the C backend's lowering of a Graph: group its equations into kernels.
 
 A kernel is one loop nest over one loop shape. Its members are elementwise equations, reductions (`sum`,
 `amax`) and the `reshape` / `expand` equations between them; broadcast inputs are read through their
@@ -16,8 +16,10 @@ A kernel is one loop nest over one loop shape. Its members are elementwise equat
 A row value is ready once the loop over its row has ended, so later loops over the same row may read it;
 col and scalar values are ready only when every row is done, so inside the kernel only scalar work and
 reshapes read them. Only values read outside the kernel (or returned) are written to memory. Everything
-else stays an ordinary equation (a library or numpy call). Depends on trace/ir.py only; backends/c/
-renders and runs the result.
+else stays an ordinary equation (a library or numpy call). What may join a kernel is read from the primitives'
+declared properties (family, fusable, float_only: primitives/base.py), never from lists of names, and
+scalar.py must have a C template for every fusable elementwise primitive (tests/backends/test_registry.py).
+Depends on trace/ir.py and the primitive table; render.py renders and plan.py runs the result.
 
 Ordering: a kernel runs where its last member equation was. A kernel closes (takes no more members)
 as soon as an equation outside it reads one of its values, so that reader always runs after it. Two open
@@ -30,19 +32,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-# dtypes a kernel computes in (float16/bfloat16 and complex stay on numpy)
-CTYPES = {"float32": "float", "float64": "double", "bool": "unsigned char", "int32": "int32_t", "int64": "int64_t"}
-UNARY = {"neg", "exp", "expm1", "log", "log1p", "sqrt", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
-         "tanh", "asinh", "acosh", "atanh", "sigmoid", "erf", "erfc", "abs", "sign", "floor", "ceil", "round", "trunc",
-         "isnan", "isinf", "bitwise_not", "cast"}
-BINARY = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "atan2", "fmod", "remainder", "eq", "ne", "lt",
-          "le", "gt", "ge", "bitwise_and", "bitwise_or", "bitwise_xor"}
-ELEMENTWISE = UNARY | BINARY | {"where"}
-FLOAT_ONLY = {"exp", "expm1", "log", "log1p", "sqrt", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh",
-              "tanh", "asinh", "acosh", "atanh", "sigmoid", "erf", "erfc", "pow", "atan2", "fmod", "remainder",
-              "floor", "ceil", "round", "trunc", "isnan", "isinf"}
-REDUCTIONS = {"sum", "amax"}  # amin is -amax(-x) in the front end; float reductions only
-ALIASES = {"reshape", "expand"}
+from ...primitives.base import ELEMENTWISE, MOVEMENT, REDUCTION
+from .scalar import CTYPES
+
 FLOATS = ("float32", "float64")
 
 # value classes (see the module docstring) and member roles
@@ -100,26 +92,26 @@ def _ctype_ok(v) -> bool:
 
 
 def _eligible(e) -> bool:
-    name = e.prim.name
-    if name not in ELEMENTWISE or len(e.outputs) != 1 or not _ctype_ok(e.outputs[0]):
+    prim = e.prim
+    if not (prim.fusable and prim.family in ELEMENTWISE) or len(e.outputs) != 1 or not _ctype_ok(e.outputs[0]):
         return False
     if not all(_ctype_ok(v) for v in e.inputs):
         return False
-    if name in FLOAT_ONLY and e.outputs[0].dtype.name not in FLOATS and name not in ("isnan", "isinf"):
-        return False
-    if name in ("isnan", "isinf") and e.inputs[0].dtype.name not in FLOATS:
+    if prim.float_only and not all(v.dtype.name in FLOATS for v in e.inputs):
         return False
     shape = tuple(e.outputs[0].shape)
     return all(tuple(v.shape) == shape for v in e.inputs)
 
 
 def _reduction(e) -> bool:
-    return (e.prim.name in REDUCTIONS and len(e.inputs) == 1 and len(e.outputs) == 1
+    """A fusable reduction (sum, amax; amin is -amax(-x) in the front end) of floats."""
+    return (e.prim.fusable and e.prim.family == REDUCTION and len(e.inputs) == 1 and len(e.outputs) == 1
             and e.outputs[0].dtype.name in FLOATS and e.inputs[0].dtype is e.outputs[0].dtype)
 
 
 def _alias(e) -> bool:
-    return e.prim.name in ALIASES and len(e.inputs) == 1 and len(e.outputs) == 1 and _ctype_ok(e.outputs[0])
+    """A fusable movement (reshape, expand): inside a kernel, a view of a value it defines."""
+    return e.prim.fusable and e.prim.family == MOVEMENT and len(e.inputs) == 1 and len(e.outputs) == 1 and _ctype_ok(e.outputs[0])
 
 
 def reduce_mode(shape, axes) -> str | None:

@@ -1,4 +1,4 @@
-"""Library kernels of the C backend: the data movement around convolution and pooling, written in C.
+"""Lowering of equations to library kernels of the C backend: the data movement around convolution and pooling, in C.
 
 Convolution and pooling are composites (ops/conv.py): a constant pad, unfold (a sliding-window view),
 reshape / permute views, one matmul, and in the backward fold (col2im), argmax and the index / index_put
@@ -9,7 +9,7 @@ training step. Here:
 * every chain of view equations (reshape, permute, expand, slice, unfold, with a constant pad at its root)
   is described by a `View`: an affine map from the view's indices to coordinates of one root value,
   the padded coordinates bounds-checked;
-* `lower(items)` replaces equations of the item list from passes/fuse.py by `LibraryKernel`s that read the
+* `lower(items)` replaces equations of the item list from fuse.py by `LibraryKernel`s that read the
   root directly: a reshape that cannot be a view (im2col, the transposes around the matmul) and a pad
   become gathers; fold, argmax / argmin, and an index / index_put along one axis (the form that gather,
   scatter_add, max pooling and cross-entropy bind) become loops over the view; a non-contiguous view that a
@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...passes.fuse import CTYPES, Kernel, reads
+from .fuse import Kernel, reads
+from .scalar import CTYPES
 from .scalar import value_literal
 
 PRELUDE = "#include <string.h>\n"
@@ -663,7 +664,7 @@ class _Lowering:
 
 
 def lower(items: list, outputs) -> list:
-    """The item list from passes/fuse.py with the equations this file implements replaced by LibraryKernels
+    """The item list from fuse.py with the equations this file implements replaced by LibraryKernels
     (in place, so the order stays valid: each reads only values defined before the equation it replaces).
     `outputs` are the graph's outputs (values the caller reads)."""
     return _Lowering(items, outputs).run()
