@@ -67,6 +67,7 @@ class PrimNode(Node):
     """The Node of one primitive application."""
 
     check_shapes = False  # primitive rules are verified by tests/primitives
+    out_version = None  # (counter, value) of the output when the vjp rule reads it
 
     def __init__(self, prim, params, edges, args, out):
         # Node.__init__ inlined: this runs once per recorded op
@@ -79,7 +80,10 @@ class PrimNode(Node):
             self.versions = [(i, args[i]._version.value) for i in idx]
         else:
             self.versions = ()
-        if prim.saves_out:
+        keeps = prim.saves_out
+        # NOTE: a tuple names the inputs whose cotangent reads `out` (Div's divisor): with none of them needing
+        # a gradient the output is not kept, so `y = a / 2; y += b` may change y in place, as in PyTorch.
+        if keeps and (keeps is True or any(edges[i] for i in keeps)):
             self.out_data, self.out_version = out._data, (out._version, out._version.value)
 
     def name(self) -> str:
@@ -101,7 +105,7 @@ class PrimNode(Node):
         else:
             xs = [base.AVal(a._data.shape, a.dtype) for a in args]
         out = None
-        if prim.saves_out:
+        if self.out_version is not None:
             counter, v = self.out_version
             if counter.value != v:
                 raise _version_error(self, f"the output of {prim.name}", v, counter)
@@ -114,7 +118,7 @@ class PrimNode(Node):
         return prim.vjp(grads[0], *xs, out=out, **self.params)
 
     def release(self):
-        if self.versions or self.prim.saves_out:
+        if self.versions or self.out_version is not None:
             self.args, self.out_data, self.freed = (), None, True
         elif self.prim.vjp_reads_inputs:  # nothing saved: keep shapes and dtypes for a second backward
             self.args = tuple(map(_Released, self.args))

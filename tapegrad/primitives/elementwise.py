@@ -269,7 +269,7 @@ class Mul(Binary):
 
 @register
 class Div(Binary):
-    saves, saves_out, vjp_needs = (1,), True, True
+    saves, saves_out, vjp_needs = (1,), (1,), True
 
     def vjp(self, g, x, y, out, needs=(True, True)):
         gx = g / y
@@ -282,7 +282,7 @@ class Div(Binary):
 
 @register
 class Pow(Binary):
-    saves, saves_out, vjp_needs = (0, 1), True, True
+    saves, saves_out, vjp_needs = (0, 1), (1,), True
 
     def vjp(self, g, x, y, out, needs=(True, True)):
         return g * self._dx(x, y) if needs[0] else None, g * self._dy(x, y, out) if needs[1] else None
