@@ -25,6 +25,9 @@ from .dtype import (
     promote as promote_types,
     set_default_dtype,
     uint8,
+    uint16,
+    uint32,
+    uint64,
 )
 from .errors import BackendError, GradError, TapegradError, TraceError
 from .ops import *  # noqa: F401,F403

@@ -31,7 +31,7 @@ _METHODS = {
         exp expm1 log log1p sqrt sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh arcsin arccos arctan
         arcsinh arccosh arctanh sigmoid erf erfc exp2 log2 log10 rsqrt logit abs absolute sign sgn signbit floor
         ceil trunc fix round frac eq ne lt le gt ge greater greater_equal less less_equal not_equal bitwise_and
-        bitwise_or bitwise_xor bitwise_not logical_and logical_or logical_xor logical_not isnan isinf isfinite
+        bitwise_or bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift logical_and logical_or logical_xor logical_not isnan isinf isfinite
         isposinf isneginf isclose allclose equal clamp clip clamp_min clamp_max nan_to_num clone""",
     S: """reshape view view_as reshape_as flatten ravel unflatten squeeze unsqueeze permute transpose swapaxes
         swapdims t movedim moveaxis expand expand_as broadcast_to repeat tile repeat_interleave flip fliplr
@@ -108,6 +108,8 @@ Tensor.__matmul__, Tensor.__rmatmul__ = L.matmul, _reflect(L.matmul)
 Tensor.__and__, Tensor.__rand__ = E.bitwise_and, _reflect(E.bitwise_and)
 Tensor.__or__, Tensor.__ror__ = E.bitwise_or, _reflect(E.bitwise_or)
 Tensor.__xor__, Tensor.__rxor__ = E.bitwise_xor, _reflect(E.bitwise_xor)
+Tensor.__lshift__, Tensor.__rlshift__ = E.bitwise_left_shift, _reflect(E.bitwise_left_shift)
+Tensor.__rshift__, Tensor.__rrshift__ = E.bitwise_right_shift, _reflect(E.bitwise_right_shift)
 Tensor.__invert__ = E.bitwise_not
 Tensor.__neg__ = E.neg
 Tensor.__pos__ = E.positive
@@ -151,14 +153,15 @@ def _records(self, args, kwargs):
 _INPLACE = """add sub mul div true_divide floor_divide pow neg reciprocal square fmod remainder lerp addcmul addcdiv
     exp expm1 log log1p sqrt sin cos tan asin acos atan sinh cosh tanh sigmoid erf erfc exp2 log2 log10 rsqrt logit
     abs sign floor ceil trunc round frac clamp clip clamp_min clamp_max nan_to_num maximum minimum atan2
-    bitwise_and bitwise_or bitwise_xor bitwise_not logical_and logical_or logical_not masked_fill scatter scatter_add
+    bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift logical_and logical_or logical_not masked_fill scatter scatter_add
     index_add eq ne lt le gt ge"""
 for _name in _INPLACE.split():
     setattr(Tensor, _name + "_", _inplace(getattr(Tensor, _name), _name + "_"))
 
 for _op, _name in dict(add="__iadd__", sub="__isub__", mul="__imul__", div="__itruediv__", floor_divide="__ifloordiv__",
                        remainder="__imod__", pow="__ipow__", bitwise_and="__iand__", bitwise_or="__ior__",
-                       bitwise_xor="__ixor__").items():
+                       bitwise_xor="__ixor__", bitwise_left_shift="__ilshift__",
+                       bitwise_right_shift="__irshift__").items():
     setattr(Tensor, _name, _inplace(getattr(E, _op), _name))
 Tensor.__imatmul__ = _inplace(L.matmul, "__imatmul__")
 

@@ -430,7 +430,7 @@ class Bitwise(NonDiff):
         return batching.elementwise(self, xs, bdims)
 
 
-for _name in ("bitwise_and", "bitwise_or", "bitwise_xor"):
+for _name in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift"):
     register(type("".join(p.capitalize() for p in _name.split("_")), (Bitwise,), {"name": _name}))
 
 
