@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import dtype as dt
 from ..autograd.grad_mode import no_grad
+from ..ops import activation as _act
 from ..ops.conv import *
 from ..ops.creation import arange, ones, rand, zeros
 from ..ops.elementwise import erf, exp, expm1, log, log1p, sigmoid, tanh, where
@@ -58,7 +59,7 @@ def _maybe_inplace(input, out, inplace, name):
 @_tensor_input
 def relu(input, inplace=False):
     """max(x, 0); the gradient at 0 is 0 and nan propagates, as in PyTorch."""
-    return _maybe_inplace(input, where(input <= 0, 0, input), inplace, "relu_")
+    return _maybe_inplace(input, _act.relu(input), inplace, "relu_")
 
 
 @_tensor_input
@@ -205,36 +206,21 @@ hardtanh_ = functools.partial(hardtanh, inplace=True)
 # *** softmax family ***
 
 
-def _softmax_dim(op, input, dim, dtype):
-    if dtype is not None:
-        input = input.to(dtype)
-    elif input.dtype.category != dt.FLOAT:
-        raise TypeError(f"{op}: expects a floating-point input, got {input.dtype.name}; convert with .float()")
-    if dim is None:  # PyTorch's deprecated implicit choice
-        warnings.warn(f"{op}: implicit dimension choice is deprecated; pass dim= explicitly", stacklevel=3)
-        dim = 0 if input.ndim in (0, 1, 3) else 1
-    return input, dim
-
-
 @_tensor_input
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """exp(x) / sum(exp(x)) along dim, shifted by the (detached) maximum for stability."""
-    input, dim = _softmax_dim("softmax", input, dim, dtype)
-    e = exp(input - input.detach().amax(dim, keepdim=True))
-    return e / e.sum(dim, keepdim=True)
+    return _act.softmax(input, dim, dtype)
 
 
 @_tensor_input
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
-    input, dim = _softmax_dim("softmin", input, dim, dtype)
-    return softmax(-input, dim)
+    return _act.softmax(-(input if dtype is None else input.to(dtype)), dim)
 
 
 @_tensor_input
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
-    """x - logsumexp(x) along dim (stable)."""
-    input, dim = _softmax_dim("log_softmax", input, dim, dtype)
-    return input - input.logsumexp(dim, keepdim=True)
+    """(x - max) - log(sum(exp(x - max))) along dim (stable, and precise for large float32 logits)."""
+    return _act.log_softmax(input, dim, dtype)
 
 
 def _safe_softmax(x, dim):
@@ -463,26 +449,32 @@ _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
 def _pad_source_index(n, before, after, mode):
-    """For each output position along one dim, the input position it copies (reflect/replicate/circular)."""
-    pos = np.arange(-before, n + after)
+    """For each output position along one dim, the input position it copies (reflect/replicate/circular).
+
+    A negative width crops first, and the other side pads from what is left (PyTorch's order: circular
+    padding of (2, -1) wraps around the cropped end)."""
+    lo, hi = max(-before, 0), n - max(-after, 0)
+    pos = np.arange(-max(before, 0), hi - lo + max(after, 0))
+    m = hi - lo
     if mode == "replicate":
-        return np.clip(pos, 0, n - 1)
-    if mode == "circular":
-        return pos % n
-    return np.where(pos < 0, -pos, np.where(pos >= n, 2 * (n - 1) - pos, pos))  # reflect, edge not repeated
+        src = np.clip(pos, 0, m - 1)
+    elif mode == "circular":
+        src = pos % m
+    else:  # reflect, the edge not repeated
+        src = np.where(pos < 0, -pos, np.where(pos >= m, 2 * (m - 1) - pos, pos))
+    return lo + src
 
 
 def _check_pad_sizes(mode, shape, widths):
     for d, (n, (a, b)) in enumerate(zip(shape, widths)):
         if (a, b) == (0, 0):
             continue
-        if a < 0 or b < 0:
-            raise ValueError(f"pad: negative padding {(a, b)} of dim {d} is only supported with mode='constant'")
-        limit = n - 1 if mode == "reflect" else n if mode == "circular" else math.inf
-        if max(a, b) > limit or n == 0:
+        kept = n - max(-a, 0) - max(-b, 0)  # what is left after cropping by the negative widths
+        limit = kept - 1 if mode == "reflect" else kept if mode == "circular" else math.inf
+        if max(a, b) > limit or kept <= 0:
             raise ValueError(
                 f"pad: {mode} padding {(a, b)} of dim {d} is too large for its size {n} (input {tuple(shape)}); "
-                f"it must be at most {limit}"
+                f"it must be at most {limit} and leave at least one element"
             )
 
 
@@ -490,7 +482,10 @@ def _check_pad_sizes(mode, shape, widths):
 def pad(input, pad, mode="constant", value=None):
     """Pad with PyTorch's tuple order: (left, right) of the last dim first, then the dim before it, ...
 
-    Modes: 'constant' (value, default 0; negative widths crop), 'reflect', 'replicate', 'circular'.
+    Modes: 'constant' (value, default 0), 'reflect', 'replicate', 'circular'; in every mode a negative width crops.
+
+    >>> F.pad(tg.tensor([[1.0, 2.0, 3.0]]), (2, -1), mode="reflect")
+    tensor([[3., 2., 1., 2.]])
     """
     pad = tuple(pad)
     if len(pad) % 2 or len(pad) > 2 * input.ndim:

@@ -12,7 +12,8 @@ import numpy as np
 
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
-from . import conv, creation, elementwise, index, linalg, reduce, shape
+from . import activation, conv, creation, elementwise, index, linalg, reduce, shape
+from .activation import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .creation import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
@@ -41,6 +42,7 @@ _METHODS = {
     X: """gather take_along_dim scatter scatter_add index_select index_add masked_fill masked_select nonzero
         argwhere index_put index_put_""",
     L: "matmul mm bmm mv dot inner outer",
+    activation: "relu softmax log_softmax",
 }
 for _module, _names in _METHODS.items():
     for _name in _names.split():
@@ -154,7 +156,7 @@ _INPLACE = """add sub mul div true_divide floor_divide pow neg reciprocal square
     exp expm1 log log1p sqrt sin cos tan asin acos atan sinh cosh tanh sigmoid erf erfc exp2 log2 log10 rsqrt logit
     abs sign floor ceil trunc round frac clamp clip clamp_min clamp_max nan_to_num maximum minimum atan2
     bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift logical_and logical_or logical_not masked_fill scatter scatter_add
-    index_add eq ne lt le gt ge"""
+    index_add eq ne lt le gt ge relu"""
 for _name in _INPLACE.split():
     setattr(Tensor, _name + "_", _inplace(getattr(Tensor, _name), _name + "_"))
 

@@ -439,16 +439,27 @@ def _tri_mask(x, diagonal, upper):
     return Tensor._make(keep)
 
 
+def _zero(x):
+    """A 0-d zero of x's dtype: a Python 0 would promote a bool tensor to int64."""
+    return Tensor._make(np.zeros((), x.dtype.np))
+
+
 def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    """x with the elements below the diagonal-th diagonal zeroed; the dtype is kept (bool stays bool).
+
+    >>> tg.triu(tg.ones(2, 2, dtype=tg.bool))
+    tensor([[ True,  True],
+            [False,  True]])
+    """
     from .elementwise import where
 
-    return where(_tri_mask(x, diagonal, True), x, 0)
+    return where(_tri_mask(x, diagonal, True), x, _zero(x))
 
 
 def tril(x: Tensor, diagonal: int = 0) -> Tensor:
     from .elementwise import where
 
-    return where(_tri_mask(x, diagonal, False), x, 0)
+    return where(_tri_mask(x, diagonal, False), x, _zero(x))
 
 
 def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
