@@ -38,8 +38,8 @@ _METHODS = {
         swapdims t movedim moveaxis expand expand_as broadcast_to repeat tile repeat_interleave flip fliplr
         flipud narrow roll chunk split tensor_split unbind triu tril diagonal diag contiguous is_contiguous""",
     R: """sum mean nansum nanmean prod amax amin argmax argmin max min aminmax var std norm logsumexp all any
-        count_nonzero cumsum cumprod logcumsumexp argsort sort topk kthvalue median""",
-    X: """gather take_along_dim scatter scatter_add index_select index_add masked_fill masked_select nonzero
+        count_nonzero cumsum cumprod logcumsumexp cummax cummin argsort sort topk kthvalue median""",
+    X: """gather take_along_dim scatter scatter_add scatter_reduce index_select index_add masked_fill masked_select nonzero
         argwhere index_put index_put_""",
     L: "matmul mm bmm mv dot inner outer",
     activation: "relu softmax log_softmax",
@@ -50,6 +50,7 @@ for _module, _names in _METHODS.items():
 
 Tensor.where = lambda self, condition, other: elementwise.where(condition, self, other)
 Tensor._select = elementwise._select
+Tensor.unfold = shape._unfold
 Tensor.T = property(shape.T)
 Tensor.mT = property(shape.mT)
 Tensor.H = property(shape.T)
@@ -155,8 +156,8 @@ def _records(self, args, kwargs):
 _INPLACE = """add sub mul div true_divide floor_divide pow neg reciprocal square fmod remainder lerp addcmul addcdiv
     exp expm1 log log1p sqrt sin cos tan asin acos atan sinh cosh tanh sigmoid erf erfc exp2 log2 log10 rsqrt logit
     abs sign floor ceil trunc round frac clamp clip clamp_min clamp_max nan_to_num maximum minimum atan2
-    bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift logical_and logical_or logical_not masked_fill scatter scatter_add
-    index_add eq ne lt le gt ge relu"""
+    bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift logical_and logical_or
+    logical_not masked_fill scatter scatter_add scatter_reduce index_add eq ne lt le gt ge relu"""
 for _name in _INPLACE.split():
     setattr(Tensor, _name + "_", _inplace(getattr(Tensor, _name), _name + "_"))
 
