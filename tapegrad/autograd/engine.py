@@ -49,8 +49,38 @@ class Node:
     def release(self) -> None:
         """Free saved values after a backward without retain_graph."""
 
+    @property
+    def next_functions(self) -> tuple:
+        """PyTorch's view of the edges: (Node, output_nr) per input, (AccumulateGrad, 0) for a leaf that
+        requires grad, (None, 0) for an input that needs no gradient."""
+        return tuple(
+            (None, 0) if e is None else (e[0], e[1]) if isinstance(e[0], Node) else (AccumulateGrad(e[0]), 0)
+            for e in self.edges
+        )
+
     def __repr__(self) -> str:
         return f"<{self.name()}>"
+
+
+class AccumulateGrad:
+    """What next_functions shows for a leaf: the node that would sum a gradient into `variable.grad`."""
+
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __eq__(self, other):
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self):
+        return id(self.variable)
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
 
 
 def _version_error(node, tensor_desc, saved_version, counter):
