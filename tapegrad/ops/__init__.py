@@ -12,7 +12,7 @@ import numpy as np
 
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
-from . import activation, conv, creation, elementwise, index, linalg, reduce, shape
+from . import _signature, activation, conv, creation, elementwise, index, linalg, reduce, shape
 from .activation import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .creation import *  # noqa: F401,F403
@@ -46,7 +46,7 @@ _METHODS = {
 }
 for _module, _names in _METHODS.items():
     for _name in _names.split():
-        setattr(Tensor, _name, getattr(_module, _name))
+        setattr(Tensor, _name, _signature.accept_torch_keywords(getattr(_module, _name)))
 
 Tensor.where = lambda self, condition, other: elementwise.where(condition, self, other)
 Tensor._select = elementwise._select
@@ -199,3 +199,22 @@ def normal_(self, mean=0.0, std=1.0, generator=None):
 
 Tensor.zero_, Tensor.fill_, Tensor.copy_, Tensor.uniform_, Tensor.normal_ = zero_, fill_, copy_, uniform_, normal_
 Tensor.set_ = lambda self, src: copy_(self, src)
+
+
+# *** tg.name(...): PyTorch's keyword names and out= on every public function of the ops modules ***
+
+
+def _public_functions():
+    import inspect
+
+    # conv: PyTorch's names already, no out=, and nn.functional re-exports the very same functions
+    modules = (activation, creation, elementwise, index, linalg, reduce, shape)
+    for name, fn in list(globals().items()):
+        if not name.startswith("_") and inspect.isfunction(fn) and getattr(fn, "__module__", "") in {
+            m.__name__ for m in modules
+        }:
+            yield name, fn
+
+
+for _name, _fn in list(_public_functions()):
+    globals()[_name] = _signature.torch_function(_fn)
