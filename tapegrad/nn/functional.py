@@ -451,18 +451,15 @@ _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 def _pad_source_index(n, before, after, mode):
     """For each output position along one dim, the input position it copies (reflect/replicate/circular).
 
-    A negative width crops first, and the other side pads from what is left (PyTorch's order: circular
-    padding of (2, -1) wraps around the cropped end)."""
-    lo, hi = max(-before, 0), n - max(-after, 0)
-    pos = np.arange(-max(before, 0), hi - lo + max(after, 0))
-    m = hi - lo
+    A negative width crops. As in PyTorch, reflect and replicate then still mirror about the original edges,
+    while circular wraps around what is left: circular padding (2, -1) of [0..5] starts 3, 4, not 4, 5."""
+    if mode == "circular":
+        lo, hi = max(-before, 0), n - max(-after, 0)
+        return lo + np.arange(-max(before, 0), hi - lo + max(after, 0)) % (hi - lo)
+    pos = np.arange(-before, n + after)
     if mode == "replicate":
-        src = np.clip(pos, 0, m - 1)
-    elif mode == "circular":
-        src = pos % m
-    else:  # reflect, the edge not repeated
-        src = np.where(pos < 0, -pos, np.where(pos >= m, 2 * (m - 1) - pos, pos))
-    return lo + src
+        return np.clip(pos, 0, n - 1)
+    return np.where(pos < 0, -pos, np.where(pos >= n, 2 * (n - 1) - pos, pos))  # reflect, edge not repeated
 
 
 def _check_pad_sizes(mode, shape, widths):
@@ -470,7 +467,7 @@ def _check_pad_sizes(mode, shape, widths):
         if (a, b) == (0, 0):
             continue
         kept = n - max(-a, 0) - max(-b, 0)  # what is left after cropping by the negative widths
-        limit = kept - 1 if mode == "reflect" else kept if mode == "circular" else math.inf
+        limit = n - 1 if mode == "reflect" else kept if mode == "circular" else math.inf
         if max(a, b) > limit or kept <= 0:
             raise ValueError(
                 f"pad: {mode} padding {(a, b)} of dim {d} is too large for its size {n} (input {tuple(shape)}); "
@@ -486,6 +483,8 @@ def pad(input, pad, mode="constant", value=None):
 
     >>> F.pad(tg.tensor([[1.0, 2.0, 3.0]]), (2, -1), mode="reflect")
     tensor([[3., 2., 1., 2.]])
+    >>> F.pad(tg.tensor([[1.0, 2.0, 3.0]]), (1, -1), mode="circular")
+    tensor([[2., 1., 2.]])
     """
     pad = tuple(pad)
     if len(pad) % 2 or len(pad) > 2 * input.ndim:

@@ -42,8 +42,8 @@ def _shifted(x, dim):
 def softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
     """exp(x) / sum(exp(x)) along dim, shifted by the maximum for stability.
 
-    >>> tg.softmax(tg.tensor([0.0, 0.0]), dim=0)
-    tensor([0.5000, 0.5000])
+    >>> tg.softmax(tg.tensor([0.0, 1.0]), dim=0)
+    tensor([0.2689, 0.7311])
     """
     input, dim = _softmax_dim("softmax", input, dim, dtype)
     e = exp(_shifted(input, dim))
