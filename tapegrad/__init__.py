@@ -25,6 +25,9 @@ from .dtype import (
     promote as promote_types,
     set_default_dtype,
     uint8,
+    uint16,
+    uint32,
+    uint64,
 )
 from .errors import BackendError, GradError, TapegradError, TraceError
 from .ops import *  # noqa: F401,F403
@@ -36,6 +39,7 @@ from .func import grad, jvp, tree_util, value_and_grad, vjp, vmap  # noqa: E402
 from . import nn  # noqa: E402
 from . import optim  # noqa: E402
 from . import data  # noqa: E402
+from . import cuda, utils  # noqa: E402  (tg.cuda answers that there is no GPU; tg.utils.data is tg.data)
 from .checkpoint import load, save  # noqa: E402
 # TensorFlow's idiom (issue 3): tg.tf holds all of it; here only names that mean the same in PyTorch or
 # that PyTorch lacks (tg.transpose stays PyTorch's; tg.tf.transpose is TensorFlow's; see docs/three-idioms.md)
@@ -77,7 +81,7 @@ from .tf import (  # noqa: E402
 )
 
 # graph mode (issue 4): one tracer behind tg.function and tg.jit; tg.lax is JAX's control flow
-from .trace import TensorSpec, function, jit  # noqa: E402
+from .trace import TensorSpec, compile, function, jit  # noqa: E402,A004  (tg.compile is torch.compile's)
 from . import lax  # noqa: E402
 # JAX's numpy (issue 13): `import tapegrad.numpy as jnp`; importing it here also gives Tensor .at and .astype
 from . import numpy  # noqa: E402

@@ -27,7 +27,7 @@ class DType:
 
     @property
     def is_signed(self) -> bool:
-        return self.name not in ("bool", "uint8")
+        return self.category != BOOL and not self.name.startswith("uint")
 
     def __repr__(self) -> str:
         return f"tapegrad.{self.name}"
@@ -49,12 +49,18 @@ int8 = DType("int8", np.dtype(np.int8), INT, 1)
 int16 = DType("int16", np.dtype(np.int16), INT, 2)
 int32 = DType("int32", np.dtype(np.int32), INT, 3)
 int64 = DType("int64", np.dtype(np.int64), INT, 4)
+# PyTorch's "shell" unsigned types: they hold data (load, cast, bitwise ops); mixing them with other integer
+# dtypes raises, as PyTorch refuses that promotion too.
+uint16 = DType("uint16", np.dtype(np.uint16), INT, 2)
+uint32 = DType("uint32", np.dtype(np.uint32), INT, 3)
+uint64 = DType("uint64", np.dtype(np.uint64), INT, 4)
+_SHELL = (uint16, uint32, uint64)
 float16 = DType("float16", np.dtype(np.float16), FLOAT, 1)
 bfloat16 = DType("bfloat16", _BF16, FLOAT, 1)
 float32 = DType("float32", np.dtype(np.float32), FLOAT, 2)
 float64 = DType("float64", np.dtype(np.float64), FLOAT, 3)
 
-ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
+ALL = (bool_, uint8, int8, int16, int32, int64, uint16, uint32, uint64, float16, bfloat16, float32, float64)
 FLOATS = (float16, bfloat16, float32, float64)
 _BY_NP = {d.np: d for d in ALL if d.np is not None}
 _BY_NAME = {d.name: d for d in ALL}
@@ -106,8 +112,6 @@ def from_numpy_dtype(npd) -> DType:
     if found is None:
         if npd.kind == "c":
             raise TypeError(f"complex arrays ({npd}) are not supported by tapegrad; take .real / .imag first")
-        if npd.kind == "u":  # uint16/32/64 have no tapegrad dtype: widen like torch.from_numpy refuses to
-            return int64
         raise TypeError(f"numpy dtype {npd} has no tapegrad equivalent; convert it with .astype(np.float32)")
     return found
 
@@ -123,6 +127,11 @@ def promote(a: DType, b: DType) -> DType:
             return float32
         return a if a.rank >= b.rank else b
     if a.category == INT:
+        if a in _SHELL or b in _SHELL:
+            raise TypeError(
+                f"promotion of {a.name} with {b.name} is not supported (as in PyTorch, uint16/uint32/uint64 mix "
+                f"only with themselves, floats and Python numbers); convert one first, e.g. x.to(tg.int64)"
+            )
         if uint8 in (a, b):  # uint8 with a signed type needs the next signed size up
             other = b if a is uint8 else a
             return int16 if other is int8 else other

@@ -252,6 +252,16 @@ class Tensor:
         return self._output_nr
 
     @property
+    def data(self) -> Tensor:
+        """The values, cut from the graph, sharing storage but not the version counter: in-place changes
+        through .data are invisible to autograd (PyTorch's legacy escape hatch; prefer detach())."""
+        return Tensor._make(self._data)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        self._data, self.dtype = value._data, value.dtype
+
+    @property
     def _version_value(self) -> int:
         return self._version.value
 

@@ -62,8 +62,38 @@ class Node:
     def release(self) -> None:
         """Free saved values after a backward without retain_graph."""
 
+    @property
+    def next_functions(self) -> tuple:
+        """PyTorch's view of the edges: (Node, output_nr) per input, (AccumulateGrad, 0) for a leaf that
+        requires grad, (None, 0) for an input that needs no gradient."""
+        return tuple(
+            (None, 0) if e is None else (e[0], e[1]) if isinstance(e[0], Node) else (AccumulateGrad(e[0]), 0)
+            for e in self.edges
+        )
+
     def __repr__(self) -> str:
         return f"<{self.name()}>"
+
+
+class AccumulateGrad:
+    """What next_functions shows for a leaf: the node that would sum a gradient into `variable.grad`."""
+
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __eq__(self, other):
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self):
+        return id(self.variable)
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
 
 
 def _version_error(node, tensor_desc, saved_version, counter):
@@ -80,6 +110,7 @@ class PrimNode(Node):
     """The Node of one primitive application."""
 
     check_shapes = False  # primitive rules are verified by tests/primitives
+    out_version = None  # (counter, value) of the output when the vjp rule reads it
 
     def __init__(self, prim, params, edges, args, out):
         # Node.__init__ inlined: this runs once per recorded op
@@ -93,7 +124,10 @@ class PrimNode(Node):
             self.versions = [(i, args[i]._version.value) for i in idx]
         else:
             self.versions = ()
-        if prim.saves_out:
+        keeps = prim.saves_out
+        # NOTE: a tuple names the inputs whose cotangent reads `out` (Div's divisor): with none of them needing
+        # a gradient the output is not kept, so `y = a / 2; y += b` may change y in place, as in PyTorch.
+        if keeps and (keeps is True or any(edges[i] for i in keeps)):
             self.out_data, self.out_version = out._data, (out._version, out._version.value)
 
     def name(self) -> str:
@@ -115,7 +149,7 @@ class PrimNode(Node):
         else:
             xs = [base.AVal(a._data.shape, a.dtype) for a in args]
         out = None
-        if prim.saves_out:
+        if self.out_version is not None:
             counter, v = self.out_version
             if counter.value != v:
                 raise _version_error(self, f"the output of {prim.name}", v, counter)
@@ -128,7 +162,7 @@ class PrimNode(Node):
         return prim.vjp(grads[0], *xs, out=out, **self.params)
 
     def release(self):
-        if self.versions or self.prim.saves_out:
+        if self.versions or self.out_version is not None:
             self.args, self.out_data, self.freed = (), None, True
         elif self.prim.vjp_reads_inputs:  # nothing saved: keep shapes and dtypes for a second backward
             self.args = tuple(map(_Released, self.args))

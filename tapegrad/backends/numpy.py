@@ -37,6 +37,17 @@ def _error_function(name):
 _erf, _erfc = _error_function("erf"), _error_function("erfc")
 
 
+def _shift(x, s, op):
+    """x << s or x >> s with PyTorch's results where C leaves them undefined: a shift by a negative count or by
+    at least the bit width gives 0 (left) or the sign fill (right)."""
+    wide = (s < 0) | (s >= x.dtype.itemsize * 8)
+    out = op(x, np.where(wide, 0, s).astype(x.dtype))
+    if not wide.any():
+        return out
+    fill = 0 if op is np.left_shift or x.dtype.kind == "u" else np.where(x < 0, -1, 0)
+    return np.where(wide, fill, out).astype(x.dtype)
+
+
 def _quiet(fn):
     """numpy warns on log(0), 0/0, ...; PyTorch returns inf/nan silently, and so do we."""
 
@@ -267,6 +278,8 @@ IMPLS = {
     "bitwise_or": np.bitwise_or,
     "bitwise_xor": np.bitwise_xor,
     "bitwise_not": np.invert,
+    "bitwise_left_shift": lambda x, s: _shift(x, s, np.left_shift),
+    "bitwise_right_shift": lambda x, s: _shift(x, s, np.right_shift),
     "isnan": np.isnan,
     "isinf": np.isinf,
     "where": np.where,

@@ -61,7 +61,7 @@ class LevelNode(engine.PrimNode):
 
     def __init__(self, prim, params, edges, args, out):
         super().__init__(prim, params, edges, args, out)
-        self.out_tensor = out if prim.saves_out else None
+        self.out_tensor = out if self.out_version is not None else None
 
     def apply(self, grads, create_graph):
         if self.freed:
@@ -76,7 +76,7 @@ class LevelNode(engine.PrimNode):
         else:
             xs = [a if i in saves else AVal(a._data.shape, a.dtype) for i, a in enumerate(args)]
         out = self.out_tensor
-        if prim.saves_out:
+        if self.out_version is not None:
             counter, v = self.out_version
             if counter.value != v:
                 raise engine._version_error(self, f"the output of {prim.name}", v, counter)

@@ -188,7 +188,15 @@ def _axis_size(leaves, axes):
     return next(iter(sizes))
 
 
-def vmap(f, in_axes=0, out_axes=0):
+def _one_spelling(kind, axes, dims):
+    if dims is None:
+        return axes
+    if axes != 0:
+        raise TypeError(f"vmap: give {kind}_axes (JAX) or {kind}_dims (PyTorch), not both")
+    return dims
+
+
+def vmap(f, in_axes=0, out_axes=0, *, in_dims=None, out_dims=None, randomness="error", chunk_size=None):
     """Map f over an axis of its arguments, computing all examples at once (no Python loop).
 
     Args:
@@ -197,6 +205,8 @@ def vmap(f, in_axes=0, out_axes=0):
             example, or a tuple with one entry (int, None or a tree prefix) per positional argument.
         out_axes: where the mapped axis goes in each output (same forms; None for an output that does not
             depend on the mapped inputs).
+        in_dims, out_dims: torch.func.vmap's names for in_axes and out_axes (give one spelling of each).
+        randomness, chunk_size: accepted for torch.func.vmap's signature; examples are always computed at once.
     Returns:
         the mapped function.
 
@@ -205,6 +215,8 @@ def vmap(f, in_axes=0, out_axes=0):
     >>> tg.vmap(lambda xi, w: (xi * w).sum(), in_axes=(0, None))(x, w)
     tensor([3., 3., 3.])
     """
+    in_axes = _one_spelling("in", in_axes, in_dims)
+    out_axes = _one_spelling("out", out_axes, out_dims)
 
     @functools.wraps(f)
     def mapped(*args):

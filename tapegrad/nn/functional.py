@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import dtype as dt
 from ..autograd.grad_mode import no_grad
+from ..ops import activation as _act
 from ..ops.conv import *
 from .. import ops as _ops  # noqa: E402
 from ..ops import conv as _conv  # noqa: E402
@@ -64,7 +65,7 @@ def _maybe_inplace(input, out, inplace, name):
 @_tensor_input
 def relu(input, inplace=False):
     """max(x, 0); the gradient at 0 is 0 and nan propagates, as in PyTorch."""
-    return _maybe_inplace(input, where(input <= 0, 0, input), inplace, "relu_")
+    return _maybe_inplace(input, _act.relu(input), inplace, "relu_")
 
 
 @_tensor_input
@@ -211,36 +212,21 @@ hardtanh_ = functools.partial(hardtanh, inplace=True)
 # *** softmax family ***
 
 
-def _softmax_dim(op, input, dim, dtype):
-    if dtype is not None:
-        input = input.to(dtype)
-    elif input.dtype.category != dt.FLOAT:
-        raise TypeError(f"{op}: expects a floating-point input, got {input.dtype.name}; convert with .float()")
-    if dim is None:  # PyTorch's deprecated implicit choice
-        warnings.warn(f"{op}: implicit dimension choice is deprecated; pass dim= explicitly", stacklevel=3)
-        dim = 0 if input.ndim in (0, 1, 3) else 1
-    return input, dim
-
-
 @_tensor_input
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """exp(x) / sum(exp(x)) along dim, shifted by the (detached) maximum for stability."""
-    input, dim = _softmax_dim("softmax", input, dim, dtype)
-    e = exp(input - input.detach().amax(dim, keepdim=True))
-    return e / e.sum(dim, keepdim=True)
+    return _act.softmax(input, dim, dtype)
 
 
 @_tensor_input
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
-    input, dim = _softmax_dim("softmin", input, dim, dtype)
-    return softmax(-input, dim)
+    return _act.softmax(-(input if dtype is None else input.to(dtype)), dim)
 
 
 @_tensor_input
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
-    """x - logsumexp(x) along dim (stable)."""
-    input, dim = _softmax_dim("log_softmax", input, dim, dtype)
-    return input - input.logsumexp(dim, keepdim=True)
+    """(x - max) - log(sum(exp(x - max))) along dim (stable, and precise for large float32 logits)."""
+    return _act.log_softmax(input, dim, dtype)
 
 
 def _safe_softmax(x, dim):
@@ -469,12 +455,16 @@ _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
 def _pad_source_index(n, before, after, mode):
-    """For each output position along one dim, the input position it copies (reflect/replicate/circular)."""
+    """For each output position along one dim, the input position it copies (reflect/replicate/circular).
+
+    A negative width crops. As in PyTorch, reflect and replicate then still mirror about the original edges,
+    while circular wraps around what is left: circular padding (2, -1) of [0..5] starts 3, 4, not 4, 5."""
+    if mode == "circular":
+        lo, hi = max(-before, 0), n - max(-after, 0)
+        return lo + np.arange(-max(before, 0), hi - lo + max(after, 0)) % (hi - lo)
     pos = np.arange(-before, n + after)
     if mode == "replicate":
         return np.clip(pos, 0, n - 1)
-    if mode == "circular":
-        return pos % n
     return np.where(pos < 0, -pos, np.where(pos >= n, 2 * (n - 1) - pos, pos))  # reflect, edge not repeated
 
 
@@ -482,13 +472,12 @@ def _check_pad_sizes(mode, shape, widths):
     for d, (n, (a, b)) in enumerate(zip(shape, widths)):
         if (a, b) == (0, 0):
             continue
-        if a < 0 or b < 0:
-            raise ValueError(f"pad: negative padding {(a, b)} of dim {d} is only supported with mode='constant'")
-        limit = n - 1 if mode == "reflect" else n if mode == "circular" else math.inf
-        if max(a, b) > limit or n == 0:
+        kept = n - max(-a, 0) - max(-b, 0)  # what is left after cropping by the negative widths
+        limit = n - 1 if mode == "reflect" else kept if mode == "circular" else math.inf
+        if max(a, b) > limit or kept <= 0:
             raise ValueError(
                 f"pad: {mode} padding {(a, b)} of dim {d} is too large for its size {n} (input {tuple(shape)}); "
-                f"it must be at most {limit}"
+                f"it must be at most {limit} and leave at least one element"
             )
 
 
@@ -496,7 +485,12 @@ def _check_pad_sizes(mode, shape, widths):
 def pad(input, pad, mode="constant", value=None):
     """Pad with PyTorch's tuple order: (left, right) of the last dim first, then the dim before it, ...
 
-    Modes: 'constant' (value, default 0; negative widths crop), 'reflect', 'replicate', 'circular'.
+    Modes: 'constant' (value, default 0), 'reflect', 'replicate', 'circular'; in every mode a negative width crops.
+
+    >>> F.pad(tg.tensor([[1.0, 2.0, 3.0]]), (2, -1), mode="reflect")
+    tensor([[3., 2., 1., 2.]])
+    >>> F.pad(tg.tensor([[1.0, 2.0, 3.0]]), (1, -1), mode="circular")
+    tensor([[2., 1., 2.]])
     """
     pad = tuple(pad)
     if len(pad) % 2 or len(pad) > 2 * input.ndim:
@@ -519,6 +513,126 @@ def pad(input, pad, mode="constant", value=None):
         if (a, b) != (0, 0):
             out = out.index_select(d, Tensor._make(_pad_source_index(input.shape[d], a, b, mode).astype(np.int64)))
     return out
+
+
+# *** resampling ***
+
+_INTERP_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}  # modes tied to one spatial rank
+_CUBIC_A = -0.75  # the cubic convolution coefficient PyTorch uses (Keys' kernel)
+
+
+def _interp_sizes(input, size, scale_factor, nd, recompute_scale_factor):
+    """(output sizes, per-dim scale factors or None) from exactly one of size and scale_factor."""
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: give exactly one of size and scale_factor")
+    spatial = input.shape[2:]
+    if size is not None:
+        sizes = tuple(size) if isinstance(size, (tuple, list)) else (size,) * nd
+        if len(sizes) != nd:
+            raise ValueError(f"interpolate: size {size} must have {nd} entries for a {input.ndim}-d input")
+        return tuple(int(n) for n in sizes), (None,) * nd
+    scales = tuple(scale_factor) if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * nd
+    if len(scales) != nd:
+        raise ValueError(f"interpolate: scale_factor {scale_factor} must have {nd} entries for a {input.ndim}-d input")
+    sizes = tuple(int(math.floor(n * float(f))) for n, f in zip(spatial, scales))
+    # recompute_scale_factor=True: the scale only chose the size; coordinates then map by in / out
+    return sizes, (None,) * nd if recompute_scale_factor else tuple(float(f) for f in scales)
+
+
+def _source_coords(n_in, n_out, scale, align_corners, offset):
+    """The input coordinate each output position samples (PyTorch's area_pixel_compute_source_index)."""
+    dst = np.arange(n_out, dtype=np.float64)
+    if align_corners:
+        return dst * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
+    step = 1.0 / scale if scale else n_in / n_out
+    return (dst + offset) * step - offset
+
+
+def _nearest_index(mode, n_in, n_out, scale):
+    step = 1.0 / scale if scale else n_in / n_out
+    half = 0.5 if mode == "nearest-exact" else 0.0
+    # NOTE: float32 arithmetic, as PyTorch computes nearest indices, so a coordinate just below an integer
+    # rounds the same way
+    src = np.floor((np.arange(n_out, dtype=np.float32) + np.float32(half)) * np.float32(step))
+    return np.minimum(src.astype(np.int64), n_in - 1)
+
+
+def _cubic_weights(t):
+    """Keys' cubic convolution weights of the 4 taps at offsets -1, 0, 1, 2 for fractional positions t."""
+    a = _CUBIC_A
+
+    def near(x):  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+
+
+def _linear_matrix(mode, n_in, n_out, scale, align_corners):
+    """The (n_out, n_in) matrix that resamples one dim by linear or cubic interpolation."""
+    src = _source_coords(n_in, n_out, scale, align_corners, 0.5)
+    w = np.zeros((n_out, n_in))
+    rows = np.arange(n_out)
+    if mode == "bicubic":  # taps beyond the border repeat the edge value
+        i = np.floor(src)
+        for k, wk in enumerate(_cubic_weights(src - i)):
+            np.add.at(w, (rows, np.clip(i.astype(np.int64) - 1 + k, 0, n_in - 1)), wk)
+        return w
+    src = np.maximum(src, 0.0)  # linear modes clamp coordinates before the left edge
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    frac = src - i0
+    np.add.at(w, (rows, i0), 1.0 - frac)
+    np.add.at(w, (rows, i1), frac)
+    return w
+
+
+def _resample_dim(x, d, mode, n_out, scale, align_corners):
+    n_in = x.shape[d]
+    if mode in ("nearest", "nearest-exact"):
+        return x.index_select(d, Tensor._make(_nearest_index(mode, n_in, n_out, scale)))
+    w = Tensor._make(_linear_matrix(mode, n_in, n_out, scale, align_corners).T.astype(x.dtype.np))
+    return matmul(x.movedim(d, -1), w).movedim(-1, d)
+
+
+@_tensor_input
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resize the spatial dims of a (N, C, ...) tensor: modes 'nearest', 'nearest-exact', 'linear' (3-d input),
+    'bilinear', 'bicubic' (4-d), 'trilinear' (5-d) and 'area' (adaptive average pooling).
+
+    Separable: each spatial dim is resampled in turn, by an index (nearest) or a matrix of interpolation
+    weights (linear, cubic), so gradients of any order follow from index_select and matmul.
+
+    >>> F.interpolate(tg.tensor([[[1.0, 2.0]]]), scale_factor=2, mode="linear")
+    tensor([[[1.  , 1.25, 1.75, 2.  ]]])
+    """
+    nd = input.ndim - 2
+    if nd not in (1, 2, 3):
+        raise ValueError(f"interpolate: expects a 3-, 4- or 5-d input (N, C, spatial...), got shape {tuple(input.shape)}")
+    if mode not in ("nearest", "nearest-exact", "area", *_INTERP_DIMS):
+        raise ValueError(f"interpolate: unknown mode {mode!r}")
+    if mode in _INTERP_DIMS and _INTERP_DIMS[mode] != nd:
+        raise ValueError(f"interpolate: mode {mode!r} needs a {_INTERP_DIMS[mode] + 2}-d input, got {input.ndim}-d")
+    if align_corners is not None and mode not in _INTERP_DIMS:
+        raise ValueError(f"interpolate: align_corners only applies to linear and cubic modes, not {mode!r}")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported; tapegrad resamples without it")
+    sizes, scales = _interp_sizes(input, size, scale_factor, nd, recompute_scale_factor)
+    if mode == "area":
+        return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[nd - 1](input, sizes)
+    if mode in _INTERP_DIMS and input.dtype.category != dt.FLOAT:
+        raise TypeError(f"interpolate: mode {mode!r} needs a floating input, got {input.dtype.name}")
+    out = input
+    for k, (n_out, scale) in enumerate(zip(sizes, scales)):
+        out = _resample_dim(out, 2 + k, mode, n_out, scale, bool(align_corners))
+    return out
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    return interpolate(input, size, scale_factor, mode, align_corners)
 
 
 # *** losses ***

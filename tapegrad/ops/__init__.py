@@ -12,7 +12,8 @@ import numpy as np
 
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
-from . import conv, creation, elementwise, index, linalg, reduce, shape
+from . import _signature, activation, conv, creation, elementwise, index, linalg, reduce, shape
+from .activation import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .creation import *  # noqa: F401,F403
 from .elementwise import *  # noqa: F401,F403
@@ -50,23 +51,25 @@ _METHODS = {
         exp expm1 log log1p sqrt sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh arcsin arccos arctan
         arcsinh arccosh arctanh sigmoid erf erfc exp2 log2 log10 rsqrt logit abs absolute sign sgn signbit floor
         ceil trunc fix round frac eq ne lt le gt ge greater greater_equal less less_equal not_equal bitwise_and
-        bitwise_or bitwise_xor bitwise_not logical_and logical_or logical_xor logical_not isnan isinf isfinite
+        bitwise_or bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift logical_and logical_or logical_xor logical_not isnan isinf isfinite
         isposinf isneginf isclose allclose equal clamp clip clamp_min clamp_max nan_to_num clone""",
     S: """reshape view view_as reshape_as flatten ravel unflatten squeeze unsqueeze permute transpose swapaxes
         swapdims t movedim moveaxis expand expand_as broadcast_to repeat tile repeat_interleave flip fliplr
         flipud narrow roll chunk split tensor_split unbind triu tril diagonal diag contiguous is_contiguous""",
     R: """sum mean nansum nanmean prod amax amin argmax argmin max min aminmax var std norm logsumexp all any
-        count_nonzero cumsum cumprod logcumsumexp argsort sort topk kthvalue median""",
-    X: """gather take_along_dim scatter scatter_add index_select index_add masked_fill masked_select nonzero
+        count_nonzero cumsum cumprod logcumsumexp cummax cummin argsort sort topk kthvalue median""",
+    X: """gather take_along_dim scatter scatter_add scatter_reduce index_select index_add masked_fill masked_select nonzero
         argwhere index_put index_put_""",
     L: "matmul mm bmm mv dot inner outer",
+    activation: "relu softmax log_softmax",
 }
 for _module, _names in _METHODS.items():
     for _name in _names.split():
-        setattr(Tensor, _name, _v(getattr(_module, _name)))
+        setattr(Tensor, _name, _signature.accept_torch_keywords(_v(getattr(_module, _name))))
 
 Tensor.where = lambda self, condition, other: _v(elementwise.where)(condition, self, other)
 Tensor._select = elementwise._select
+Tensor.unfold = shape._unfold
 Tensor.T = property(shape.T)
 Tensor.mT = property(shape.mT)
 Tensor.H = property(shape.T)
@@ -127,6 +130,8 @@ Tensor.__matmul__, Tensor.__rmatmul__ = _v(L.matmul), _reflect(_v(L.matmul))
 Tensor.__and__, Tensor.__rand__ = _v(E.bitwise_and), _reflect(_v(E.bitwise_and))
 Tensor.__or__, Tensor.__ror__ = _v(E.bitwise_or), _reflect(_v(E.bitwise_or))
 Tensor.__xor__, Tensor.__rxor__ = _v(E.bitwise_xor), _reflect(_v(E.bitwise_xor))
+Tensor.__lshift__, Tensor.__rlshift__ = _v(E.bitwise_left_shift), _reflect(_v(E.bitwise_left_shift))
+Tensor.__rshift__, Tensor.__rrshift__ = _v(E.bitwise_right_shift), _reflect(_v(E.bitwise_right_shift))
 Tensor.__invert__ = _v(E.bitwise_not)
 Tensor.__neg__ = _v(E.neg)
 Tensor.__pos__ = _v(E.positive)
@@ -170,14 +175,15 @@ def _records(self, args, kwargs):
 _INPLACE = """add sub mul div true_divide floor_divide pow neg reciprocal square fmod remainder lerp addcmul addcdiv
     exp expm1 log log1p sqrt sin cos tan asin acos atan sinh cosh tanh sigmoid erf erfc exp2 log2 log10 rsqrt logit
     abs sign floor ceil trunc round frac clamp clip clamp_min clamp_max nan_to_num maximum minimum atan2
-    bitwise_and bitwise_or bitwise_xor bitwise_not logical_and logical_or logical_not masked_fill scatter scatter_add
-    index_add eq ne lt le gt ge"""
+    bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift logical_and logical_or
+    logical_not masked_fill scatter scatter_add scatter_reduce index_add eq ne lt le gt ge relu"""
 for _name in _INPLACE.split():
     setattr(Tensor, _name + "_", _inplace(getattr(Tensor, _name), _name + "_"))
 
 for _op, _name in dict(add="__iadd__", sub="__isub__", mul="__imul__", div="__itruediv__", floor_divide="__ifloordiv__",
                        remainder="__imod__", pow="__ipow__", bitwise_and="__iand__", bitwise_or="__ior__",
-                       bitwise_xor="__ixor__").items():
+                       bitwise_xor="__ixor__", bitwise_left_shift="__ilshift__",
+                       bitwise_right_shift="__irshift__").items():
     setattr(Tensor, _name, _inplace(_v(getattr(E, _op)), _name))
 Tensor.__imatmul__ = _inplace(_v(L.matmul), "__imatmul__")
 
@@ -212,3 +218,22 @@ def normal_(self, mean=0.0, std=1.0, generator=None):
 
 Tensor.zero_, Tensor.fill_, Tensor.copy_, Tensor.uniform_, Tensor.normal_ = zero_, fill_, copy_, uniform_, normal_
 Tensor.set_ = lambda self, src: copy_(self, src)
+
+
+# *** tg.name(...): PyTorch's keyword names and out= on every public function of the ops modules ***
+
+
+def _public_functions():
+    import inspect
+
+    # conv: PyTorch's names already, no out=, and nn.functional re-exports the very same functions
+    modules = (activation, creation, elementwise, index, linalg, reduce, shape)
+    for name, fn in list(globals().items()):
+        if not name.startswith("_") and inspect.isfunction(fn) and getattr(fn, "__module__", "") in {
+            m.__name__ for m in modules
+        }:
+            yield name, fn
+
+
+for _name, _fn in list(_public_functions()):
+    globals()[_name] = _signature.torch_function(_fn)

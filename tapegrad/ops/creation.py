@@ -87,8 +87,6 @@ def from_numpy(array: np.ndarray) -> Tensor:
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
     dt.from_numpy_dtype(array.dtype)  # raises for unsupported dtypes
-    if array.dtype.kind == "u" and array.dtype != np.uint8:
-        raise TypeError(f"from_numpy: {array.dtype} has no tapegrad dtype; convert with array.astype(np.int64)")
     out = Tensor._make(array)
     from ..autograd.explain import numpy_export_cut
 

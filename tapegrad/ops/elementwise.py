@@ -394,6 +394,28 @@ def _check_integral(op, x):
 bitwise_and, bitwise_or, bitwise_xor = (_bitwise(n) for n in ("bitwise_and", "bitwise_or", "bitwise_xor"))
 
 
+def _shift(name):
+    prim = PRIMITIVES[name]
+
+    def fn(input, other):
+        dtype = dt.result_type(input, other)
+        if dtype.category != dt.INT:  # PyTorch has no bool shift either
+            raise TypeError(f"{name}: defined for integer tensors only, got {dtype.name}")
+        return binary(prim, input, other, dtype=dtype)
+
+    fn.__name__ = name
+    fn.__doc__ = f"""Elementwise {name.replace('bitwise_', '').replace('_', ' ')} of integers; a count that is negative or
+    at least the bit width gives 0 (or, shifting right, the sign).
+
+    >>> tg.{name}(tg.tensor([1, -8]), 2)
+    {'tensor([  4, -32])' if 'left' in name else 'tensor([ 0, -2])'}
+    """
+    return fn
+
+
+bitwise_left_shift, bitwise_right_shift = _shift("bitwise_left_shift"), _shift("bitwise_right_shift")
+
+
 def bitwise_not(x):
     _check_integral("bitwise_not", x)
     return bind(PRIMITIVES["bitwise_not"], x)

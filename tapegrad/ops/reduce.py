@@ -254,6 +254,59 @@ def logcumsumexp(x, dim):
     return log(cumsum((x - m).exp(), d)) + m
 
 
+def _extreme_value(dtype, largest):
+    """The value every other value of dtype beats (largest) or undercuts: the identity of max / min."""
+    if dtype.category == dt.FLOAT:
+        return -math.inf if largest else math.inf
+    if dtype is dt.bool_:
+        return not largest
+    info = np.iinfo(dtype.np)
+    return int(info.min if largest else info.max)
+
+
+def _cumulative_extreme(op, x, dim, largest):
+    """(values, indices) of the running max / min along dim, as PyTorch gives them: a tie picks the later index,
+    and from the first nan on the result is that nan. Values are gathered at the indices, so gradients go to
+    the chosen element only.
+
+    NOTE: the indices come from an (n, n) comparison of every prefix (O(n^2) per row) instead of a scan
+    primitive: a composite of existing ops, so it traces and batches like any other op.
+    """
+    from .creation import arange
+    from .elementwise import isnan, logical_and
+    from ..autograd.grad_mode import no_grad
+
+    if x.ndim == 0:
+        return ValuesIndices(x.clone(), Tensor._make(np.array(0, np.int64)))
+    d = norm_dim(op, dim, x.ndim)
+    n = x.shape[d]
+    with no_grad():
+        row = x.detach().movedim(d, -1).unsqueeze(-2)  # row[..., i, j] = x[..., j]
+        j = arange(n)
+        prefix = Tensor._make(np.tril(np.ones((n, n), bool)))  # j <= i
+        key = where(prefix, row, _extreme_value(x.dtype, largest))
+        best = (amax if largest else amin)(key, -1, keepdim=True)
+        last_best = where(logical_and(prefix, eq(row, best)), j, -1).amax(-1)
+        # a nan wins from where it first appears: score n - j is largest for the first nan of the prefix
+        first_nan = where(logical_and(prefix, isnan(row)), n - j, 0).amax(-1)
+        idx = where(first_nan > 0, n - first_nan, last_best).movedim(-1, d)
+    return ValuesIndices(x.gather(d, idx), idx)
+
+
+def cummax(x: Tensor, dim: int):
+    """(values, indices) of the running maximum along dim.
+
+    >>> tg.cummax(tg.tensor([1.0, 3.0, 2.0, 3.0]), 0)
+    ValuesIndices(values=tensor([1., 3., 3., 3.]), indices=tensor([0, 1, 1, 3]))
+    """
+    return _cumulative_extreme("cummax", x, dim, True)
+
+
+def cummin(x: Tensor, dim: int):
+    """(values, indices) of the running minimum along dim (a tie picks the later index)."""
+    return _cumulative_extreme("cummin", x, dim, False)
+
+
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
     if x.ndim == 0:
         return Tensor._make(np.array(0, np.int64))

@@ -439,16 +439,49 @@ def _tri_mask(x, diagonal, upper):
     return Tensor._make(keep)
 
 
+def _unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """Tensor.unfold (a method only: torch.nn.functional.unfold is the image one): every window of `size` elements along `dimension`, `step` apart, as a new last dimension
+    (a copy, where PyTorch returns a view).
+
+    >>> tg.arange(5).unfold(0, 2, 2)
+    tensor([[0, 1],
+            [2, 3]])
+    """
+    if x.ndim == 0:  # PyTorch: a 0-d tensor has one window of size 1
+        return _unfold(x.reshape(1), dimension, size, step).reshape(1)
+    d = norm_dim("unfold", dimension, x.ndim)
+    n = x.shape[d]
+    if size > n or size < 0 or step <= 0:
+        raise ValueError(
+            f"unfold: size {size} must be at most the size {n} of dimension {dimension}, and step {step} positive"
+        )
+    count = (n - size) // step + 1
+    starts = np.arange(count)[:, None] * step + np.arange(size)[None, :]
+    y = x.index_select(d, Tensor._make(starts.reshape(-1)))
+    return y.unflatten(d, (count, size)).movedim(d + 1, -1)
+
+
+def _zero(x):
+    """A 0-d zero of x's dtype: a Python 0 would promote a bool tensor to int64."""
+    return Tensor._make(np.zeros((), x.dtype.np))
+
+
 def triu(x: Tensor, diagonal: int = 0) -> Tensor:
+    """x with the elements below the diagonal-th diagonal zeroed; the dtype is kept (bool stays bool).
+
+    >>> tg.triu(tg.ones(2, 2, dtype=tg.bool))
+    tensor([[ True,  True],
+            [False,  True]])
+    """
     from .elementwise import where
 
-    return where(_tri_mask(x, diagonal, True), x, 0)
+    return where(_tri_mask(x, diagonal, True), x, _zero(x))
 
 
 def tril(x: Tensor, diagonal: int = 0) -> Tensor:
     from .elementwise import where
 
-    return where(_tri_mask(x, diagonal, False), x, 0)
+    return where(_tri_mask(x, diagonal, False), x, _zero(x))
 
 
 def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:

@@ -58,7 +58,7 @@ class Primitive:
 
     name: str = ""
     saves: tuple = ()  # indices of inputs the vjp rule reads
-    saves_out: bool = False  # whether the vjp rule reads `out`
+    saves_out: bool | tuple = False  # whether the vjp rule reads `out`; a tuple: only for these inputs' cotangents
     differentiable: bool = True  # False: outputs never require grad (comparisons, argmax, ...)
     is_view: bool = False  # the numpy backend returns a view of input 0 (shares storage)
     vjp_needs: bool = False  # vjp takes needs (one truthy/falsy entry per input) and may return None where falsy

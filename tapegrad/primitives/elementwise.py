@@ -275,7 +275,7 @@ class Mul(Binary):
 
 @register
 class Div(Binary):
-    saves, saves_out, vjp_needs = (1,), True, True
+    saves, saves_out, vjp_needs = (1,), (1,), True
     cost = COSTLY_COST
 
     def vjp(self, g, x, y, out, needs=(True, True)):
@@ -289,7 +289,7 @@ class Div(Binary):
 
 @register
 class Pow(Binary):
-    saves, saves_out, vjp_needs = (0, 1), True, True
+    saves, saves_out, vjp_needs = (0, 1), (1,), True
     float_only, cost = True, COSTLY_COST
 
     def vjp(self, g, x, y, out, needs=(True, True)):
@@ -445,7 +445,7 @@ class Bitwise(NonDiff):
         return batching.elementwise(self, xs, bdims)
 
 
-for _name in ("bitwise_and", "bitwise_or", "bitwise_xor"):
+for _name in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift"):
     register(type("".join(p.capitalize() for p in _name.split("_")), (Bitwise,), {"name": _name}))
 
 

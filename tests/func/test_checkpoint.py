@@ -25,7 +25,7 @@ def saved_bytes(t):
         elif isinstance(node, engine.PrimNode):
             saves = node.prim.saves
             total += sum(a._data.nbytes for i, a in enumerate(node.args) if saves and i in saves)
-            total += node.out_data.nbytes if node.prim.saves_out else 0
+            total += node.out_data.nbytes if node.out_version is not None else 0
         stack.extend(e[0] for e in node.edges if e is not None)
     return total
 

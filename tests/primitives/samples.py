@@ -213,6 +213,13 @@ def _bitwise(rng):
     return cases
 
 
+def _shift(rng):
+    cases = [Case([rng.integers(-100, 100, size=s), rng.integers(-2, 70, size=s)]) for s in SHAPES]
+    cases.append(Case([rng.integers(0, 255, size=(4,)).astype(np.uint8), np.array([0, 3, 8, 9], np.uint8)], label="uint8"))
+    cases.append(Case([np.array([-128, 5], np.int8), np.array([7, 9], np.int8)], label="int8"))
+    return cases
+
+
 def _bitwise_not(rng):
     cases = [Case([rng.integers(-8, 8, size=s)]) for s in SHAPES]
     cases.append(Case([rng.random((2, 3)) < 0.5], label="bool"))
@@ -565,6 +572,8 @@ SAMPLES = {
     **{name: _compare for name in ("eq", "ne", "lt", "le", "gt", "ge")},
     **{name: _bitwise for name in ("bitwise_and", "bitwise_or", "bitwise_xor")},
     "bitwise_not": _bitwise_not,
+    "bitwise_left_shift": _shift,
+    "bitwise_right_shift": _shift,
     "isnan": _classify,
     "isinf": _classify,
     "where": _where,

@@ -1,0 +1,64 @@
+"""Activations PyTorch has both as tensor methods and as functions: relu, softmax, log_softmax.
+
+nn.functional re-exports them (with its `inplace=` / `_stacklevel` spellings); they live here so that
+`x.softmax(1)` and `tg.softmax` need no import of nn.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from .. import dtype as dt
+from ..tensor import Tensor
+from .elementwise import exp, isinf, log, where
+
+
+def relu(input: Tensor) -> Tensor:
+    """max(x, 0); the gradient at 0 is 0 and nan propagates, as in PyTorch.
+
+    >>> tg.relu(tg.tensor([-1.0, 0.0, 2.0]))
+    tensor([0., 0., 2.])
+    """
+    return where(input <= 0, 0, input)
+
+
+def _softmax_dim(op, input, dim, dtype):
+    if dtype is not None:
+        input = input.to(dtype)
+    elif input.dtype.category != dt.FLOAT:
+        raise TypeError(f"{op}: expects a floating-point input, got {input.dtype.name}; convert with .float()")
+    if dim is None:  # PyTorch's deprecated implicit choice
+        warnings.warn(f"{op}: implicit dimension choice is deprecated; pass dim= explicitly", stacklevel=3)
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    return input, dim
+
+
+def _shifted(x, dim):
+    """x minus its (detached) maximum along dim; a row whose maximum is infinite is not shifted (no inf - inf)."""
+    m = x.detach().amax(dim, keepdim=True)
+    return x - where(isinf(m), 0.0, m)
+
+
+def softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x)) along dim, shifted by the maximum for stability.
+
+    >>> tg.softmax(tg.tensor([0.0, 1.0]), dim=0)
+    tensor([0.2689, 0.7311])
+    """
+    input, dim = _softmax_dim("softmax", input, dim, dtype)
+    e = exp(_shifted(input, dim))
+    return e / e.sum(dim, keepdim=True)
+
+
+def log_softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
+    """log(softmax(x)) along dim, as (x - max) - log(sum(exp(x - max))).
+
+    NOTE: not x - logsumexp(x): for large logits both terms are large and their float32 difference loses the
+    small result (PyTorch's kernel also subtracts from the shifted values).
+
+    >>> tg.log_softmax(tg.tensor([0.0, 0.0]), dim=0)
+    tensor([-0.6931, -0.6931])
+    """
+    input, dim = _softmax_dim("log_softmax", input, dim, dtype)
+    s = _shifted(input, dim)
+    return s - log(exp(s).sum(dim, keepdim=True))
