@@ -18,7 +18,7 @@ dt = importlib.import_module("..dtype", __package__)  # (tapegrad.dtype is shado
 from ..autograd import engine
 from ..autograd.grad_mode import STATE, enable_grad, no_grad
 from ..errors import TraceError
-from ..primitives.base import AVal
+from ..primitives.base import CHEAP_COST, CONTROL, AVal
 from ..tensor import Tensor
 from .ir import Graph, Var, type_str
 from .tracer import SymData, Tracer, current_tracer
@@ -28,10 +28,14 @@ TAPE = dt.DType("tape", None, -1, -1)
 
 
 class _Op:
+    """A structured control-flow op: an equation holding sub-graphs, with the properties backends read from
+    primitives (primitives/base.py)."""
+
     multiple_results = True
     differentiable = True
     is_view = False
     name = ""
+    family, fusable, float_only, cost = CONTROL, False, False, CHEAP_COST
 
     def __repr__(self):
         return self.name

@@ -321,7 +321,7 @@ def test_random_programs_match_numpy(seed):
 def test_the_kernel_comment_says_how_it_loops():
     (k,) = _kernels(softmax, tg.zeros(64, 1000))
     src, args = render.render(k, "k0")
-    assert "/* k0: fuses amax expand sub exp sum expand div over [64, 1000] as 64 rows of 1000 in 3 loops */" in src
+    assert "/* k0: fuses amax isinf where expand sub exp sum expand div over [64, 1000] as 64 rows of 1000 in 3 loops */" in src
     assert "#pragma omp simd reduction(max:" in src and "#pragma omp parallel for" in src
     assert len(args) == 1 and src.count("void k0(void **a)") == 1
 
