@@ -21,6 +21,7 @@ def fold(g: Graph) -> Graph:
             and all(v.const is not None for v in e.inputs)
             and not getattr(e.prim, "multiple_results", False)
             and e.prim.impl is not None
+            and not e.prim.communicates  # its value comes from the other ranks at run time
             and int(np.prod(out.shape, dtype=np.int64)) <= MAX_FOLDED
         )
         if foldable:

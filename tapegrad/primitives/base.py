@@ -47,6 +47,7 @@ class Primitive:
     is_view: bool = False  # the numpy backend returns a view of input 0 (shares storage)
     vjp_needs: bool = False  # vjp takes needs (one truthy/falsy entry per input) and may return None where falsy
     vjp_reads_inputs: bool = True  # False: vjp gets None for every input (add, sub, neg use only g)
+    communicates: bool = False  # a collective (primitives/collective.py): its value depends on other processes
     impl: Any = None  # the numpy implementation, installed by backends/numpy.py
 
     def shape(self, *avals, **params) -> AVal:
