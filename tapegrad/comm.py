@@ -118,7 +118,7 @@ def wait(req, what: str) -> None:
             raise DistributedError(
                 f"{what}: rank {g.rank} waited {g.timeout:g} s for the other ranks of {g.size}; one of them has "
                 "stopped, hangs, or called a different collective (every rank must call the same collectives in "
-                "the same order). Set a shorter wait with init_process_group(timeout=...)"
+                "the same order). The wait is set by init_process_group(timeout=...) or $TAPEGRAD_DIST_TIMEOUT"
             )
         time.sleep(pause)
         pause = min(2 * pause, 1e-3)
