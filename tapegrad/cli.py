@@ -171,6 +171,9 @@ def _train_parser(sub) -> None:
     train.add_argument("--out", metavar="DIR", help="where the checkpoint and chart go (default runs/<data>-<model>, "
                        "or the next free runs/<data>-<model>-N when that holds an earlier run)")
     train.add_argument("--resume", metavar="PATH", help=f"continue from a {CHECKPOINT_NAME} written by train")
+    train.add_argument("--distributed", action="store_true",
+                       help="data-parallel across the processes that `mpiexec -n N` started (needs the mpi extra): "
+                            "each takes 1/N of every batch of --batch-size; rank 0 prints and writes the checkpoint")
     train.add_argument("--overwrite", action="store_true",
                        help="replace the run in the --out folder (default runs/<data>-<model>) instead of refusing; "
                             "the old files stay until the first new epoch is saved")
@@ -224,9 +227,18 @@ def _run_job(fn, *args, **kwargs) -> int:
 
     try:
         fn(*args, **kwargs)
-    except JobError as e:
-        return _fail(str(e))
+    except (JobError, tg.distributed.DistributedError) as e:
+        rc = _fail(str(e))
+        _end_other_ranks(rc)
+        return rc
     return 0
+
+
+def _end_other_ranks(rc: int) -> None:
+    """A --distributed job that fails on one rank ends on all: the others would wait for it in their next
+    collective."""
+    if tg.distributed.is_initialized() and tg.distributed.get_world_size() > 1:
+        tg.distributed.abort(rc)
 
 
 def _interrupted(e: KeyboardInterrupt) -> int:

@@ -141,30 +141,40 @@ def evaluate(model, dataset, batch_size: int = 512, batch_fn=None) -> tuple[floa
     return total_loss / n, correct / n
 
 
-def _eager_step(model, opt, x, y):
-    """One training step on the eager engine: (loss, number of correct predictions), as tensors."""
+def _eager_step(model, opt, x, y, weight=None, average=None):
+    """One training step on the eager engine: (loss, number of correct predictions), as tensors.
+    --distributed: the loss is scaled by `weight` (this rank's share of the global batch, see _shard_batches)
+    and `average` (with --compile only; else DistributedDataParallel does it) averages the gradients."""
     logits = model(x)
     loss = F.cross_entropy(logits, y)
     opt.zero_grad()
-    loss.backward()
+    (loss if weight is None else loss * weight).backward()
+    if average is not None:
+        average()
     opt.step()
     with tg.no_grad():
         right = (logits.argmax(dim=1) == y).sum()
     return loss, right
 
 
-def _train_epoch(model, opt, loader, bar, step=None) -> tuple[float, float]:
-    """One pass over loader with `step(x, y)` (a CompiledStep; None: the eager step)."""
+def _train_epoch(model, opt, loader, bar, step=None, ranks=None) -> tuple[float, float]:
+    """One pass over loader with `step(x, y)` (a CompiledStep; None: the eager step). --distributed: loader
+    yields (x, y, weight), and the epoch's loss and accuracy are those of every rank's samples."""
     model.train()
-    step = step or (lambda x, y: _eager_step(model, opt, x, y))
+    step = step or (lambda *batch: _eager_step(model, opt, *batch))
     total_loss, correct, n = 0.0, 0, 0
-    for x, y in loader:
-        loss, right = step(x, y)
-        correct += int(right.item())
-        total_loss, n = total_loss + loss.item() * y.shape[0], n + y.shape[0]
+    for batch in loader:
+        loss, right = step(*batch)
+        count = batch[1].shape[0] if len(batch) == 2 or batch[2] else 0  # weight 0: a stand-in sample
+        correct += int(right.item()) if count else 0
+        total_loss, n = total_loss + loss.item() * count, n + count
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{total_loss / n:.4f}", acc=f"{100 * correct / n:.1f}%", refresh=False)
+    if ranks is not None and ranks.world > 1:
+        totals = tg.tensor([total_loss, correct, n], dtype=tg.float64)
+        tg.distributed.all_reduce(totals)
+        total_loss, correct, n = totals.tolist()
     return total_loss / n, correct / n
 
 
@@ -180,16 +190,18 @@ class CompiledStep:
     gets its own graph once, so every sample is used as in the eager loop. `evaluate_batch` is the held-out
     evaluation's batch function, compiled too (its graph is traced in eval mode)."""
 
-    def __init__(self, model, opt):
-        self.model, self.opt, self.started = model, opt, False
+    def __init__(self, model, opt, average=None):
+        self.model, self.opt, self.started, self.average = model, opt, False, average
         self.fn = tg.function(self._step)  # the default backend: C when there is a compiler, else numpy
         self.evaluate_batch = tg.function(lambda x, y: _eval_batch(model, x, y))
 
-    def _step(self, x, y, lr):
+    def _step(self, x, y, lr, weight=None):
         logits = self.model(x)
         loss = F.cross_entropy(logits, y)
         self.opt.zero_grad()
-        loss.backward()
+        (loss if weight is None else loss * weight).backward()
+        if self.average is not None:
+            self.average()  # in the graph: an all_reduce equation per gradient
         floats = [g["lr"] for g in self.opt.param_groups]
         for g in self.opt.param_groups:
             g["lr"] = lr  # read while tracing: the update's lr becomes an input of the graph
@@ -202,11 +214,12 @@ class CompiledStep:
             right = (logits.argmax(dim=1) == y).sum()
         return loss, right
 
-    def __call__(self, x, y):
+    def __call__(self, x, y, weight=None):
         first, self.started = not self.started, True
         if first and not self.opt.state:
-            return _eager_step(self.model, self.opt, x, y)
-        return self.fn(x, y, tg.tensor(self.opt.param_groups[0]["lr"], dtype=tg.float64))
+            return _eager_step(self.model, self.opt, x, y, weight, self.average)
+        weight = () if weight is None else (tg.tensor(weight, dtype=tg.float32),)  # an input: no retrace per value
+        return self.fn(x, y, tg.tensor(self.opt.param_groups[0]["lr"], dtype=tg.float64), *weight)
 
 
 def _progress(total: int, desc: str):
@@ -218,6 +231,50 @@ def _progress(total: int, desc: str):
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="step", leave=False, dynamic_ncols=True)
+
+
+# *** --distributed ***
+
+
+class Ranks:
+    """This process's place in a --distributed run (rank 0 of 1 without it). Rank 0 is the lead: it alone
+    prints, evaluates, and writes the checkpoint and chart."""
+
+    def __init__(self, distributed: bool):
+        self.distributed = distributed
+        if distributed and not tg.distributed.is_initialized():
+            tg.distributed.init_process_group(backend="mpi")
+        self.rank, self.world = (tg.distributed.get_rank(), tg.distributed.get_world_size()) if distributed else (0, 1)
+        self.lead = self.rank == 0
+
+
+def _shard_batches(dataset, batch_size: int, generator, ranks: Ranks):
+    """--distributed: the global batches of the single-process loader (one permutation, the same on every rank),
+    each cut into one share per rank, yielded as (x, y, weight). weight = world * share / batch makes the mean
+    of the ranks' gradients the gradient of the global batch's mean loss, also when the last batch does not
+    divide evenly; a rank whose share of a short last batch is empty takes one stand-in sample with weight 0, so
+    that it still joins that step's all-reduce."""
+    order = generator.permutation(len(dataset))  # what DataLoader(shuffle=True, generator=...) draws
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        mine = batch[ranks.rank :: ranks.world]
+        weight = ranks.world * len(mine) / len(batch)
+        if not len(mine):
+            mine, weight = batch[:1], 0.0
+        x, y = next(iter(tg.data.DataLoader(tg.data.Subset(dataset, mine.tolist()), batch_size=len(mine))))
+        yield x, y, weight
+
+
+def _average_gradients(model):
+    """--distributed --compile: the gradients averaged inside the step (DistributedDataParallel's hooks need
+    eager gradients), one all_reduce per parameter, recorded in the compiled graph."""
+
+    def average():
+        for p in model.parameters():
+            if p.grad is not None:
+                p.grad = tg.distributed.functional.all_reduce(p.grad, "avg")
+
+    return average
 
 
 # *** checkpoints ***
@@ -455,14 +512,22 @@ def run_train(args, echo=print) -> dict:
 
 
 def _train(args, progress: _Progress, echo) -> dict:
-    resumed = progress.resumed = load_checkpoint(args.resume) if args.resume else None
+    ranks = Ranks(getattr(args, "distributed", False))
+    echo = echo if ranks.lead else (lambda *a, **k: None)
+    resumed = progress.resumed = load_checkpoint(args.resume) if args.resume else None  # every rank reads it
     cfg = _resolve(args, resumed)
     train_ds, test_ds, info = load_data(cfg["data"])
     cfg.update(info)
     start_epoch, epochs = _total_epochs(args, cfg, resumed)
     progress.epochs = cfg["epochs"] = epochs
-    out = _out_folder(args, cfg, resumed, echo)
+    out = _out_folder(args, cfg, resumed, echo) if ranks.lead else None
     model, opt, history = _model_and_state(cfg, resumed)
+    net = model  # what the steps call: with --distributed (eager), the DistributedDataParallel wrapper
+    if ranks.distributed:
+        echo(f"--distributed: {ranks.world} ranks, each takes 1/{ranks.world} of every batch of "
+             f"{cfg['batch_size']}; rank 0 prints and writes the checkpoint")  # fmt: skip
+        if not args.compile:
+            net = tg.nn.parallel.DistributedDataParallel(model)
 
     n_params = sum(p.numel() for p in model.parameters())
     verb = f"resuming {resumed['path']} at epoch {start_epoch + 1}:" if resumed else "training"
@@ -472,34 +537,41 @@ def _train(args, progress: _Progress, echo) -> dict:
     echo(f"{cfg['optimizer']} lr {cfg['lr']:g} (cosine decay over {_plural(epochs, 'epoch')}), batch {cfg['batch_size']}, "
          f"seed {cfg['seed']}")  # fmt: skip
 
-    step = CompiledStep(model, opt) if args.compile else None
+    average = _average_gradients(model) if ranks.distributed and args.compile else None
+    step = CompiledStep(model, opt, average) if args.compile else None
     if step is not None:
         echo("--compile: the training step (forward, loss, backward, update) and the evaluation run as compiled "
              "graphs; the first epoch traces and compiles them (cached for later runs)")
     title = (f"tapegrad train: {cfg['model']} on {_data_name(cfg)}, {cfg['optimizer']} lr {cfg['lr']:g}, "
              f"seed {cfg['seed']}")  # fmt: skip
-    ckpt_path, chart, started = out / CHECKPOINT_NAME, None, time.perf_counter()
+    ckpt_path, chart, started = out and out / CHECKPOINT_NAME, None, time.perf_counter()
     for epoch in range(start_epoch, epochs):
         progress.epoch = epoch + 1
         for group in opt.param_groups:
             group["lr"] = _cosine_lr(cfg["lr"], epoch, epochs)
         # each epoch's order depends only on (seed, epoch), so a resumed run shuffles as the uninterrupted one
-        loader = tg.data.DataLoader(train_ds, batch_size=cfg["batch_size"], shuffle=True,
-                                    generator=np.random.default_rng([cfg["seed"], epoch]))  # fmt: skip
+        order = np.random.default_rng([cfg["seed"], epoch])
+        if ranks.distributed:
+            loader, steps = _shard_batches(train_ds, cfg["batch_size"], order, ranks), math.ceil(len(train_ds) / cfg["batch_size"])
+        else:
+            loader = tg.data.DataLoader(train_ds, batch_size=cfg["batch_size"], shuffle=True, generator=order)
+            steps = len(loader)
         t0 = time.perf_counter()
-        bar = _progress(len(loader), f"epoch {epoch + 1}/{epochs}")
+        bar = _progress(steps, f"epoch {epoch + 1}/{epochs}") if ranks.lead else None
         try:
-            train_loss, train_acc = _train_epoch(model, opt, loader, bar, step)
+            train_loss, train_acc = _train_epoch(net, opt, loader, bar, step, ranks)
         finally:  # closed on Ctrl-C too, so the interrupt's message starts on a clean line
             if bar is not None:
                 bar.close()
+        if not ranks.lead:  # the replicas are equal: rank 0 alone evaluates and writes
+            continue
         test_loss, test_acc = evaluate(model, test_ds, batch_fn=step and step.evaluate_batch)
         seconds = time.perf_counter() - t0
         for k, v in zip(HISTORY_KEYS, (train_loss, train_acc, test_loss, test_acc, seconds)):
             history[k].append(v)
         echo(f"epoch {epoch + 1:3d}/{epochs}  train loss {train_loss:.4f} acc {100 * train_acc:5.1f}%  "
              f"held-out loss {test_loss:.4f} acc {100 * test_acc:5.2f}%  ({seconds:.1f} s, "
-             f"{len(loader) / seconds:.0f} steps/s)")  # fmt: skip
+             f"{steps / seconds:.0f} steps/s)")  # fmt: skip
         # the chart is drawn with every checkpoint, so the one beside a checkpoint always shows its epochs
         with _interrupt_after():
             save_checkpoint(ckpt_path, model, opt, epoch + 1, cfg, history)
@@ -507,6 +579,8 @@ def _train(args, progress: _Progress, echo) -> dict:
             progress.saved = (ckpt_path, epoch + 1, chart)
 
     elapsed = time.perf_counter() - started
+    if not ranks.lead:
+        return {"history": history, "checkpoint": None, "chart": None, "config": cfg, "seconds": elapsed}
     echo(f"held-out accuracy {100 * history['test_acc'][-1]:.2f}% after {_plural(epochs, 'epoch')} "
          f"({elapsed:.1f} s this run)")  # fmt: skip
     echo(f"checkpoint: {ckpt_path}")

@@ -27,6 +27,8 @@ _FREED_MESSAGE = (
 # a sequence number from CLOCK; a tape keeps the [start, end) intervals it was open, so "recorded by this
 # tape" is one comparison. With no tape open (PyTorch code) a node pays one global test and keeps seq -1.
 TAPES_OPEN = 0  # how many tapes are recording now (tf/tape.py keeps it)
+# Per thread, one list per backward pass in progress (innermost last) of the callbacks queued during it
+CALLBACKS = base.ThreadStack()
 CLOCK = itertools.count()
 
 
@@ -335,16 +337,31 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     # With inputs given, only nodes on a path to one of them run (and release their saved values).
     useful = None if inputs is None else _on_path_to([r[0] for r in roots], {t for t, _ in inputs}, keep)
     ready = list({id(r[0]): r[0] for r in roots if r[0] not in deps}.values())
-    with enable_grad() if create_graph else no_grad():
-        while ready:
-            target = ready.pop()
-            grads = buffers.pop(target, None)
-            if isinstance(target, Node):
-                run = useful is None or target in useful  # else: only capture, release its dependents
-                _run_node(target, grads, buffers, deps, ready, capture, retain_graph, create_graph, run)
-            else:  # a leaf tensor (Tensor or a subclass such as Parameter)
-                _finish_leaf(target, grads, capture, accumulate, create_graph)
+    queued = []
+    CALLBACKS.append(queued)
+    try:
+        with enable_grad() if create_graph else no_grad():
+            while ready:
+                target = ready.pop()
+                grads = buffers.pop(target, None)
+                if isinstance(target, Node):
+                    run = useful is None or target in useful  # else: only capture, release its dependents
+                    _run_node(target, grads, buffers, deps, ready, capture, retain_graph, create_graph, run)
+                else:  # a leaf tensor (Tensor or a subclass such as Parameter)
+                    _finish_leaf(target, grads, capture, accumulate, create_graph)
+    finally:
+        CALLBACKS.pop()
+    for fn in queued:  # after the sweep, outside its grad mode
+        fn()
     return capture
+
+
+def queue_callback(fn) -> None:
+    """fn() runs once the backward pass in progress on this thread has finished (PyTorch's
+    `Variable._execution_engine.queue_callback`): DistributedDataParallel waits for its all-reduces there."""
+    if not CALLBACKS:
+        raise RuntimeError("queue_callback can only be called during a backward pass (e.g. from a gradient hook)")
+    CALLBACKS[-1].append(fn)
 
 
 def _on_path_to(roots, targets, keep=None):

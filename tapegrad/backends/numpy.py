@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from .. import comm
 from ..primitives import PRIMITIVES
 from ..primitives.indexing import decode_key
 from ..primitives.linalg import window_out_size
@@ -229,6 +230,11 @@ IMPLS = {
     "svd": _matrix(_svd),
     # random
     "random_bits": _random_bits,
+    # collectives across processes (primitives/collective.py, over tapegrad/comm.py)
+    "all_reduce": lambda x, *, op: comm.all_reduce(x, op),
+    "all_gather": lambda x, *, axis: comm.all_gather(x, axis),
+    "reduce_scatter": lambda x, *, op, axis: comm.reduce_scatter(x, op, axis),
+    "broadcast_from": lambda x, *, src: comm.broadcast(x, src),
     # unary
     "neg": np.negative,
     "exp": _quiet(np.exp),

@@ -83,6 +83,8 @@ class DataLoader:
         generator: a numpy Generator for the shuffling; else `seed`; else tapegrad's global generator, so
             `tg.manual_seed` makes the order reproducible.
         seed: an int seed for the shuffling (the epochs still differ from each other, reproducibly).
+        sampler: an iterable of indices (with len) that gives the order instead, e.g. a DistributedSampler;
+            not together with shuffle.
 
     >>> import tapegrad as tg
     >>> loader = tg.data.DataLoader(tg.data.TensorDataset(tg.arange(5)), batch_size=2)
@@ -91,18 +93,24 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 collate_fn=None, generator=None, seed: int | None = None):  # fmt: skip
+                 collate_fn=None, generator=None, seed: int | None = None, sampler=None):  # fmt: skip
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler and shuffle=True exclude each other (the sampler gives the order; "
+                             "DistributedSampler shuffles itself)")  # fmt: skip
+        self.sampler = sampler
         self.dataset, self.batch_size, self.shuffle, self.drop_last = dataset, batch_size, shuffle, drop_last
         self.collate_fn = collate_fn
         self.generator = generator if generator is not None or seed is None else np.random.default_rng(seed)
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def _order(self) -> list[int]:
+        if self.sampler is not None:
+            return list(self.sampler)
         n = len(self.dataset)
         if not self.shuffle:
             return list(range(n))

@@ -3,6 +3,7 @@ as modules, Parameter, the initialisers (tg.nn.init) and the stateless functions
 
 from . import functional  # noqa: F401
 from . import init  # noqa: F401
+from . import parallel  # noqa: F401  (DistributedDataParallel)
 from . import utils  # noqa: F401  (clip_grad_norm_, clip_grad_value_)
 from .activation import *  # noqa: F403
 from .container import ModuleDict, ModuleList, Sequential  # noqa: F401

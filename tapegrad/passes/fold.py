@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..primitives.base import AVal
+from ..primitives.base import COLLECTIVE, AVal
 from ..trace.ir import Graph, Var
 from ._rewrite import rebuild, renamed
 
@@ -21,6 +21,7 @@ def fold(g: Graph) -> Graph:
             and all(v.const is not None for v in e.inputs)
             and not getattr(e.prim, "multiple_results", False)
             and e.prim.impl is not None
+            and e.prim.family != COLLECTIVE  # its value comes from the other ranks at run time
             and int(np.prod(out.shape, dtype=np.int64)) <= MAX_FOLDED
         )
         if foldable:

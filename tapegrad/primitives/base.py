@@ -38,8 +38,9 @@ INDEXING = "indexing"  # gathers and scatters with index tensors
 LINALG = "linalg"  # matmul, unfold/fold, decompositions
 RANDOM = "random"  # draws from a key
 CONTROL = "control"  # structured control flow holding sub-graphs (while, switch)
+COLLECTIVE = "collective"  # communicates with the other processes (primitives/collective.py): never folded
 OTHER = "other"
-FAMILIES = (UNARY, BINARY, SELECT, REDUCTION, MOVEMENT, INDEXING, LINALG, RANDOM, CONTROL, OTHER)
+FAMILIES = (UNARY, BINARY, SELECT, REDUCTION, MOVEMENT, INDEXING, LINALG, RANDOM, CONTROL, COLLECTIVE, OTHER)
 ELEMENTWISE = (UNARY, BINARY, SELECT)
 CHEAP_COST, COSTLY_COST = 1, 8  # Primitive.cost of an add or a load; of exp, log, div, tanh, ...
 
