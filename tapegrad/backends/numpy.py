@@ -1,6 +1,6 @@
 """The numpy backend: the reference implementation of every primitive (the executable spec).
 
-One entry per primitive in IMPLS; `install()` attaches them to the primitive table. Inputs arrive
+One entry per primitive in IMPLS; backends/base.py `install_eager()` attaches them to the primitive table. Inputs arrive
 with equal shapes and dtypes where the primitive requires it (the front end broadcasts and promotes).
 """
 
@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .. import comm
-from ..primitives import PRIMITIVES
+from .base import Backend
 from ..primitives.indexing import decode_key
 from ..primitives.linalg import window_out_size
 
@@ -317,10 +317,18 @@ IMPLS = {
 }
 
 
-def install() -> None:
-    for name, prim in PRIMITIVES.items():
-        if name in IMPLS:
-            prim.impl = IMPLS[name]
+class NumpyBackend(Backend):
+    """The reference: always available, an eager implementation of every primitive, graphs run by plan.py."""
+
+    name = "numpy"
+
+    def eager_impls(self) -> dict:
+        return IMPLS
+
+    def compile(self, graph):
+        from .plan import Plan
+
+        return Plan(graph)
 
 
-install()
+BACKEND = NumpyBackend()

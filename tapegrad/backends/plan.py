@@ -1,16 +1,18 @@
-"""The plan executor: runs a Graph on numpy arrays with no autograd bookkeeping, reusing dead buffers.
+"""The numpy plan: a traced Graph run on numpy arrays with no autograd bookkeeping.
 
-Depends on trace/ir.py (the Graph) and on the numpy implementations installed on the primitive table.
-Called by trace/function.py. Compiling a graph resolves every equation once into a step (an impl, slot
-numbers, params); running the plan is one loop over the steps. Elementwise primitives write into
-buffers whose values are dead (last read by an earlier step, and not aliased by a live view).
+Depends on trace/ir.py (the Graph), executor.py (slots, liveness, buffers, the run loop) and the numpy
+implementations installed on the primitive table. Each equation becomes one step: an elementwise primitive
+that numpy computes as a ufunc, and a BLAS matmul, write into a buffer the plan owns (allocated once, shared
+by values whose lifetimes do not overlap); every other primitive calls its numpy implementation.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-# Elementwise primitives that run as numpy ufuncs with out=: the plan hands them a recycled buffer.
+from .executor import FRESH, OWNED, VIEW, CallStep, IntoStep, PlanCore, blas_matmul
+
+# Elementwise primitives that run as numpy ufuncs with out=: the plan hands them a buffer of its own.
 UFUNCS = {
     "neg": np.negative, "exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p, "sqrt": np.sqrt,
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "tanh": np.tanh, "sinh": np.sinh, "cosh": np.cosh,
@@ -19,109 +21,51 @@ UFUNCS = {
     "maximum": np.maximum, "minimum": np.minimum, "atan2": np.arctan2,
 }
 # Primitives whose numpy implementation always returns a new array (never a view of an input).
-FRESH = {"matmul", "sum", "prod", "cumsum", "cumprod", "concat", "where", "flip", "unslice", "fold", "index_put",
-         "argmax", "argmin", "argsort", "cast", "sigmoid", "erf", "erfc", "round"} | set(UFUNCS)
+FRESH_RESULTS = {"matmul", "sum", "prod", "cumsum", "cumprod", "concat", "where", "flip", "unslice", "fold",
+                 "index_put", "argmax", "argmin", "argsort", "cast", "sigmoid", "erf", "erfc", "round"} | set(UFUNCS)
+
+
+def _ufunc(e):
+    """The ufunc that computes e into a buffer, or None (inputs of another shape or dtype, several outputs)."""
+    uf = UFUNCS.get(e.prim.name)
+    out = e.outputs[0].aval
+    if uf is None or len(e.outputs) != 1 or out.dtype.np.kind not in "fiu":
+        return None
+    return uf if all(v.dtype is out.dtype and v.shape == out.shape for v in e.inputs) else None
+
+
+def storage(e, v) -> str:
+    """How the numpy plan stores value v of equation e (executor.py)."""
+    if _ufunc(e) is not None or blas_matmul(e):
+        return OWNED
+    if e.prim.name in FRESH_RESULTS and not e.prim.multiple_results:
+        return FRESH
+    return VIEW
 
 
 class Plan:
-    """A compiled Graph: call it with a list of input arrays, get a list of output arrays."""
+    """A compiled Graph on numpy: call it with a list of input arrays, get a list of output arrays."""
 
     def __init__(self, graph):
         self.graph = graph
-        self.stats = {"allocated": 0, "reused": 0}
-        slots = {}
-        self.consts = {}
-        for v in graph.inputs:
-            slots[v.id] = len(slots)
-        self.input_slots = [slots[v.id] for v in graph.inputs]
-        for v in graph.consts():
-            slots[v.id] = len(slots)
-            self.consts[slots[v.id]] = v.const
-        for e in graph.eqns:
-            for v in e.outputs:
-                slots[v.id] = len(slots)
-        self.n_slots = len(slots)
-        self.output_slots = [slots[v.id] for v in graph.outputs]
-        self.steps = self._steps(graph, slots)
+        self.core = PlanCore(graph, graph.eqns, storage)
+        self.steps = [self._step(e) for e in graph.eqns]
 
-    def _steps(self, graph, slots):
-        last = {}
-        for i, e in enumerate(graph.eqns):
-            for v in e.inputs:
-                last[slots[v.id]] = i
-        for s in self.output_slots:
-            last[s] = len(graph.eqns)  # outputs stay alive
-        owned = set()  # slots whose buffer this plan may recycle once dead
-        root = {}  # slot -> the slot whose buffer it may alias
-        steps = []
-        for i, e in enumerate(graph.eqns):
-            ins = [slots[v.id] for v in e.inputs]
-            outs = [slots[v.id] for v in e.outputs]
-            name = e.prim.name
-            uf = UFUNCS.get(name)
-            out_aval = e.outputs[0].aval
-            same = all(v.dtype is out_aval.dtype and v.shape == out_aval.shape for v in e.inputs)
-            use_out = uf is not None and same and out_aval.dtype.np.kind in "fiu" and len(outs) == 1
-            for o in outs:
-                if name in FRESH and not getattr(e.prim, "multiple_results", False):
-                    root[o] = o
-                    owned.add(o)
-                else:
-                    root[o] = root.get(ins[0]) if ins and getattr(e.prim, "is_view", True) else None
-            # slots whose last reader is this step: release them after it runs (and recycle their buffer)
-            dying = [s for s in set(ins) if last.get(s) == i]
-            dying += [o for o in outs if o not in last]  # never read: free at once
-            steps.append((uf if use_out else e.prim.impl, ins, outs, e.params, use_out,
-                          (tuple(out_aval.shape), out_aval.dtype.np), dying, getattr(e.prim, "multiple_results", False)))
-        self.owned, self.root = owned, root
-        return steps
+    @property
+    def stats(self) -> dict:
+        return self.core.stats
+
+    def _step(self, e):
+        slots, core = self.core.slots, self.core
+        ins, outs = [slots[v.id] for v in e.inputs], [slots[v.id] for v in e.outputs]
+        buffer = core.buffers.get(outs[0])
+        if buffer is not None:
+            fn = np.matmul if blas_matmul(e) else _ufunc(e)
+            return IntoStep(ins, outs, e.prim.name, fn=fn, buffer=buffer)
+        return CallStep(ins, outs, e.prim.name, impl=e.prim.impl, params=e.params, multi=e.prim.multiple_results)
 
     def __call__(self, feed: list) -> list:
-        env = [None] * self.n_slots
-        for s, x in zip(self.input_slots, feed):
-            env[s] = x
-        for s, c in self.consts.items():
-            env[s] = c
-        pool: dict = {}  # (shape, dtype) -> dead buffers
-        held = {}  # root slot -> its buffer, while some slot aliasing it is alive
-        live = {}  # root slot -> number of live slots aliasing it
-        root, owned = self.root, self.owned
-        allocated = reused = 0
-        with np.errstate(all="ignore"):
-            for fn, ins, outs, params, use_out, key, dying, multi in self.steps:
-                args = [env[s] for s in ins]
-                if use_out:
-                    bufs = pool.get(key)
-                    if bufs:
-                        buf = bufs.pop()
-                        reused += 1
-                    else:
-                        buf = np.empty(key[0], key[1])
-                        allocated += 1
-                    env[outs[0]] = fn(*args, out=buf)
-                elif not multi:
-                    env[outs[0]] = fn(*args, **params)
-                else:
-                    for s, r in zip(outs, fn(*args, **params)):
-                        env[s] = r
-                for o in outs:
-                    r = root.get(o)
-                    if r is not None:
-                        live[r] = live.get(r, 0) + 1
-                        if r == o:
-                            held[r] = env[o]
-                for s in dying:
-                    env[s] = None
-                    r = root.get(s)
-                    if r is None:
-                        continue
-                    live[r] -= 1
-                    if not live[r]:
-                        buf = held.pop(r)
-                        if r in owned and type(buf) is np.ndarray and buf.base is None and buf.flags.writeable:
-                            pool.setdefault((buf.shape, buf.dtype), []).append(buf)
-        self.stats = {"allocated": allocated, "reused": reused}
-        return [env[s] for s in self.output_slots]
+        return self.core.run(self.steps, feed)
 
 
 def compile_graph(graph) -> Plan:

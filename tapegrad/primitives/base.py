@@ -62,6 +62,7 @@ class Primitive:
     saves_out: bool | tuple = False  # whether the vjp rule reads `out`; a tuple: only for these inputs' cotangents
     differentiable: bool = True  # False: outputs never require grad (comparisons, argmax, ...)
     is_view: bool = False  # the numpy backend returns a view of input 0 (shares storage)
+    multiple_results: bool = False  # the implementation returns a list of arrays, one per output
     vjp_needs: bool = False  # vjp takes needs (one truthy/falsy entry per input) and may return None where falsy
     vjp_reads_inputs: bool = True  # False: vjp gets None for every input (add, sub, neg use only g)
     impl: Any = None  # the eager implementation on numpy arrays, installed by the backends (backends/base.py)

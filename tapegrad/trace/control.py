@@ -104,9 +104,9 @@ def unify_captures(graphs_caps):
 def _run(graph, arrays):
     plan = graph.__dict__.get("_plan")
     if plan is None:
-        from ..backends.plan import compile_graph
+        from ..backends.base import REFERENCE, get
 
-        plan = graph.__dict__["_plan"] = compile_graph(graph)
+        plan = graph.__dict__["_plan"] = get(REFERENCE).compile(graph)
     return plan(list(arrays))
 
 

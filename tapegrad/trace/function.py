@@ -155,7 +155,7 @@ class ConcreteFunction:
 
     def plan(self):
         if self._plan is None:
-            from ..backends.c import compile_graph
+            from ..backends.base import compile_graph
 
             self._plan = compile_graph(self.graph, self.backend)
         return self._plan
@@ -211,7 +211,7 @@ class Function:
                  donate_argnums=(), optimize=True, name=None, backend=None):
         self.fn = fn
         if backend is not None:
-            from ..backends.c import resolve
+            from ..backends.base import resolve
 
             resolve(backend)  # an unknown name fails here, not at the first call
         self.backend = backend

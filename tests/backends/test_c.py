@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from tapegrad.backends.c import compiler, resolve
+from tapegrad.backends.base import resolve
+from tapegrad.backends.c import compiler
 from tapegrad.backends.c.plan import CPlan
 from tapegrad.backends.plan import Plan
 from tapegrad.errors import BackendError

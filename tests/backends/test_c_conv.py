@@ -10,7 +10,8 @@ import tapegrad as tg
 import tapegrad.nn.functional as F
 from tapegrad.backends.c import compiler
 from tapegrad.backends.c import lower as library
-from tapegrad.backends.c.plan import CPlan
+from tapegrad.backends.c.plan import CPlan, KernelStep
+from tapegrad.backends.executor import CallStep
 
 HAVE_CC = compiler.shutil.which("cc") is not None
 pytestmark = pytest.mark.skipif(not HAVE_CC, reason="no C compiler on this machine")
@@ -164,8 +165,8 @@ def test_conv_step_runs_library_kernels_over_plan_buffers():
 
     plan = _plan(step, x, w)
     assert isinstance(plan, CPlan)
-    kinds = [s[-2] for s in plan.steps if s[0] == 0]  # kernel steps: their fused / covered primitives
-    numpy_steps = [s[-1] for s in plan.steps if s[0] == 1]
+    kinds = [s.name for s in plan.steps if isinstance(s, KernelStep)]  # their fused / covered primitives
+    numpy_steps = [s.name for s in plan.steps if isinstance(s, CallStep)]
     assert not {"unfold", "fold", "argmax", "index", "index_put", "pad"} & set(numpy_steps), numpy_steps
     assert "gather (pad unfold reshape permute reshape)" in plan.source  # im2col, padding included
     assert "fold (reshape permute reshape fold)" in plan.source  # col2im straight from the matmul's output
@@ -190,7 +191,7 @@ def test_non_contiguous_views_read_by_kernels_become_gathers():
         return (x.T[1:7:2] * 2 + 1).exp()
 
     plan = _plan(fn, x)
-    assert any(s[0] == 0 and s[-2] == "permute slice" for s in plan.steps)
+    assert any(isinstance(s, KernelStep) and s.name == "permute slice" for s in plan.steps)
     np.testing.assert_allclose(tg.jit(fn, backend="c")(tg.tensor(x)).numpy(), fn(tg.tensor(x)).numpy(), rtol=1e-6)
 
 
@@ -203,7 +204,7 @@ def test_matmul_operand_that_blas_cannot_take_is_gathered_first():
         return x[:, ::2] @ w, x.T[:30] @ x[:, :20]
 
     plan = _plan(fn, x, w)
-    kernels = [s[-2] for s in plan.steps if s[0] == 0]
+    kernels = [s.name for s in plan.steps if isinstance(s, KernelStep)]
     assert kernels == ["slice"], kernels  # the strided slice is gathered; the transposed slice is not
     for got, want in zip(tg.jit(fn, backend="c")(tg.tensor(x), tg.tensor(w)), fn(tg.tensor(x), tg.tensor(w))):
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)

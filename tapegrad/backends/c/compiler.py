@@ -42,12 +42,23 @@ _warned = False
 _probe: dict = {}  # compiler path -> (version string, works with OpenMP)
 
 
-def compiler() -> str | None:
-    """The compiler's full path, or None (after one warning per process) when there is none."""
-    global _warned
+def _find() -> tuple:
+    """(the compiler's full path, None) or (None, why there is no working one)."""
     name = os.environ.get("TAPEGRAD_CC") or os.environ.get("CC") or "cc"
     path = shutil.which(name)
     problem = f"no C compiler found (looked for {name!r} on PATH)" if path is None else _broken(path)
+    return (path, None) if problem is None else (None, problem)
+
+
+def problem() -> str | None:
+    """Why the C backend cannot run here (no working compiler), or None; never warns."""
+    return _find()[1]
+
+
+def compiler() -> str | None:
+    """The compiler's full path, or None (after one warning per process) when there is none."""
+    global _warned
+    path, problem = _find()
     if problem is not None:
         if not _warned:
             _warned = True

@@ -33,6 +33,7 @@ import math
 from dataclasses import dataclass, field
 
 from ...primitives.base import ELEMENTWISE, MOVEMENT, REDUCTION
+from ..executor import reads_of as reads  # noqa: F401  (lower.py and plan.py read it here)
 from .scalar import CTYPES
 
 FLOATS = ("float32", "float64")
@@ -368,12 +369,6 @@ def fuse(graph) -> list:
     items = _Fuser().run(graph)
     _outputs(graph, items)
     return items
-
-
-def reads(item) -> list:
-    """The Vars an item of a fused list reads: a kernel's loads (fused here or a backend's library kernel), an
-    equation's inputs."""
-    return [v for v, _ in item.loads.values()] if hasattr(item, "loads") else item.inputs
 
 
 def _outputs(graph, items):

@@ -2,9 +2,8 @@
 
 Depends on fuse.py (grouping), render.py (C source of the fused kernels), lower.py (C kernels for
 the gathers, folds and indexing around convolution and pooling), compiler.py (build and cache) and the numpy
-implementations on the primitive table (for everything else). Buffers that kernels and matmuls write are
-allocated when the plan is built and shared by values whose lifetimes do not overlap (a value stays alive
-while any view of it is); the graph's outputs get fresh arrays on every call.
+implementations on the primitive table (for everything else). Kernels and BLAS matmuls write into buffers
+the plan owns (OWNED storage); slots, liveness, buffer sharing and the run loop are executor.py's.
 """
 
 from __future__ import annotations
@@ -14,17 +13,18 @@ import dataclasses
 import os
 import sys
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .fuse import Kernel, fuse, reads
 from ...trace.ir import Graph, Var
-from ..plan import FRESH
+from ..executor import FRESH, OWNED, VIEW, CallStep, IntoStep, PlanCore, Step, blas_matmul
+from ..plan import FRESH_RESULTS
+from .fuse import Kernel, fuse, reads
 from . import compiler, lower, render
 from .lower import LibraryKernel
 
 DEBUG = os.environ.get("TAPEGRAD_DEBUG", "") not in ("", "0")
-_KERNEL, _CALL, _MATMUL = 0, 1, 2
 
 
 def _all_equal_bits(c: np.ndarray) -> bool:
@@ -67,6 +67,53 @@ def _index_failure(kernel, slots):
     return lambda env: kernel.index_error(lambda var: env[slots[var.id]])
 
 
+def storage(x, v) -> str:
+    """How the C plan stores value v of item x (executor.py): kernels and BLAS matmuls write plan buffers."""
+    if isinstance(x, (Kernel, LibraryKernel)) or blas_matmul(x):
+        return OWNED
+    if x.prim.name in FRESH_RESULTS and not x.prim.multiple_results:
+        return FRESH
+    return VIEW
+
+
+@dataclass
+class KernelStep(Step):
+    """One call of a compiled C function `void name(void **a)` (a fused or a library kernel).
+
+    `ptrs` holds its argument pointers: plan buffers and constants are filled in once; `dyn` are the inputs
+    read from env on each call (made contiguous when they are not), `fresh` the outputs that get a new array
+    on each call (graph outputs); `static` the outputs written into plan buffers."""
+
+    fn: object = None
+    ptrs: object = None
+    dyn: list = field(default_factory=list)  # (argument index, slot, dtype)
+    fresh: list = field(default_factory=list)  # (argument index, slot, shape, dtype)
+    static: list = field(default_factory=list)  # (slot, buffer)
+    fail: object = None  # env -> the exception to raise when the kernel returns nonzero (a bad index)
+
+    def run(self, env):
+        ptrs, keep = self.ptrs, []  # keep: contiguous copies alive until the kernel has read them
+        for j, s, want in self.dyn:
+            a = env[s]
+            if type(a) is not np.ndarray or a.dtype != want or not a.flags.c_contiguous:
+                a = np.ascontiguousarray(a, dtype=want)
+                keep.append(a)
+            ptrs[j] = a.ctypes.data
+        for j, s, shape, dtype in self.fresh:
+            b = env[s] = np.empty(shape, dtype)
+            ptrs[j] = b.ctypes.data
+        if DEBUG:
+            t = time.perf_counter()
+            bad = self.fn(ptrs)
+            print(f"[tapegrad] kernel ({self.name}): {(time.perf_counter() - t) * 1e6:.1f} µs", file=sys.stderr)
+        else:
+            bad = self.fn(ptrs)
+        if bad:
+            raise self.fail(env)
+        for s, b in self.static:
+            env[s] = b
+
+
 class CPlan:
     """A compiled Graph on the C backend: call it with a list of input arrays, get a list of output arrays."""
 
@@ -86,162 +133,43 @@ class CPlan:
         lib = compiler.build(self.source, cc) if self.kernels else None
         if DEBUG and self.kernels:
             print(f"[tapegrad] C kernels of {graph.name}:\n{self.source}", file=sys.stderr)
-        slots: dict = {}
-        for v in graph.inputs:
-            slots.setdefault(v.id, len(slots))
-        self.input_slots = [slots[v.id] for v in graph.inputs]
-        consts = {}
-        for x in items:
-            for v in reads(x):
-                if v.const is not None and v.id not in slots:
-                    slots[v.id] = len(slots)
-                    consts[slots[v.id]] = np.array(v.const, order="C")  # (ascontiguousarray makes 0-d 1-d)
-            for v in x.outputs:
-                slots.setdefault(v.id, len(slots))
-        for v in graph.outputs:  # outputs that are constants
-            if v.const is not None and v.id not in slots:
-                slots[v.id] = len(slots)
-                consts[slots[v.id]] = v.const
-        self.n_slots, self.consts = len(slots), consts
-        self.output_slots = [slots[v.id] for v in graph.outputs]
-        self._build_steps(graph, items, slots, lib, loads)
+        self.core = PlanCore(graph, items, storage)
+        self.allocated = self.core.stats["allocated"]
+        self.steps = [self._step(x, lib, loads) for x in items]
 
-    def _build_steps(self, graph, items, slots, lib, loads):
-        out_ids = {v.id for v in graph.outputs}
-        # which owned buffers each value may alias (itself when owned; its inputs' for view-like library calls)
-        owned = {}  # slot -> True when this plan allocates its buffer once
-        alias: dict = {}
-        for x in items:
-            if isinstance(x, (Kernel, LibraryKernel)):
-                for v in x.outputs:
-                    s = slots[v.id]
-                    if v.id not in out_ids:
-                        owned[s] = True
-                        alias[s] = {s}
+    def _step(self, x, lib, loads):
+        slots, buffers = self.core.slots, self.core.buffers
+        if isinstance(x, (Kernel, LibraryKernel)):
+            return self._kernel_step(x, getattr(lib, self.names[id(x)]), loads[id(x)])
+        ins, outs = [slots[v.id] for v in x.inputs], [slots[v.id] for v in x.outputs]
+        if outs[0] in buffers:  # a BLAS matmul into a plan buffer
+            return IntoStep(ins, outs, "matmul", fn=np.matmul, buffer=buffers[outs[0]])
+        return CallStep(ins, outs, x.prim.name, impl=x.prim.impl, params=x.params, multi=x.prim.multiple_results)
+
+    def _kernel_step(self, x, fn, args):
+        slots, consts, buffers = self.core.slots, self.core.consts, self.core.buffers
+        ptrs = (ctypes.c_void_p * (len(args) + len(x.outputs)))()
+        dyn, fresh = [], []
+        for j, v in enumerate(args):
+            s = slots[v.id]
+            if s in consts or s in buffers:
+                ptrs[j] = (consts.get(s) if s in consts else buffers[s]).ctypes.data
             else:
-                is_mm = (x.prim.name == "matmul" and x.outputs[0].dtype.name in ("float32", "float64")
-                         and all(len(u.shape) >= 2 and u.dtype is x.outputs[0].dtype for u in x.inputs))
-                for v in x.outputs:
-                    s = slots[v.id]
-                    if is_mm and v.id not in out_ids:
-                        owned[s] = True
-                        alias[s] = {s}
-                    elif x.prim.name in FRESH and not getattr(x.prim, "multiple_results", False):
-                        alias[s] = set()
-                    else:
-                        alias[s] = set().union(*(alias.get(slots[u.id], set()) for u in x.inputs if u.id in slots))
-        last = {}
-        for i, x in enumerate(items):
-            for v in reads(x):
-                for r in alias.get(slots[v.id], ()):
-                    last[r] = i
-        self.copy_out = []
-        for j, v in enumerate(graph.outputs):
-            roots = alias.get(slots[v.id], set())
-            for r in roots:
-                last[r] = len(items)
-            if roots:
-                self.copy_out.append(j)  # a view of a plan buffer: copied before it is returned
-        # allocate each owned buffer once, sharing a dead one of the same shape and dtype
-        pool: dict = {}
-        self.buffers = {}
-        self.allocated = 0
-        for i, x in enumerate(items):
-            for v in x.outputs:
-                s = slots[v.id]
-                if owned.get(s):
-                    key = (tuple(v.shape), v.dtype.np)
-                    free = pool.get(key)
-                    if free:
-                        self.buffers[s] = free.pop()
-                    else:
-                        self.buffers[s] = np.empty(key[0], key[1])
-                        self.allocated += 1
-                    last.setdefault(s, i)  # never read: free after this step
-            for s, b in list(self.buffers.items()):
-                if last.get(s) == i and b is not None:
-                    pool.setdefault((b.shape, b.dtype), []).append(b)
-                    last[s] = -1
-        steps = []
-        for x in items:
-            if isinstance(x, (Kernel, LibraryKernel)):
-                args = loads[id(x)]
-                n = len(args) + len(x.outputs)
-                ptrs = (ctypes.c_void_p * n)()
-                dyn, fresh = [], []
-                for j, v in enumerate(args):
-                    s = slots[v.id]
-                    if s in self.consts:
-                        ptrs[j] = self.consts[s].ctypes.data
-                    elif s in self.buffers:
-                        ptrs[j] = self.buffers[s].ctypes.data
-                    else:
-                        dyn.append((j, s, v.dtype.np))
-                for j, v in enumerate(x.outputs):
-                    s = slots[v.id]
-                    if s in self.buffers:
-                        ptrs[len(args) + j] = self.buffers[s].ctypes.data
-                    else:
-                        fresh.append((len(args) + j, s, tuple(v.shape), v.dtype.np))
-                fn = getattr(lib, self.names[id(x)])
-                checks = getattr(x, "checks", False)
-                fn.restype = ctypes.c_int if checks else None
-                fn.argtypes = [ctypes.c_void_p]
-                static = [(slots[v.id], self.buffers[slots[v.id]]) for v in x.outputs if slots[v.id] in self.buffers]
-                # a kernel that indexes with runtime data returns nonzero on a bad index: raise numpy's error
-                fail = _index_failure(x, slots) if checks else None
-                steps.append((_KERNEL, fn, ptrs, dyn, fresh, static, " ".join(x.prims), fail))
-            elif x.prim.name == "matmul" and slots[x.outputs[0].id] in self.buffers:
-                s = slots[x.outputs[0].id]
-                steps.append((_MATMUL, np.matmul, [slots[v.id] for v in x.inputs], s, self.buffers[s], None, "matmul"))
+                dyn.append((j, s, v.dtype.np))
+        for j, v in enumerate(x.outputs, start=len(args)):
+            s = slots[v.id]
+            if s in buffers:
+                ptrs[j] = buffers[s].ctypes.data
             else:
-                multi = getattr(x.prim, "multiple_results", False)
-                steps.append((_CALL, x.prim.impl, [slots[v.id] for v in x.inputs], [slots[v.id] for v in x.outputs],
-                              x.params, multi, x.prim.name))
-        self.steps = steps
+                fresh.append((j, s, tuple(v.shape), v.dtype.np))
+        checks = getattr(x, "checks", False)
+        fn.restype = ctypes.c_int if checks else None
+        fn.argtypes = [ctypes.c_void_p]
+        static = [(slots[v.id], buffers[slots[v.id]]) for v in x.outputs if slots[v.id] in buffers]
+        # a kernel that indexes with runtime data returns nonzero on a bad index: raise numpy's error
+        fail = _index_failure(x, slots) if checks else None
+        return KernelStep([slots[v.id] for v in args], [slots[v.id] for v in x.outputs], " ".join(x.prims),
+                          fn=fn, ptrs=ptrs, dyn=dyn, fresh=fresh, static=static, fail=fail)
 
     def __call__(self, feed: list) -> list:
-        env = [None] * self.n_slots
-        for s, x in zip(self.input_slots, feed):
-            env[s] = x
-        for s, c in self.consts.items():
-            env[s] = c
-        keep = []  # contiguous copies made for this call (alive until the kernels that read them ran)
-        with np.errstate(all="ignore"):
-            for step in self.steps:
-                kind = step[0]
-                if kind == _KERNEL:
-                    _, fn, ptrs, dyn, fresh, static, what, fail = step
-                    for j, s, want in dyn:
-                        a = env[s]
-                        if type(a) is not np.ndarray or a.dtype != want or not a.flags.c_contiguous:
-                            a = np.ascontiguousarray(a, dtype=want)
-                            keep.append(a)
-                        ptrs[j] = a.ctypes.data
-                    for j, s, shape, dtype in fresh:
-                        b = env[s] = np.empty(shape, dtype)
-                        ptrs[j] = b.ctypes.data
-                    if DEBUG:
-                        t = time.perf_counter()
-                        bad = fn(ptrs)
-                        print(f"[tapegrad] kernel ({what}): {(time.perf_counter() - t) * 1e6:.1f} µs", file=sys.stderr)
-                    else:
-                        bad = fn(ptrs)
-                    if bad:
-                        raise fail(env)
-                    for s, b in static:
-                        env[s] = b
-                elif kind == _MATMUL:
-                    _, mm, ins, s, buf, _, _ = step
-                    env[s] = mm(env[ins[0]], env[ins[1]], out=buf)
-                else:
-                    _, impl, ins, outs, params, multi, _ = step
-                    if multi:
-                        for s, r in zip(outs, impl(*[env[i] for i in ins], **params)):
-                            env[s] = r
-                    else:
-                        env[outs[0]] = impl(*[env[i] for i in ins], **params)
-        out = [env[s] for s in self.output_slots]
-        for j in self.copy_out:
-            out[j] = np.array(out[j], copy=True)
-        return out
+        return self.core.run(self.steps, feed)

@@ -42,7 +42,12 @@ PLAIN = {"neg": "(-{0})", "add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({
          "where": "({0} ? {1} : {2})",
          # NaN propagates through maximum/minimum as in numpy
          "maximum": "(({0} != {0} || {0} > {1}) ? {0} : {1})", "minimum": "(({0} != {0} || {0} < {1}) ? {0} : {1})",
-         "sign": "(({0} > 0) ? 1 : (({0} < 0) ? -1 : {0}))"}
+         "sign": "(({0} > 0) ? 1 : (({0} < 0) ? -1 : {0}))",
+         # PyTorch's results where C leaves shifts undefined: a count < 0 or >= the bit width gives 0 (left) or
+         # the sign fill (right); the left shift goes through uint64_t so that a negative x wraps instead
+         "bitwise_left_shift": "((({1}) < 0 || ({1}) >= 8 * (long)sizeof({0})) ? 0 : (((uint64_t)({0})) << ({1})))",
+         "bitwise_right_shift": "((({1}) < 0 || ({1}) >= 8 * (long)sizeof({0})) ? (({0}) < 0 ? -1 : 0) : "
+                                "(({0}) >> ({1})))"}
 
 
 SPECIAL = ("cast", "abs", "bitwise_not")  # written per dtype in expr() below

@@ -1,0 +1,206 @@
+"""The plan executor core that every backend's plan shares: slot numbering, liveness, buffers and the run loop.
+
+A plan is a flat list of typed steps over numbered slots (graph inputs, the constants its items read, then each
+item's outputs). A backend decides, for each value an item writes, its storage:
+
+- OWNED: the step writes into a buffer the plan allocates once, when it is built. Values whose lifetimes do not
+  overlap share a buffer of the same shape and dtype; a value stays alive while any view of it is.
+- FRESH: the step returns a new array on every call (a numpy function that never returns a view).
+- VIEW: the value may share memory with any of the step's inputs (a reshape, a slice, ...).
+
+Graph outputs are never OWNED, and an output that views a plan buffer is copied before it is returned, so a
+caller never holds memory that the next call overwrites. Slots whose last reader has run are released, so large
+intermediate arrays do not outlive their use. The backends (plan.py for numpy, c/plan.py for C) only choose
+storage and build their steps; everything else is here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+OWNED, FRESH, VIEW = "owned", "fresh", "view"
+
+
+# *** steps ***
+
+
+@dataclass
+class Step:
+    """One call of a plan: reads env[ins], writes env[outs]. `name` says what it runs (for tests and debugging)."""
+
+    ins: list
+    outs: list
+    name: str
+
+    def run(self, env: list) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must define run()")
+
+
+@dataclass
+class CallStep(Step):
+    """A function on arrays that returns its result(s): the eager implementation of a primitive."""
+
+    impl: object = None
+    params: dict = field(default_factory=dict)
+    multi: bool = False  # the function returns one array per output
+
+    def run(self, env):
+        result = self.impl(*[env[i] for i in self.ins], **self.params)
+        if self.multi:
+            for s, r in zip(self.outs, result):
+                env[s] = r
+        else:
+            env[self.outs[0]] = result
+
+
+@dataclass
+class IntoStep(Step):
+    """A function that writes into a plan buffer through `out=` (a numpy ufunc, matmul)."""
+
+    fn: object = None
+    buffer: np.ndarray = None
+
+    def run(self, env):
+        env[self.outs[0]] = self.fn(*[env[i] for i in self.ins], out=self.buffer)
+
+
+def blas_matmul(eqn) -> bool:
+    """A matmul that BLAS computes into a preallocated buffer: float32/float64 operands of at least 2 dims."""
+    out = eqn.outputs[0]
+    return (eqn.prim.name == "matmul" and out.dtype.name in ("float32", "float64")
+            and all(len(u.shape) >= 2 and u.dtype is out.dtype for u in eqn.inputs))
+
+
+# *** the core ***
+
+
+def reads_of(item) -> list:
+    """The Vars an item reads: a fused or library kernel's loads, an equation's inputs."""
+    return [v for v, _ in item.loads.values()] if hasattr(item, "loads") else item.inputs
+
+
+class PlanCore:
+    """Slots, storage, liveness and buffers of one plan over `items` (equations, or a backend's kernels).
+
+    storage(item, var) -> OWNED | FRESH | VIEW for each value an item writes (graph outputs are never OWNED).
+    After construction: slots (Var id -> slot), input_slots, output_slots, consts (slot -> array), buffers
+    (slot -> the array an OWNED value is written to), copy_out (indices of outputs to copy), release (per item,
+    the slots it is the last reader of), stats (buffers allocated, values that reuse one)."""
+
+    def __init__(self, graph, items, storage):
+        self.graph, self.items = graph, items
+        self._number_slots(graph, items)
+        out_ids = {v.id for v in graph.outputs}
+        kinds = {}  # slot -> storage
+        for x in items:
+            for v in x.outputs:
+                kind = storage(x, v)
+                kinds[self.slots[v.id]] = FRESH if kind == OWNED and v.id in out_ids else kind
+        self.kinds = kinds
+        self._alias_roots(items, kinds)
+        self._liveness(graph, items)
+        self._allocate(items, kinds)
+
+    def _number_slots(self, graph, items):
+        slots: dict = {}
+        for v in graph.inputs:
+            slots.setdefault(v.id, len(slots))
+        consts = {}
+        for x in items:
+            for v in reads_of(x):
+                if v.const is not None and v.id not in slots:
+                    slots[v.id] = len(slots)
+                    consts[slots[v.id]] = np.array(v.const, order="C")  # (ascontiguousarray makes 0-d 1-d)
+            for v in x.outputs:
+                slots.setdefault(v.id, len(slots))
+        for v in graph.outputs:  # outputs that are constants
+            if v.const is not None and v.id not in slots:
+                slots[v.id] = len(slots)
+                consts[slots[v.id]] = v.const
+        self.slots, self.consts, self.n_slots = slots, consts, len(slots)
+        self.input_slots = [slots[v.id] for v in graph.inputs]
+        self.output_slots = [slots[v.id] for v in graph.outputs]
+
+    def _alias_roots(self, items, kinds):
+        """alias[slot]: the OWNED slots whose buffer the value may share memory with."""
+        alias: dict = {}
+        for x in items:
+            ins = set().union(*(alias.get(self.slots[u.id], set()) for u in reads_of(x) if u.id in self.slots))
+            for v in x.outputs:
+                s = self.slots[v.id]
+                alias[s] = {s} if kinds[s] == OWNED else set() if kinds[s] == FRESH else ins
+        self.alias = alias
+
+    def _liveness(self, graph, items):
+        """last[root]: the index of the last item that reads a value sharing the root's buffer (len(items) for the
+        roots of outputs); release[i]: the slots item i reads or writes for the last time."""
+        last, last_read = {}, {}
+        for i, x in enumerate(items):
+            for v in reads_of(x):
+                s = self.slots[v.id]
+                last_read[s] = i
+                for r in self.alias.get(s, ()):
+                    last[r] = i
+        self.copy_out = []
+        for j, s in enumerate(self.output_slots):
+            roots = self.alias.get(s, set())
+            for r in roots:
+                last[r] = len(items)
+            if roots:
+                self.copy_out.append(j)  # a view of a plan buffer: copied before it is returned
+        keep = set(self.output_slots)
+        release = [[] for _ in items]
+        for i, x in enumerate(items):
+            for v in x.outputs:
+                s = self.slots[v.id]
+                if s not in keep and s not in last_read:
+                    release[i].append(s)  # never read: dropped at once
+        for s, i in last_read.items():
+            if s not in keep and s not in self.consts:
+                release[i].append(s)
+        self.last, self.release = last, release
+
+    def _allocate(self, items, kinds):
+        """One buffer per OWNED value, shared with an earlier value of the same shape and dtype that is dead."""
+        pool: dict = {}
+        self.buffers = {}
+        allocated = reused = 0
+        last = self.last
+        for i, x in enumerate(items):
+            for v in x.outputs:
+                s = self.slots[v.id]
+                if kinds[s] != OWNED:
+                    continue
+                key = (tuple(v.shape), v.dtype.np)
+                free = pool.get(key)
+                if free:
+                    self.buffers[s] = free.pop()
+                    reused += 1
+                else:
+                    self.buffers[s] = np.empty(key[0], key[1])
+                    allocated += 1
+                last.setdefault(s, i)  # never read: free after this step
+            for s, b in self.buffers.items():
+                if last.get(s) == i:
+                    pool.setdefault((b.shape, b.dtype), []).append(b)
+                    last[s] = -1
+        self.stats = {"allocated": allocated, "reused": reused}
+
+    def run(self, steps: list, feed: list) -> list:
+        """Run `steps` (one per item, in order) on the input arrays `feed`; the graph's output arrays."""
+        env = [None] * self.n_slots
+        for s, x in zip(self.input_slots, feed):
+            env[s] = x
+        for s, c in self.consts.items():
+            env[s] = c
+        with np.errstate(all="ignore"):
+            for step, dead in zip(steps, self.release):
+                step.run(env)
+                for s in dead:
+                    env[s] = None
+        out = [env[s] for s in self.output_slots]
+        for j in self.copy_out:
+            out[j] = np.array(out[j], copy=True)
+        return out
