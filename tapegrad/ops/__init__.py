@@ -45,26 +45,9 @@ for _name, _fn in list(globals().items()):
 
 # *** methods: tensor.name(...) == module.name(tensor, ...) ***
 
-_METHODS = {
-    E: """to cast add sub mul div true_divide divide multiply subtract floor_divide rsub pow neg negative
-        positive reciprocal square maximum minimum fmax fmin atan2 arctan2 fmod remainder lerp addcmul addcdiv
-        exp expm1 log log1p sqrt sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh arcsin arccos arctan
-        arcsinh arccosh arctanh sigmoid erf erfc exp2 log2 log10 rsqrt logit abs absolute sign sgn signbit floor
-        ceil trunc fix round frac eq ne lt le gt ge greater greater_equal less less_equal not_equal bitwise_and
-        bitwise_or bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift logical_and logical_or logical_xor logical_not isnan isinf isfinite
-        isposinf isneginf isclose allclose equal clamp clip clamp_min clamp_max nan_to_num clone""",
-    S: """reshape view view_as reshape_as flatten ravel unflatten squeeze unsqueeze permute transpose swapaxes
-        swapdims t movedim moveaxis expand expand_as broadcast_to repeat tile repeat_interleave flip fliplr
-        flipud narrow roll chunk split tensor_split unbind triu tril diagonal diag contiguous is_contiguous""",
-    R: """sum mean nansum nanmean prod amax amin argmax argmin max min aminmax var std norm logsumexp all any
-        count_nonzero cumsum cumprod logcumsumexp cummax cummin argsort sort topk kthvalue median""",
-    X: """gather take_along_dim scatter scatter_add scatter_reduce index_select index_add masked_fill masked_select nonzero
-        argwhere index_put index_put_""",
-    L: "matmul mm bmm mv dot inner outer",
-    activation: "relu softmax log_softmax",
-}
-for _module, _names in _METHODS.items():
-    for _name in _names.split():
+_MODULES = (elementwise, shape, reduce, index, linalg, activation)
+for _module in _MODULES:
+    for _name in _module._METHODS.split():
         setattr(Tensor, _name, _signature.accept_torch_keywords(_v(getattr(_module, _name))))
 
 Tensor.where = lambda self, condition, other: _v(elementwise.where)(condition, self, other)
@@ -172,12 +155,7 @@ def _records(self, args, kwargs):
     return self._rg or builtins.any(isinstance(a, Tensor) and a._rg for a in (*args, *kwargs.values()))
 
 
-_INPLACE = """add sub mul div true_divide floor_divide pow neg reciprocal square fmod remainder lerp addcmul addcdiv
-    exp expm1 log log1p sqrt sin cos tan asin acos atan sinh cosh tanh sigmoid erf erfc exp2 log2 log10 rsqrt logit
-    abs sign floor ceil trunc round frac clamp clip clamp_min clamp_max nan_to_num maximum minimum atan2
-    bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift logical_and logical_or
-    logical_not masked_fill scatter scatter_add scatter_reduce index_add eq ne lt le gt ge relu"""
-for _name in _INPLACE.split():
+for _name in (n for _module in _MODULES for n in getattr(_module, "_INPLACE", "").split()):
     setattr(Tensor, _name + "_", _inplace(getattr(Tensor, _name), _name + "_"))
 
 for _op, _name in dict(add="__iadd__", sub="__isub__", mul="__imul__", div="__itruediv__", floor_divide="__ifloordiv__",

@@ -62,3 +62,9 @@ def log_softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
     input, dim = _softmax_dim("log_softmax", input, dim, dtype)
     s = _shifted(input, dim)
     return s - log(exp(s).sum(dim, keepdim=True))
+
+
+# Tensor methods: tensor.name(...) == name(tensor, ...) (attached by ops/__init__.py)
+_METHODS = """relu softmax log_softmax"""
+# of those, the ones that also get an in-place form tensor.name_(...)
+_INPLACE = """relu"""

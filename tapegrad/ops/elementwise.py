@@ -542,3 +542,20 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
 def clone(x, *, memory_format=None):
     """A copy of x with its own storage; gradients flow back to x."""
     return bind(P.Cast, x, dtype=x.dtype)
+
+
+# Tensor methods: tensor.name(...) == name(tensor, ...) (attached by ops/__init__.py)
+_METHODS = """to cast add sub mul div true_divide divide multiply subtract floor_divide rsub pow neg negative positive
+    reciprocal square maximum minimum fmax fmin atan2 arctan2 fmod remainder lerp addcmul addcdiv exp expm1
+    log log1p sqrt sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh arcsin arccos arctan arcsinh
+    arccosh arctanh sigmoid erf erfc exp2 log2 log10 rsqrt logit abs absolute sign sgn signbit floor ceil
+    trunc fix round frac eq ne lt le gt ge greater greater_equal less less_equal not_equal bitwise_and
+    bitwise_or bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift logical_and logical_or
+    logical_xor logical_not isnan isinf isfinite isposinf isneginf isclose allclose equal clamp clip
+    clamp_min clamp_max nan_to_num clone"""
+# of those, the ones that also get an in-place form tensor.name_(...)
+_INPLACE = """add sub mul div true_divide floor_divide pow neg reciprocal square fmod remainder lerp addcmul addcdiv exp
+    expm1 log log1p sqrt sin cos tan asin acos atan sinh cosh tanh sigmoid erf erfc exp2 log2 log10 rsqrt
+    logit abs sign floor ceil trunc round frac clamp clip clamp_min clamp_max nan_to_num maximum minimum
+    atan2 bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift logical_and
+    logical_or logical_not eq ne lt le gt ge"""

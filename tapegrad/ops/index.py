@@ -353,3 +353,10 @@ def nonzero(x: Tensor, *, as_tuple=False):
 
 def argwhere(x: Tensor) -> Tensor:
     return nonzero(x)
+
+
+# Tensor methods: tensor.name(...) == name(tensor, ...) (attached by ops/__init__.py)
+_METHODS = """gather take_along_dim scatter scatter_add scatter_reduce index_select index_add masked_fill masked_select
+    nonzero argwhere index_put index_put_"""
+# of those, the ones that also get an in-place form tensor.name_(...)
+_INPLACE = """masked_fill scatter scatter_add scatter_reduce index_add"""

@@ -184,3 +184,7 @@ def _sum_unique(s, t, others):
     if not gone:
         return t, s
     return t.sum(gone), "".join(c for c in s if c in others)
+
+
+# Tensor methods: tensor.name(...) == name(tensor, ...) (attached by ops/__init__.py)
+_METHODS = """matmul mm bmm mv dot inner outer"""

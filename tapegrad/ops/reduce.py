@@ -346,3 +346,8 @@ def median(x, dim=None, keepdim=False):
         return kthvalue(flat, (flat.shape[0] + 1) // 2, 0).values
     d = norm_dim("median", dim, x.ndim)
     return kthvalue(x, (x.shape[d] + 1) // 2, d, keepdim)
+
+
+# Tensor methods: tensor.name(...) == name(tensor, ...) (attached by ops/__init__.py)
+_METHODS = """sum mean nansum nanmean prod amax amin argmax argmin max min aminmax var std norm logsumexp all any
+    count_nonzero cumsum cumprod logcumsumexp cummax cummin argsort sort topk kthvalue median"""

@@ -522,3 +522,9 @@ def contiguous(x: Tensor, memory_format=None) -> Tensor:
 
 def is_contiguous(x: Tensor, memory_format=None) -> bool:
     return bool(x._data.flags.c_contiguous)
+
+
+# Tensor methods: tensor.name(...) == name(tensor, ...) (attached by ops/__init__.py)
+_METHODS = """reshape view view_as reshape_as flatten ravel unflatten squeeze unsqueeze permute transpose swapaxes
+    swapdims t movedim moveaxis expand expand_as broadcast_to repeat tile repeat_interleave flip fliplr
+    flipud narrow roll chunk split tensor_split unbind triu tril diagonal diag contiguous is_contiguous"""
