@@ -271,6 +271,8 @@ IMPLS = {
     "pow": _quiet(np.power),
     "maximum": np.maximum,
     "minimum": np.minimum,
+    "copysign": np.copysign,
+    "logaddexp": _quiet(np.logaddexp),
     "atan2": np.arctan2,
     "fmod": _quiet(np.fmod),
     "remainder": _quiet(np.remainder),

@@ -248,6 +248,36 @@ def atan2(x, y):
 arctan2 = atan2
 
 
+def copysign(x, y):
+    """|x| with the sign of y, in floating point (integers promote to the default float), as torch.copysign.
+
+    >>> tg.copysign(tg.tensor([1.0, -2.0, 3.0]), tg.tensor([-1.0, 1.0, -0.0]))
+    tensor([-1.,  2., -3.])
+    """
+    return binary(P.Copysign, x, y, float_math=True)
+
+
+def logaddexp(x, y):
+    """log(exp(x) + exp(y)) without overflow, as torch.logaddexp.
+
+    >>> tg.logaddexp(tg.tensor([0.0, 1000.0]), tg.tensor([0.0, 1000.0]))
+    tensor([   0.6931, 1000.6931])
+    """
+    return binary(P.Logaddexp, x, y, float_math=True)
+
+
+def logaddexp2(x, y):
+    """log2(2**x + 2**y), as torch.logaddexp2: logaddexp in units of log 2.
+
+    >>> tg.logaddexp2(tg.tensor([1.0]), tg.tensor([1.0]))
+    tensor([2.])
+    """
+    return logaddexp(x * _LN2, y * _LN2) / _LN2
+
+
+_LN2 = math.log(2.0)
+
+
 def fmod(x, y):
     if dt.result_type(x, y).category != dt.FLOAT:
         _check_int_divisor("fmod", y)
@@ -546,16 +576,16 @@ def clone(x, *, memory_format=None):
 
 # Tensor methods: tensor.name(...) == name(tensor, ...) (attached by ops/__init__.py)
 _METHODS = """to cast add sub mul div true_divide divide multiply subtract floor_divide rsub pow neg negative positive
-    reciprocal square maximum minimum fmax fmin atan2 arctan2 fmod remainder lerp addcmul addcdiv exp expm1
-    log log1p sqrt sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh arcsin arccos arctan arcsinh
-    arccosh arctanh sigmoid erf erfc exp2 log2 log10 rsqrt logit abs absolute sign sgn signbit floor ceil
-    trunc fix round frac eq ne lt le gt ge greater greater_equal less less_equal not_equal bitwise_and
-    bitwise_or bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift logical_and logical_or
-    logical_xor logical_not isnan isinf isfinite isposinf isneginf isclose allclose equal clamp clip
-    clamp_min clamp_max nan_to_num clone"""
+    reciprocal square maximum minimum fmax fmin atan2 arctan2 copysign logaddexp logaddexp2 fmod remainder
+    lerp addcmul addcdiv exp expm1 log log1p sqrt sin cos tan asin acos atan sinh cosh tanh asinh acosh
+    atanh arcsin arccos arctan arcsinh arccosh arctanh sigmoid erf erfc exp2 log2 log10 rsqrt logit abs
+    absolute sign sgn signbit floor ceil trunc fix round frac eq ne lt le gt ge greater greater_equal less
+    less_equal not_equal bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_left_shift
+    bitwise_right_shift logical_and logical_or logical_xor logical_not isnan isinf isfinite isposinf
+    isneginf isclose allclose equal clamp clip clamp_min clamp_max nan_to_num clone"""
 # of those, the ones that also get an in-place form tensor.name_(...)
 _INPLACE = """add sub mul div true_divide floor_divide pow neg reciprocal square fmod remainder lerp addcmul addcdiv exp
     expm1 log log1p sqrt sin cos tan asin acos atan sinh cosh tanh sigmoid erf erfc exp2 log2 log10 rsqrt
     logit abs sign floor ceil trunc round frac clamp clip clamp_min clamp_max nan_to_num maximum minimum
-    atan2 bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift logical_and
-    logical_or logical_not eq ne lt le gt ge"""
+    atan2 copysign bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift
+    logical_and logical_or logical_not eq ne lt le gt ge"""

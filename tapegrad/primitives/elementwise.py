@@ -389,6 +389,41 @@ class Remainder(Binary):
         return _sum_tangents(dx, None if dy is None else -dy * (x / y).floor())
 
 
+@register
+class Copysign(Binary):
+    """out = |x| with the sign of y (the sign bit: -0.0 counts as negative). d/dx = out / x (0 at x == 0, as in
+    PyTorch), d/dy = 0."""
+
+    saves, saves_out = (0,), True
+    float_only = True
+
+    def vjp(self, g, x, y, out):
+        return g * self._dx(x, out), g.zeros_like()  # y's gradient is an exact zero, as in PyTorch (not None)
+
+    def jvp(self, dxs, xs, out):
+        return None if dxs[0] is None else dxs[0] * self._dx(xs[0], out)
+
+    @staticmethod
+    def _dx(x, out):
+        zero = x == 0
+        return zero._select(0.0, out / zero._select(1.0, x))
+
+
+@register
+class Logaddexp(Binary):
+    """out = log(exp(x) + exp(y)), without overflow. d/dx = exp(x - out), d/dy = exp(y - out)."""
+
+    saves, saves_out = (0, 1), True
+    float_only, cost = True, COSTLY_COST
+
+    def vjp(self, g, x, y, out):
+        return g * (x - out).exp(), g * (y - out).exp()
+
+    def jvp(self, dxs, xs, out):
+        (dx, dy), (x, y) = dxs, xs
+        return _sum_tangents(None if dx is None else dx * (x - out).exp(), None if dy is None else dy * (y - out).exp())
+
+
 def _sum_tangents(a, b):
     return b if a is None else a if b is None else a + b
 

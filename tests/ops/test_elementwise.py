@@ -145,6 +145,9 @@ BINARY = {
     "arctan2": (-2, 2),
     "fmax": (-2, 2),
     "fmin": (-2, 2),
+    "copysign": (-2, 2),
+    "logaddexp": (-3, 3),
+    "logaddexp2": (-3, 3),
 }
 
 
@@ -155,10 +158,24 @@ def test_binary(name, shapes):
     check_op(getattr(tg, name), getattr(torch, name), list(shapes), low=low, high=high)
 
 
-@pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "maximum", "pow", "atan2", "remainder"])
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "maximum", "pow", "atan2", "remainder", "copysign",
+                                  "logaddexp"])
 def test_binary_float32(name):
     low, high = BINARY[name]
     check_op(getattr(tg, name), getattr(torch, name), [(4, 1), (3,)], dtype="float32", low=low, high=high)
+
+
+def test_copysign_and_logaddexp_edges_match_torch():
+    """Signed zeros and infinities, integer inputs (promoted to float), eager and compiled on C."""
+    x, y = np.array([1.5, -2.0, 0.0, -0.0, np.inf, 3.0]), np.array([-0.0, 0.0, -1.0, 2.0, -1.0, np.inf])
+    for name in ("copysign", "logaddexp", "logaddexp2"):
+        check_op(getattr(tg, name), getattr(torch, name), [x, y], grad=False)
+        if name == "copysign":  # integers promote to float (torch's logaddexp refuses them; ours computes in float)
+            check_op(tg.copysign, torch.copysign, [np.array([1, -2, 3]), np.array([-1, 1, 0])], grad=False)
+        compiled = tg.jit(getattr(tg, name), backend="c")
+        for dtype in (tg.float32, tg.float64):
+            a, b = tg.tensor(x, dtype=dtype), tg.tensor(y, dtype=dtype)
+            np.testing.assert_array_equal(compiled(a, b).numpy(), getattr(tg, name)(a, b).numpy())
 
 
 def test_fmod_remainder_signs():

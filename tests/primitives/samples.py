@@ -174,6 +174,19 @@ def _atan2(rng):
     return _binary(_away_from_zero, _any)(rng)
 
 
+def _copysign(rng):
+    # x away from 0 (the derivative out / x); y of both signs, plus -0.0 and +0.0 on a non-smooth case
+    cases = _binary(_away_from_zero, _any)(rng)
+    cases.append(Case([np.array([1.5, -2.0, 0.0]), np.array([-0.0, 0.0, -1.0])], label="signed zeros", smooth=False))
+    return cases
+
+
+def _logaddexp(rng):
+    cases = _binary(_any, _any)(rng)
+    cases.append(Case([np.array([800.0, -800.0, 3.0]), np.array([799.0, -801.0, 3.0])], label="far and equal"))
+    return cases
+
+
 def _modulo(rng):
     cases = []
     for s in SHAPES:
@@ -569,6 +582,8 @@ SAMPLES = {
     "maximum": _extremum,
     "minimum": _extremum,
     "atan2": _atan2,
+    "copysign": _copysign,
+    "logaddexp": _logaddexp,
     "fmod": _modulo,
     "remainder": _modulo,
     **{name: _compare for name in ("eq", "ne", "lt", "le", "gt", "ge")},

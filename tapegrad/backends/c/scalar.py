@@ -34,7 +34,10 @@ MATH = {"exp": "tg_exp{f}({0})", "expm1": "tg_expm1{f}({0})", "log": "tg_log{f}(
         "sqrt": "sqrt{f}({0})", "sin": "sin{f}({0})", "cos": "cos{f}({0})", "tan": "tan{f}({0})",
         "asin": "asin{f}({0})", "acos": "acos{f}({0})", "atan": "atan{f}({0})", "erfc": "erfc{f}({0})",
         "floor": "floor{f}({0})", "ceil": "ceil{f}({0})", "round": "nearbyint{f}({0})", "trunc": "trunc{f}({0})",
-        "pow": "pow{f}({0}, {1})", "atan2": "atan2{f}({0}, {1})", "fmod": "fmod{f}({0}, {1})",
+        "pow": "pow{f}({0}, {1})", "copysign": "copysign{f}({0}, {1})",
+        # equal arguments (infinities included) give x + log 2; otherwise max + log1p(exp(-|x - y|))
+        "logaddexp": "(({0}) == ({1}) ? ({0}) + 0.6931471805599453{f} : ((({0}) > ({1}) ? ({0}) : ({1})) + "
+                     "tg_log1p{f}(tg_exp{f}(-fabs{f}(({0}) - ({1}))))))", "atan2": "atan2{f}({0}, {1})", "fmod": "fmod{f}({0}, {1})",
         "isnan": "({0} != {0})", "isinf": "(isinf({0}) != 0)"}
 PLAIN = {"neg": "(-{0})", "add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({0} * {1})", "div": "({0} / {1})",
          "eq": "({0} == {1})", "ne": "({0} != {1})", "lt": "({0} < {1})", "le": "({0} <= {1})", "gt": "({0} > {1})",
