@@ -1,7 +1,7 @@
 """The Tensor front end: data, dtype, autograd state, views and in-place semantics.
 
 The operations themselves are composites in ops/ (bound onto Tensor as methods by ops/__init__.py);
-this module holds no derivative code. Depends on dtype.py and autograd/engine.py.
+this module holds no derivative code. Depends on dtype.py and autograd/graph.py.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import dtype as dt
-from .autograd import engine
+from .autograd import graph
 from .autograd.grad_mode import STATE
 from .errors import GradError, user_frame
 from .primitives.base import DYNAMIC as _DYNAMIC
@@ -426,14 +426,13 @@ class Tensor:
         self.grad_fn, self._output_nr, self._rg = view.grad_fn, view._output_nr, True
 
 
-engine.Tensor = Tensor
 
 
-class CopySlices(engine.Node):
+class CopySlices(graph.Node):
     """The base of a view after an in-place change of the view: old base outside, new values inside."""
 
     def __init__(self, base, new, view_ops):
-        super().__init__([engine.edge_of(base), engine.edge_of(new)])
+        super().__init__([graph.edge_of(base), graph.edge_of(new)])
         self.shape, self.dtype, self.view_ops = base.shape, base.dtype, view_ops
 
     def apply(self, grads, create_graph):

@@ -6,14 +6,16 @@ functional transform call `run_backward` here, the one entry point for reverse m
 
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 
 from ..dtype import FLOAT
 from ..errors import GradError
 from ..primitives import base
+from ..tensor import Tensor
 from .grad_mode import STATE, enable_grad, no_grad
+from .graph import AccumulateGrad, Node, edge_of  # noqa: F401  (re-exported: engine.Node is the usual spelling)
+from . import graph
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or to read saved values after they were "
@@ -23,79 +25,12 @@ _FREED_MESSAGE = (
 )
 
 
-# GradientTape (tf/tape.py) returns only what it recorded while open. Nodes made while a tape is open get
-# a sequence number from CLOCK; a tape keeps the [start, end) intervals it was open, so "recorded by this
-# tape" is one comparison. With no tape open (PyTorch code) a node pays one global test and keeps seq -1.
-TAPES_OPEN = 0  # how many tapes are recording now (tf/tape.py keeps it)
 # Per thread, one list per backward pass in progress (innermost last) of the callbacks queued during it
 CALLBACKS = base.ThreadStack()
-CLOCK = itertools.count()
-
-
-class Node:
-    """A recorded operation: edges to where its inputs' gradients go, and what its vjp needs.
-
-    edges[i] is (Node, output_nr) for an input made by an op, (Tensor, 0) for a leaf that requires
-    grad, or None for an input that needs no gradient.
-    """
-
-    num_outputs = 1
-    check_shapes = True  # verify the shapes of the gradients apply() returns (off for trusted primitive rules)
-    # Class-level defaults: a node stores these only when they are set (most never are).
-    hooks = None  # {output_nr: [hook]} from Tensor.register_hook on this node's outputs
-    retained = None  # {output_nr: weakref to Tensor} from Tensor.retain_grad
-    cuts = None  # why some inputs carry no gradient (for autograd.explain)
-    freed = False  # saved values were released by a backward without retain_graph
-    # None: made by a Node subclass that does not call Node.__init__; a tape keeps such nodes (it cannot
-    # tell when they were made). -1: made while no tape was open.
-    seq = None
-
-    def __init__(self, edges):
-        self.edges = edges
-        self.seq = next(CLOCK) if TAPES_OPEN else -1
-
-    def name(self) -> str:
-        return type(self).__name__
-
-    def apply(self, grads: list, create_graph: bool):
-        """Cotangents of the inputs (aligned with edges) from the cotangents of the outputs."""
-        raise NotImplementedError
-
-    def release(self) -> None:
-        """Free saved values after a backward without retain_graph."""
-
-    @property
-    def next_functions(self) -> tuple:
-        """PyTorch's view of the edges: (Node, output_nr) per input, (AccumulateGrad, 0) for a leaf that
-        requires grad, (None, 0) for an input that needs no gradient."""
-        return tuple(
-            (None, 0) if e is None else (e[0], e[1]) if isinstance(e[0], Node) else (AccumulateGrad(e[0]), 0)
-            for e in self.edges
-        )
-
-    def __repr__(self) -> str:
-        return f"<{self.name()}>"
-
-
-class AccumulateGrad:
-    """What next_functions shows for a leaf: the node that would sum a gradient into `variable.grad`."""
-
-    next_functions = ()
-
-    def __init__(self, variable):
-        self.variable = variable
-
-    def name(self) -> str:
-        return "AccumulateGrad"
-
-    def __eq__(self, other):
-        return isinstance(other, AccumulateGrad) and other.variable is self.variable
-
-    def __hash__(self):
-        return id(self.variable)
-
-    def __repr__(self) -> str:
-        return "<AccumulateGrad>"
+# Per thread, what the backward sweeps in progress are doing, innermost last: None when a sweep starts, then the
+# Node whose vjp (or output hooks) runs now. The tracer reads it to tag the equations a backward pass records
+# (trace/tracer.py _scope_phase): phase "backward", and the scope of the forward op being differentiated.
+APPLYING = base.ThreadStack()
 
 
 def _version_error(node, tensor_desc, saved_version, counter):
@@ -117,7 +52,7 @@ class PrimNode(Node):
     def __init__(self, prim, params, edges, args, out):
         # Node.__init__ inlined: this runs once per recorded op
         self.edges, self.prim, self.params, self.args = edges, prim, params, args
-        self.seq = next(CLOCK) if TAPES_OPEN else -1
+        self.seq = next(graph.CLOCK) if graph.TAPES_OPEN else -1
         # NOTE: args are held until backward, but vjp rules only see the inputs in prim.saves;
         # the others arrive as AVals (shape and dtype), so rules stay traceable.
         saves = prim.saves
@@ -190,16 +125,6 @@ def _backward_name(op: str) -> str:
 
 def _describe(t) -> str:
     return f"a tensor of shape {tuple(t.shape)} and dtype {t.dtype.name}"
-
-
-def edge_of(t):
-    """Where the gradient of tensor t goes: its grad_fn, itself when a leaf, None when not needed."""
-    if t._base is not None:
-        t._sync_view()
-    if not t._rg:
-        return None
-    fn = t.grad_fn
-    return (fn, t._output_nr) if fn is not None else (t, 0)
 
 
 def eager_apply(prim, args, params):
@@ -339,6 +264,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     ready = list({id(r[0]): r[0] for r in roots if r[0] not in deps}.values())
     queued = []
     CALLBACKS.append(queued)
+    APPLYING.append(None)
     try:
         with enable_grad() if create_graph else no_grad():
             while ready:
@@ -350,6 +276,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 else:  # a leaf tensor (Tensor or a subclass such as Parameter)
                     _finish_leaf(target, grads, capture, accumulate, create_graph)
     finally:
+        APPLYING.pop()
         CALLBACKS.pop()
     for fn in queued:  # after the sweep, outside its grad mode
         fn()
@@ -395,6 +322,14 @@ def _add_to_buffer(buffers, target, nr, g):
 
 def _run_node(node, grads, buffers, deps, ready, capture, retain_graph, create_graph, run=True):
     """Apply one node's vjp and hand its input cotangents on; the innermost loop of backward."""
+    APPLYING.append(node)
+    try:
+        _apply_node(node, grads, buffers, deps, ready, capture, retain_graph, create_graph, run)
+    finally:
+        APPLYING.pop()
+
+
+def _apply_node(node, grads, buffers, deps, ready, capture, retain_graph, create_graph, run):
     if grads is None:
         grads = [None] * node.num_outputs
     elif node.hooks is not None or node.retained is not None or capture is not None:
@@ -483,4 +418,3 @@ def _finish_leaf(leaf, grads, capture, accumulate, create_graph):
             hook(leaf)
 
 
-Tensor = None  # set by tensor.py once the class exists (engine is imported first)

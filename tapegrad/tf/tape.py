@@ -3,7 +3,7 @@
 Variables (trainable) require grad, so the engine records ops on them anyway; a tensor given to
 `watch` has its requires-grad flag raised while the tape is open (and lowered again when the last
 tape watching it closes), so the engine records ops on it too. While any tape is open the engine
-numbers the Nodes it makes (engine.CLOCK); a tape keeps the intervals it was open, and `gradient`
+numbers the Nodes it makes (graph.CLOCK); a tape keeps the intervals it was open, and `gradient`
 is one `run_backward(..., accumulate=False, keep=...)` that passes only through the Nodes made in
 those intervals. So a tape answers with what it recorded, as TensorFlow's does: a value computed
 before the tape opened (or before `reset()`) is not connected to it, whatever PyTorch's graph says.
@@ -16,7 +16,7 @@ import contextlib
 
 import numpy as np
 
-from ..autograd import engine
+from ..autograd import engine, graph
 from ..autograd.grad_mode import STATE, no_grad
 from ..errors import GradError
 from ..tensor import Tensor
@@ -96,7 +96,7 @@ class GradientTape:
         self._accessed = {}  # id -> trainable Variable read while open (variable.py fills it)
         self._recording = False
         self._used = False
-        self._spans = []  # [start, end) of engine.CLOCK while open; end is None while recording
+        self._spans = []  # [start, end) of graph.CLOCK while open; end is None while recording
 
     # *** the recording scope ***
 
@@ -105,8 +105,8 @@ class GradientTape:
             raise GradError("this GradientTape is already recording; a tape cannot be entered twice at once")
         self._recording = True
         ACTIVE.append(self)
-        engine.TAPES_OPEN += 1
-        self._spans.append([next(engine.CLOCK), None])
+        graph.TAPES_OPEN += 1
+        self._spans.append([next(graph.CLOCK), None])
         for t in self._watched.values():
             self._watch_one(t)
         if self._watch_accessed:
@@ -122,8 +122,8 @@ class GradientTape:
             return
         self._recording = False
         ACTIVE.remove(self)
-        engine.TAPES_OPEN -= 1
-        self._spans[-1][1] = next(engine.CLOCK)
+        graph.TAPES_OPEN -= 1
+        self._spans[-1][1] = next(graph.CLOCK)
         _var.unlisten(self._accessed)
         for t in self._raised.values():
             _lower_flag(t)

@@ -324,23 +324,12 @@ class Tracer(Interpreter):
 
 
 def _scope_phase() -> tuple:
-    """(scope, phase) of the equation being recorded. Phase is "backward" when bound by a backward sweep
-    (engine.run_backward is on the stack), else "forward". The scope is the innermost module path on SCOPE
-    (pushed by nn.Module.__call__); in a backward sweep it is the scope of the forward op whose vjp is running
-    (the `node` of the innermost engine._run_node frame, tagged by Tracer.process), or "" when that node was
-    not recorded inside a module (a custom Function, a hook)."""
-    import sys
-
-    run, node_code = engine.run_backward.__code__, engine._run_node.__code__
-    node = None
-    f = sys._getframe(2)
-    while f is not None:
-        c = f.f_code
-        if c is node_code and node is None:
-            node = f.f_locals.get("node")
-        elif c is run:
-            return getattr(node, "scope", ""), "backward"
-        f = f.f_back
+    """(scope, phase) of the equation being recorded. Phase is "backward" when bound by a backward sweep (the
+    engine says so: engine.APPLYING), else "forward". The scope is the innermost module path on SCOPE (pushed by
+    nn.Module.__call__); in a backward sweep it is the scope of the forward op whose vjp is running (tagged by
+    Tracer.process), or "" when that node was not recorded inside a module (a custom Function, a hook)."""
+    if engine.APPLYING:
+        return getattr(engine.APPLYING[-1], "scope", ""), "backward"
     return (SCOPE[-1][1] if SCOPE else ""), "forward"
 
 
