@@ -41,7 +41,7 @@ from . import optim  # noqa: E402
 from . import data  # noqa: E402
 from . import cuda, utils  # noqa: E402  (tg.cuda answers that there is no GPU; tg.utils.data is tg.data)
 from . import distributed  # noqa: E402  (issue 19: data parallelism over MPI)
-from .checkpoint import load, save  # noqa: E402
+from .serialization import load, save  # noqa: E402
 # TensorFlow's idiom (issue 3): tg.tf holds all of it; here only names that mean the same in PyTorch or
 # that PyTorch lacks (tg.transpose stays PyTorch's; tg.tf.transpose is TensorFlow's; see docs/three-idioms.md)
 from . import tf  # noqa: E402

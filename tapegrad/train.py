@@ -296,7 +296,7 @@ def load_checkpoint(path) -> dict:
         state = tg.load(path)
     except FileNotFoundError as e:
         raise JobError(f"{e} (pass the file that `tapegrad train` wrote, e.g. runs/digits-cnn/{CHECKPOINT_NAME})")
-    except tg.checkpoint.CheckpointError as e:
+    except tg.serialization.CheckpointError as e:
         raise JobError(str(e)) from None
     if not isinstance(state, dict) or not {"model", "config", "epoch"} <= set(state):
         raise JobError(

@@ -141,12 +141,12 @@ class Model(_layers.Layer):
         print_fn(f"Total params: {self.count_params()}")
 
     def save_weights(self, filepath, **kwargs):
-        from ...checkpoint import save
+        from ...serialization import save
 
         save({f"{i}": v.detach() for i, v in enumerate(self.weights)}, filepath)
 
     def load_weights(self, filepath, **kwargs):
-        from ...checkpoint import load
+        from ...serialization import load
 
         state = load(filepath)
         for i, v in enumerate(self.weights):

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
-from tapegrad import checkpoint
-from tapegrad.checkpoint import CheckpointError
+from tapegrad import serialization as checkpoint
+from tapegrad.serialization import CheckpointError
 
 ALL_DTYPES = [tg.bool, tg.uint8, tg.int8, tg.int16, tg.int32, tg.int64, tg.float16, tg.bfloat16, tg.float32,
               tg.float64]  # fmt: skip
