@@ -226,7 +226,7 @@ def _softmax_dim(op, input, dim, dtype):
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """exp(x) / sum(exp(x)) along dim, shifted by the (detached) maximum for stability."""
     input, dim = _softmax_dim("softmax", input, dim, dtype)
-    e = exp(input - input.detach().amax(dim, keepdim=True))
+    e = exp(input - _row_max(input, dim))
     return e / e.sum(dim, keepdim=True)
 
 
@@ -243,9 +243,17 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     return input - input.logsumexp(dim, keepdim=True)
 
 
+def _row_max(x, dim):
+    """The (detached) maximum along dim that softmax shifts by. Over an empty dim there is no maximum, and
+    nothing to shift: the result is empty, as in PyTorch, so the shift is 0 (amax would raise)."""
+    if x.shape[dim] == 0:
+        return 0.0
+    return x.detach().amax(dim, keepdim=True)
+
+
 def _safe_softmax(x, dim):
     """softmax that gives 0 (not nan) for a row that is entirely -inf, as PyTorch's attention does."""
-    m = x.detach().amax(dim, keepdim=True)
+    m = _row_max(x, dim)
     e = exp(x - where(m == -math.inf, 0, m))
     s = e.sum(dim, keepdim=True)
     return e / where(s == 0, 1, s)
