@@ -13,6 +13,7 @@ import ctypes
 import dataclasses
 import os
 import sys
+import threading
 import time
 
 import numpy as np
@@ -62,9 +63,17 @@ def _needed(graph, items) -> list:
     return keep[::-1]
 
 
-def _index_failure(kernel, slots):
-    """For a library kernel that returned nonzero: env -> the IndexError numpy would have raised."""
-    return lambda env: kernel.index_error(lambda var: env[slots[var.id]])
+def _failure(kernel, slots, name):
+    """(env, status) -> the exception for a kernel that returned nonzero: MemoryError for render.NOMEM, else (a
+    library kernel indexing with run-time data) the IndexError numpy would have raised."""
+
+    def fail(env, status):
+        if status == render.NOMEM and isinstance(kernel, Kernel):
+            return MemoryError(f"out of memory in the C kernel {name} ({' '.join(kernel.prims)}, over "
+                               f"{list(kernel.shape)}): its partial-result buffer could not be allocated")
+        return kernel.index_error(lambda var: env[slots[var.id]])
+
+    return fail
 
 
 class CPlan:
@@ -83,7 +92,9 @@ class CPlan:
             loads[id(k)] = args
             self.names[id(k)] = name
         self.source = render.PRELUDE + library.PRELUDE + "\n" + "\n".join(sources)
-        lib = compiler.build(self.source, cc) if self.kernels else None
+        self.cc, self.lib = cc, None
+        self._running = threading.Lock()  # held while called: the library of a running plan is never unloaded
+        self._path = compiler.build(self.source, cc) if self.kernels else None
         if DEBUG and self.kernels:
             print(f"[tapegrad] C kernels of {graph.name}:\n{self.source}", file=sys.stderr)
         slots: dict = {}
@@ -104,9 +115,9 @@ class CPlan:
                 consts[slots[v.id]] = v.const
         self.n_slots, self.consts = len(slots), consts
         self.output_slots = [slots[v.id] for v in graph.outputs]
-        self._build_steps(graph, items, slots, lib, loads)
+        self._build_steps(graph, items, slots, loads)
 
-    def _build_steps(self, graph, items, slots, lib, loads):
+    def _build_steps(self, graph, items, slots, loads):
         out_ids = {v.id for v in graph.outputs}
         # which owned buffers each value may alias (itself when owned; its inputs' for view-like library calls)
         owned = {}  # slot -> True when this plan allocates its buffer once
@@ -183,13 +194,12 @@ class CPlan:
                         ptrs[len(args) + j] = self.buffers[s].ctypes.data
                     else:
                         fresh.append((len(args) + j, s, tuple(v.shape), v.dtype.np))
-                fn = getattr(lib, self.names[id(x)])
-                checks = getattr(x, "checks", False)
-                fn.restype = ctypes.c_int if checks else None
-                fn.argtypes = [ctypes.c_void_p]
+                # fused kernels return a status (out of memory), and so do library kernels that index with
+                # run-time data (a bad index): the plan raises the matching Python error
+                status = isinstance(x, Kernel) or getattr(x, "checks", False)
                 static = [(slots[v.id], self.buffers[slots[v.id]]) for v in x.outputs if slots[v.id] in self.buffers]
-                # a kernel that indexes with runtime data returns nonzero on a bad index: raise numpy's error
-                fail = _index_failure(x, slots) if checks else None
+                fail = _failure(x, slots, self.names[id(x)]) if status else None
+                fn = (self.names[id(x)], status)  # bound to the library's function by _load
                 steps.append((_KERNEL, fn, ptrs, dyn, fresh, static, " ".join(x.prims), fail))
             elif x.prim.name == "matmul" and slots[x.outputs[0].id] in self.buffers:
                 s = slots[x.outputs[0].id]
@@ -199,8 +209,45 @@ class CPlan:
                 steps.append((_CALL, x.prim.impl, [slots[v.id] for v in x.inputs], [slots[v.id] for v in x.outputs],
                               x.params, multi, x.prim.name))
         self.steps = steps
+        self._kernel_names = {i: s[1] for i, s in enumerate(steps) if s[0] == _KERNEL}  # (name, returns status)
+
+    def _load(self) -> None:
+        """Load the library (again, after `unload`: from the disk cache, or compiled if it was evicted there) and
+        bind the kernel steps to its functions."""
+        if self.lib is None:
+            if not os.path.exists(self._path):
+                self._path = compiler.build(self.source, self.cc)
+            self.lib = compiler.Library(self._path)
+            self.steps = [s[:1] + (self.lib.fn(*self._kernel_names[i]),) + s[2:] if s[0] == _KERNEL else s
+                          for i, s in enumerate(self.steps)]
+        compiler.LOADED.use(self)
+
+    def unload(self) -> bool:
+        """Unload the library unless the plan is running (then False): `compiler.Loaded` bounds how many stay."""
+        if not self._running.acquire(blocking=False):
+            return False
+        try:
+            if self.lib is not None:
+                self.steps = [s[:1] + (self._kernel_names[i],) + s[2:] if s[0] == _KERNEL else s
+                              for i, s in enumerate(self.steps)]
+                self.lib.close()
+                self.lib = None
+        finally:
+            self._running.release()
+        return True
+
+    def __del__(self):
+        if getattr(self, "lib", None) is not None:
+            compiler.LOADED.forget(self)
+            self.lib.close()
 
     def __call__(self, feed: list) -> list:
+        with self._running:
+            if self.kernels:
+                self._load()
+            return self._run(feed)
+
+    def _run(self, feed: list) -> list:
         env = [None] * self.n_slots
         for s, x in zip(self.input_slots, feed):
             env[s] = x
@@ -228,7 +275,7 @@ class CPlan:
                     else:
                         bad = fn(ptrs)
                     if bad:
-                        raise fail(env)
+                        raise fail(env, bad)
                     for s, b in static:
                         env[s] = b
                 elif kind == _MATMUL:
