@@ -229,9 +229,17 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     return _act.log_softmax(input, dim, dtype)
 
 
+def _row_max(x, dim):
+    """The (detached) maximum along dim that softmax shifts by. Over an empty dim there is no maximum, and
+    nothing to shift: the result is empty, as in PyTorch, so the shift is 0 (amax would raise)."""
+    if x.shape[dim] == 0:
+        return 0.0
+    return x.detach().amax(dim, keepdim=True)
+
+
 def _safe_softmax(x, dim):
     """softmax that gives 0 (not nan) for a row that is entirely -inf, as PyTorch's attention does."""
-    m = x.detach().amax(dim, keepdim=True)
+    m = _row_max(x, dim)
     e = exp(x - where(m == -math.inf, 0, m))
     s = e.sum(dim, keepdim=True)
     return e / where(s == 0, 1, s)

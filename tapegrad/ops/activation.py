@@ -34,7 +34,10 @@ def _softmax_dim(op, input, dim, dtype):
 
 
 def _shifted(x, dim):
-    """x minus its (detached) maximum along dim; a row whose maximum is infinite is not shifted (no inf - inf)."""
+    """x minus its (detached) maximum along dim; a row whose maximum is infinite is not shifted (no inf - inf).
+    Over an empty dim there is no maximum and nothing to shift: the result is empty, as in PyTorch."""
+    if x.shape[dim] == 0:
+        return x
     m = x.detach().amax(dim, keepdim=True)
     return x - where(isinf(m), 0.0, m)
 

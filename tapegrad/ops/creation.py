@@ -56,6 +56,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
             [4., 5.]])
     """
     _check_device(device)
+    if isinstance(data, np.generic):  # np.float64(1.5) keeps its dtype, as in PyTorch (it is also a Python float)
+        data = np.asarray(data)
     if isinstance(data, np.ndarray):
         target = dt.as_dtype(dtype) if dtype is not None else dt.from_numpy_dtype(data.dtype)
         arr = np.array(data, dtype=target.np)

@@ -52,7 +52,11 @@ def _count(x, axes):
 def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     x = _require_float("mean", x, dtype)
     axes = _axes("mean", x, dim)
-    return bind(R.Sum, x, axes=axes, keepdim=keepdim) / _count(x, axes)  # 0/0 gives nan, as in PyTorch
+    total, n = bind(R.Sum, x, axes=axes, keepdim=keepdim), _count(x, axes)
+    # NOTE: the mean of nothing is nan, as in PyTorch, but not as 0 / 0: a division by a zero count would put
+    # 1/0 into the derivative rules, and the second-order gradient through the (empty) first-order one would be
+    # nan where PyTorch's is 0. nan + total keeps the value and a harmless derivative.
+    return total / n if n else total + math.nan
 
 
 builtins_max = max

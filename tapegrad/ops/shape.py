@@ -370,14 +370,16 @@ def unbind(x: Tensor, dim: int = 0) -> tuple:
 
 
 def cat(tensors, dim: int = 0) -> Tensor:
-    """Join tensors along an existing dimension (dtypes promoted; 1-D empty tensors are skipped)."""
+    """Join tensors along an existing dimension (dtypes promoted; 1-D empty tensors fit any shape)."""
     tensors = [t for t in tensors]
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise TypeError(f"cat: element {i} is a {type(t).__name__}, expected a Tensor")
-    nonempty = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
+    keep = [not _legacy_empty(t) for t in tensors]
+    keep = keep if any(keep) else [True] * len(tensors)  # all 1-D and empty: an ordinary cat
+    nonempty = [t for t, k in zip(tensors, keep) if k]
     ndim = nonempty[0].ndim
     if ndim == 0:
         raise ValueError("cat: zero-dimensional tensors cannot be concatenated; use stack")
@@ -392,9 +394,18 @@ def cat(tensors, dim: int = 0) -> Tensor:
             raise ValueError(
                 f"cat: tensors must have the same shape except in dimension {dim}, got {shapes} (at {user_frame()})"
             )
+    # PyTorch's legacy rule lets a 1-D empty tensor join tensors of any rank. Reshaped to an empty slab of the
+    # result's shape it stays an operand, so it gets its (empty, zero) gradient as every other input does.
+    slab = tuple(0 if i == d else n for i, n in enumerate(parts[0].shape))
+    checked = iter(parts)
+    parts = [next(checked) if k else _as_operand(t, dtype).reshape(slab) for t, k in zip(tensors, keep)]
     if len(parts) == 1:
         return _fresh_copy(parts[0]) if parts[0] is nonempty[0] else parts[0]  # cat always copies
     return bind(M.Concat, *parts, axis=d)
+
+
+def _legacy_empty(t) -> bool:
+    return t.ndim == 1 and t.shape[0] == 0
 
 
 concat = concatenate = cat

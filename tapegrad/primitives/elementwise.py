@@ -321,10 +321,8 @@ class Pow(Binary):
 class Maximum(Binary):
     saves = (0, 1)
 
-    # NOTE: at ties the gradient is split evenly between x and y, as in PyTorch.
     def vjp(self, g, x, y, out):
-        wx = (x > y).to(g.dtype) + 0.5 * (x == y).to(g.dtype)
-        return g * wx, g * (1 - wx)
+        return _tie_split(g, x > y, x == y)
 
     def jvp(self, dxs, xs, out):
         return _tie_split_tangent(dxs, xs, xs[0] > xs[1])
@@ -335,8 +333,7 @@ class Minimum(Binary):
     saves = (0, 1)
 
     def vjp(self, g, x, y, out):
-        wx = (x < y).to(g.dtype) + 0.5 * (x == y).to(g.dtype)
-        return g * wx, g * (1 - wx)
+        return _tie_split(g, x < y, x == y)
 
     def jvp(self, dxs, xs, out):
         return _tie_split_tangent(dxs, xs, xs[0] < xs[1])
@@ -428,11 +425,22 @@ def _sum_tangents(a, b):
     return b if a is None else a if b is None else a + b
 
 
+def _tie_split(g, x_wins, tie):
+    """The maximum/minimum vjp: g to the selected side, g / 2 to each side at ties (as in PyTorch).
+
+    Selected with where, not multiplied by a 0/1 mask, so that the side not selected gets an exact zero even
+    where g is inf or nan (sqrt(minimum(0, 1)) has g = inf at x: y must get 0, not 0 * inf = nan)."""
+    half = g * 0.5
+    gx = tie._select(half, x_wins._select(g, 0.0))
+    gy = tie._select(half, x_wins._select(0.0, g))
+    return gx, gy
+
+
 def _tie_split_tangent(dxs, xs, x_wins):
-    """The transpose of the maximum/minimum vjp: wx * dx + (1 - wx) * dy, wx = 1/2 at ties."""
+    """The transpose of the maximum/minimum vjp: dx where x is selected, dy where y is, their mean at ties."""
     (dx, dy), (x, y) = dxs, xs
-    wx = x_wins.to(x.dtype) + 0.5 * (x == y).to(x.dtype)
-    return _sum_tangents(None if dx is None else dx * wx, None if dy is None else dy * (1 - wx))
+    dx, dy = (d if d is not None else x.zeros_like() for d in (dx, dy))
+    return (x == y)._select((dx + dy) * 0.5, x_wins._select(dx, dy))
 
 
 def _select_tangent(dxs, xs, x_wins):

@@ -188,5 +188,5 @@ def test_w3_kernels_vectorise(tmp_path):
     for fn in (tg.jit(w3, backend="c"), tg.jit(tg.func.grad(w3), backend="c")):
         fn(x)
         source = fn.get_concrete_function(x).plan().source
-        assert "tg_tanhf(" in source.split("void k0")[1] and "tg_sigmoidf(" in source.split("void k0")[1]
-        assert _vectorised_loops(source, tmp_path), source.split("void k0")[1]
+        assert "tg_tanhf(" in source.split("int k0")[1] and "tg_sigmoidf(" in source.split("int k0")[1]
+        assert _vectorised_loops(source, tmp_path), source.split("int k0")[1]

@@ -6,17 +6,27 @@ processes can build the same entry at once; a file that fails to load is deleted
 
 TAPEGRAD_CC (else CC, else `cc`) names the compiler; TAPEGRAD_CACHE_DIR the cache folder (else
 $XDG_CACHE_HOME/tapegrad or ~/.cache/tapegrad).
+
+Bounds: the folder is kept under TAPEGRAD_CACHE_MAX_MB (default 512) by deleting the least recently used
+entries (a load touches its file), and at most TAPEGRAD_MAX_LOADED_KERNELS (default 64) plans keep their library
+loaded in memory (see `Loaded`). A folder that cannot be written (read-only, full) or holds a corrupt entry falls
+back, after one CacheWarning, to building in a private temporary folder.
 """
 
 from __future__ import annotations
 
+import _ctypes
 import ctypes
 import hashlib
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 import warnings
+import weakref
+from collections import OrderedDict
 
 # -fwrapv: integer overflow wraps as in numpy (otherwise gcc may fold `x + 1 > x` to true)
 FLAGS = ["-O3", "-march=native", "-fPIC", "-shared", "-fno-math-errno", "-fno-trapping-math", "-fwrapv"]
@@ -36,6 +46,17 @@ class CompilerMissingWarning(UserWarning):
 
 class CompileError(RuntimeError):
     """The C compiler rejected a kernel (a bug in tapegrad's code generator)."""
+
+
+class CacheWarning(UserWarning):
+    """The kernel cache folder cannot be used (read-only, full, corrupt): kernels are built in a private folder."""
+
+
+def _limit(name: str, default: int) -> int:
+    try:
+        return max(1, int(os.environ.get(name, default)))
+    except ValueError:
+        return default
 
 
 _warned = False
@@ -92,13 +113,14 @@ def _broken(cc: str) -> str | None:
     return _checked[cc]
 
 
-def cache_dir() -> str:
+def cache_dir(create: bool = True) -> str:
     root = os.environ.get("TAPEGRAD_CACHE_DIR")
     if not root:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         root = os.path.join(base, "tapegrad")
     path = os.path.join(root, "kernels")
-    os.makedirs(path, exist_ok=True)
+    if create:
+        os.makedirs(path, exist_ok=True)
     return path
 
 
@@ -141,23 +163,41 @@ def entry(source: str, cc: str):
     probe = _version(cc)
     flags = FLAGS + (OPENMP if probe[1] is not False else [])
     key = hashlib.sha256("\0".join([source, cc, probe[0], _cpu(), *flags]).encode()).hexdigest()[:32]
-    return os.path.join(cache_dir(), key + ".so"), key, flags
+    folder = _private_dir() if _cache_warned else cache_dir()
+    return os.path.join(folder, key + ".so"), key, flags
 
 
-def build(source: str, cc: str) -> ctypes.CDLL:
-    """Compile `source` into a shared library (or take it from the cache) and load it."""
-    probe = _version(cc)
-    path, key, flags = entry(source, cc)
-    folder = os.path.dirname(path)
-    if os.path.exists(path):
+def build(source: str, cc: str) -> str:
+    """The path of `source`'s shared library, built by `cc` or taken from the cache (whose use marks it recent).
+
+    A cache folder that fails (read-only, full, an entry that does not load) is replaced by a private
+    temporary folder after one CacheWarning, so compiled functions keep working."""
+    if not _cache_warned:
         try:
-            return _load(path)
-        except OSError:  # a corrupt or truncated entry: rebuild it
-            try:
-                os.remove(path)
-            except OSError:
-                pass
-    fd, tmp_so = tempfile.mkstemp(suffix=".so", prefix=key + ".", dir=folder)
+            return _cached_or_built(source, cc, *entry(source, cc))
+        except OSError as e:
+            _warn_cache(f"{e.__class__.__name__}: {e}")
+    return _cached_or_built(source, cc, *entry(source, cc))  # now in the private folder
+
+
+def _cached_or_built(source, cc, path, key, flags) -> str:
+    if os.path.exists(path):
+        if _loads(path):
+            _touch(path)
+            return path
+        os.remove(path)  # a corrupt or truncated entry: rebuild it
+    _compile_into(source, cc, path, key, flags)
+    if not _loads(path):
+        raise OSError(f"the library just built at {path} does not load")
+    _evict(os.path.dirname(path), keep=path)
+    return path
+
+
+def _compile_into(source, cc, path, key, flags) -> None:
+    """Compile into a temporary file of the same folder, renamed into place (atomic: readers, other processes
+    included, see no file or the whole file)."""
+    probe = _version(cc)
+    fd, tmp_so = tempfile.mkstemp(suffix=".so", prefix=key + ".", dir=os.path.dirname(path))
     os.close(fd)
     src = tmp_so[:-3] + ".c"
     try:
@@ -166,7 +206,9 @@ def build(source: str, cc: str) -> ctypes.CDLL:
         r = _compile(cc, flags, src, tmp_so)
         if r.returncode != 0 and probe[1] is None and _mentions_openmp(r.stderr or ""):
             probe[1] = False  # a compiler without OpenMP: build single-threaded from now on
-            return build(source, cc)
+            return _compile_into(source, cc, *entry(source, cc))
+        if r.returncode != 0 and _out_of_space(r.stderr or ""):
+            raise OSError(f"the cache folder is full or not writable ({r.stderr.strip()[-200:]})")
         if r.returncode != 0:
             raise CompileError(
                 f"the C compiler {cc} failed on a generated kernel (exit {r.returncode}); this is a bug in tapegrad's "
@@ -174,12 +216,173 @@ def build(source: str, cc: str) -> ctypes.CDLL:
                 f"{r.stderr[-4000:]}"
             )
         probe[1] = True if probe[1] is None else probe[1]
-        os.replace(tmp_so, path)  # atomic: readers see no file or the whole file
+        os.replace(tmp_so, path)
     finally:
         for p in (tmp_so, src):
             if os.path.exists(p):
                 os.remove(p)
-    return _load(path)
+
+
+def _out_of_space(stderr: str) -> bool:
+    text = stderr.lower()
+    return "no space left" in text or "read-only file system" in text or "permission denied" in text
+
+
+_cache_warned = False
+_private = None
+
+
+def _warn_cache(problem: str) -> None:
+    global _cache_warned
+    if not _cache_warned:
+        _cache_warned = True
+        warnings.warn(
+            f"tapegrad: the kernel cache {cache_dir(create=False)} cannot be used ({problem}); kernels are built in a "
+            "private temporary folder instead (compiled again by every process). Fix: free space or permissions "
+            "there, or point TAPEGRAD_CACHE_DIR at a writable folder.",
+            CacheWarning,
+            stacklevel=5,
+        )
+
+
+def _private_dir() -> str:
+    global _private
+    if _private is None:
+        _private = tempfile.mkdtemp(prefix="tapegrad-kernels-")
+    return _private
+
+
+def _loads(path: str) -> bool:
+    """Whether the file is a library this process can load (a truncated or foreign file is not)."""
+    try:
+        handle = _dlopen(path)
+    except OSError:
+        return False
+    _dlclose(handle)
+    return True
+
+
+def _touch(path: str) -> None:
+    """Mark an entry as just used (its mtime orders the eviction); a read-only cache keeps its old time."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+STALE_TMP_S = 3600  # a build's temporary file this old belongs to a process that died mid-compile
+
+
+def _evict(folder: str, keep: str) -> None:
+    """Delete the least recently used entries (and dead builds' temporary files) until the folder fits under
+    TAPEGRAD_CACHE_MAX_MB. Another process may delete the same file at the same time: that is fine."""
+    cap = _limit("TAPEGRAD_CACHE_MAX_MB", 512) << 20
+    entries, total, now = [], 0, time.time()
+    for e in os.scandir(folder):
+        try:
+            st = e.stat()
+        except OSError:
+            continue
+        if e.name.count(".") > 1 and now - st.st_mtime > STALE_TMP_S:  # key.XXXX.so / .c: a dead build
+            _remove(e.path)
+        elif e.name.endswith(".so") and e.name.count(".") == 1:
+            entries.append((st.st_mtime, st.st_size, e.path))
+            total += st.st_size
+    for _, size, p in sorted(entries):
+        if total <= cap:
+            break
+        if p != keep:
+            _remove(p)
+            total -= size
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)  # a process that has it loaded keeps its mapping (POSIX)
+    except OSError:
+        pass
+
+
+# *** loaded libraries ***
+
+
+def _dlopen(path: str) -> int:
+    # Set in os.environ (libgomp reads it there), so child processes inherit it too. LLVM's libomp (clang)
+    # has its own knob for the same wait: KMP_BLOCKTIME, in milliseconds.
+    os.environ.setdefault("GOMP_SPINCOUNT", GOMP_SPINCOUNT)
+    os.environ.setdefault("KMP_BLOCKTIME", "0")
+    return _ctypes.dlopen(path, ctypes.RTLD_LOCAL | os.RTLD_NOW)
+
+
+def _dlclose(handle: int) -> None:
+    _pin_runtime()
+    _ctypes.dlclose(handle)
+
+
+# The OpenMP runtime a kernel library pulls in. Unloading the last library that needs it would unload the
+# runtime under its own idle worker threads (a segfault), so it is pinned once loaded: opened again with
+# RTLD_NOLOAD (which only succeeds when it is loaded already) and never closed.
+_RUNTIMES = ["libgomp.so.1", "libomp.so", "libomp.so.5", "libiomp5.so"]
+_pinned: list = []
+
+
+def _pin_runtime() -> None:
+    for name in list(_RUNTIMES):
+        try:
+            _pinned.append(_ctypes.dlopen(name, os.RTLD_NOLOAD | os.RTLD_NOW))
+            _RUNTIMES.remove(name)
+        except OSError:
+            pass
+
+
+class Loaded:
+    """The libraries of the plans used most recently stay loaded, at most TAPEGRAD_MAX_LOADED_KERNELS of them.
+
+    ctypes never unloads a library, so a loop over 300 input shapes would keep 300 libraries mapped. A plan
+    evicted here unloads its library (when it is not running) and loads it again, from the disk cache or by
+    compiling, on its next call."""
+
+    def __init__(self):
+        self.lru: OrderedDict = OrderedDict()  # id(owner) -> weak reference, least recently used first
+        self.lock = threading.RLock()  # reentrant: an owner's __del__ (forget) can run inside `use` (a gc pass)
+
+    def use(self, owner) -> None:
+        with self.lock:
+            self.lru[id(owner)] = weakref.ref(owner)
+            self.lru.move_to_end(id(owner))
+            cap = _limit("TAPEGRAD_MAX_LOADED_KERNELS", 64)
+            for key in list(self.lru)[: max(0, len(self.lru) - cap)]:
+                old = self.lru[key]()
+                if old is None or old.unload():  # False: running now (another thread); it stays loaded
+                    self.lru.pop(key, None)
+
+    def forget(self, owner) -> None:
+        with self.lock:
+            self.lru.pop(id(owner), None)
+
+    def __len__(self) -> int:
+        return len(self.lru)
+
+
+LOADED = Loaded()
+
+
+class Library:
+    """One loaded shared library: `fn(name)` is a ctypes function of it; `close()` unloads it (after which
+    no function taken from it may be called)."""
+
+    def __init__(self, path: str):
+        self.path, self.handle = path, _dlopen(path)
+
+    def fn(self, name: str, status: bool):
+        """Kernel `name`, `int name(void **)` when it returns a status, else `void name(void **)`."""
+        proto = ctypes.CFUNCTYPE(ctypes.c_int if status else None, ctypes.c_void_p)
+        return proto(_ctypes.dlsym(self.handle, name))
+
+    def close(self) -> None:
+        if self.handle is not None:
+            _dlclose(self.handle)
+            self.handle = None
 
 
 def _mentions_openmp(stderr: str) -> bool:
@@ -188,9 +391,3 @@ def _mentions_openmp(stderr: str) -> bool:
     return "openmp" in text or "omp.h" in text or "-lomp" in text or "libomp" in text
 
 
-def _load(path: str) -> ctypes.CDLL:
-    # Set in os.environ (libgomp reads it there), so child processes inherit it too. LLVM's libomp (clang)
-    # has its own knob for the same wait: KMP_BLOCKTIME, in milliseconds.
-    os.environ.setdefault("GOMP_SPINCOUNT", GOMP_SPINCOUNT)
-    os.environ.setdefault("KMP_BLOCKTIME", "0")
-    return ctypes.CDLL(path)

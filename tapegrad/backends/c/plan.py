@@ -12,6 +12,7 @@ import ctypes
 import dataclasses
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -62,9 +63,17 @@ def _needed(graph, items) -> list:
     return keep[::-1]
 
 
-def _index_failure(kernel, slots):
-    """For a library kernel that returned nonzero: env -> the IndexError numpy would have raised."""
-    return lambda env: kernel.index_error(lambda var: env[slots[var.id]])
+def _failure(kernel, slots, name):
+    """(env, status) -> the exception for a kernel that returned nonzero: MemoryError for render.NOMEM, else (a
+    library kernel indexing with run-time data) the IndexError numpy would have raised."""
+
+    def fail(env, status):
+        if status == render.NOMEM and isinstance(kernel, Kernel):
+            return MemoryError(f"out of memory in the C kernel {name} ({' '.join(kernel.prims)}, over "
+                               f"{list(kernel.shape)}): its partial-result buffer could not be allocated")
+        return kernel.index_error(lambda var: env[slots[var.id]])
+
+    return fail
 
 
 def storage(x, v) -> str:
@@ -78,18 +87,21 @@ def storage(x, v) -> str:
 
 @dataclass
 class KernelStep(Step):
-    """One call of a compiled C function `void name(void **a)` (a fused or a library kernel).
+    """One call of a compiled C function `name(void **a)` (a fused or a library kernel).
 
-    `ptrs` holds its argument pointers: plan buffers and constants are filled in once; `dyn` are the inputs
-    read from env on each call (made contiguous when they are not), `fresh` the outputs that get a new array
-    on each call (graph outputs); `static` the outputs written into plan buffers."""
+    `symbol` is (function name, whether it returns a status); `fn` is that function once the plan's library is
+    loaded (CPlan._load binds it; None while unloaded). `ptrs` holds its argument pointers: plan buffers and
+    constants are filled in once; `dyn` are the inputs read from env on each call (made contiguous when they are
+    not), `fresh` the outputs that get a new array on each call (graph outputs); `static` the outputs written
+    into plan buffers."""
 
+    symbol: tuple = ()
     fn: object = None
     ptrs: object = None
     dyn: list = field(default_factory=list)  # (argument index, slot, dtype)
     fresh: list = field(default_factory=list)  # (argument index, slot, shape, dtype)
     static: list = field(default_factory=list)  # (slot, buffer)
-    fail: object = None  # env -> the exception to raise when the kernel returns nonzero (a bad index)
+    fail: object = None  # (env, status) -> the exception to raise when the kernel returns nonzero
 
     def run(self, env):
         ptrs, keep = self.ptrs, []  # keep: contiguous copies alive until the kernel has read them
@@ -109,7 +121,7 @@ class KernelStep(Step):
         else:
             bad = self.fn(ptrs)
         if bad:
-            raise self.fail(env)
+            raise self.fail(env, bad)
         for s, b in self.static:
             env[s] = b
 
@@ -130,23 +142,26 @@ class CPlan:
             loads[id(k)] = args
             self.names[id(k)] = name
         self.source = render.PRELUDE + lower.PRELUDE + "\n" + "\n".join(sources)
-        lib = compiler.build(self.source, cc) if self.kernels else None
+        self.cc, self.lib = cc, None
+        self._running = threading.Lock()  # held while called: the library of a running plan is never unloaded
+        self._path = compiler.build(self.source, cc) if self.kernels else None
         if DEBUG and self.kernels:
             print(f"[tapegrad] C kernels of {graph.name}:\n{self.source}", file=sys.stderr)
         self.core = PlanCore(graph, items, storage)
         self.allocated = self.core.stats["allocated"]
-        self.steps = [self._step(x, lib, loads) for x in items]
+        self.steps = [self._step(x, loads) for x in items]
+        self._kernel_steps = [s for s in self.steps if isinstance(s, KernelStep)]
 
-    def _step(self, x, lib, loads):
+    def _step(self, x, loads):
         slots, buffers = self.core.slots, self.core.buffers
         if isinstance(x, (Kernel, LibraryKernel)):
-            return self._kernel_step(x, getattr(lib, self.names[id(x)]), loads[id(x)])
+            return self._kernel_step(x, self.names[id(x)], loads[id(x)])
         ins, outs = [slots[v.id] for v in x.inputs], [slots[v.id] for v in x.outputs]
         if outs[0] in buffers:  # a BLAS matmul into a plan buffer
             return IntoStep(ins, outs, "matmul", fn=np.matmul, buffer=buffers[outs[0]])
         return CallStep(ins, outs, x.prim.name, impl=x.prim.impl, params=x.params, multi=x.prim.multiple_results)
 
-    def _kernel_step(self, x, fn, args):
+    def _kernel_step(self, x, name, args):
         slots, consts, buffers = self.core.slots, self.core.consts, self.core.buffers
         ptrs = (ctypes.c_void_p * (len(args) + len(x.outputs)))()
         dyn, fresh = [], []
@@ -162,14 +177,46 @@ class CPlan:
                 ptrs[j] = buffers[s].ctypes.data
             else:
                 fresh.append((j, s, tuple(v.shape), v.dtype.np))
-        checks = getattr(x, "checks", False)
-        fn.restype = ctypes.c_int if checks else None
-        fn.argtypes = [ctypes.c_void_p]
+        # fused kernels return a status (out of memory), and so do library kernels that index with run-time data
+        # (a bad index): the plan raises the matching Python error
+        status = isinstance(x, Kernel) or getattr(x, "checks", False)
         static = [(slots[v.id], buffers[slots[v.id]]) for v in x.outputs if slots[v.id] in buffers]
-        # a kernel that indexes with runtime data returns nonzero on a bad index: raise numpy's error
-        fail = _index_failure(x, slots) if checks else None
+        fail = _failure(x, slots, name) if status else None
         return KernelStep([slots[v.id] for v in args], [slots[v.id] for v in x.outputs], " ".join(x.prims),
-                          fn=fn, ptrs=ptrs, dyn=dyn, fresh=fresh, static=static, fail=fail)
+                          symbol=(name, status), ptrs=ptrs, dyn=dyn, fresh=fresh, static=static, fail=fail)
+
+    def _load(self) -> None:
+        """Load the library (again, after `unload`: from the disk cache, or compiled if it was evicted there) and
+        bind the kernel steps to its functions."""
+        if self.lib is None:
+            if not os.path.exists(self._path):
+                self._path = compiler.build(self.source, self.cc)
+            self.lib = compiler.Library(self._path)
+            for step in self._kernel_steps:
+                step.fn = self.lib.fn(*step.symbol)
+        compiler.LOADED.use(self)
+
+    def unload(self) -> bool:
+        """Unload the library unless the plan is running (then False): `compiler.Loaded` bounds how many stay."""
+        if not self._running.acquire(blocking=False):
+            return False
+        try:
+            if self.lib is not None:
+                for step in self._kernel_steps:
+                    step.fn = None
+                self.lib.close()
+                self.lib = None
+        finally:
+            self._running.release()
+        return True
+
+    def __del__(self):
+        if getattr(self, "lib", None) is not None:
+            compiler.LOADED.forget(self)
+            self.lib.close()
 
     def __call__(self, feed: list) -> list:
-        return self.core.run(self.steps, feed)
+        with self._running:
+            if self.kernels:
+                self._load()
+            return self.core.run(self.steps, feed)

@@ -1,7 +1,7 @@
 """Kernel -> C source: one function per fused kernel, loops around the op -> C-expression table of scalar.py.
 
-Depends on fuse.py (the Kernel, its value classes and member roles). Every kernel is
-`void kN(void **a)`: a[0..] are its loaded buffers then its output buffers, all C-contiguous. Shapes are
+Depends on fuse.py (the Kernel, its value classes and member roles). Every kernel is `int kN(void **a)` (0, or
+NOMEM when out of memory): a[0..] are its loaded buffers then its output buffers, all C-contiguous. Shapes are
 compile-time constants, so index arithmetic folds. A kernel is looped in one of three layouts:
 
 - flat: one loop over every element (elementwise maps, reductions over every axis, then the scalar
@@ -52,6 +52,7 @@ FLOAT_ACC_MAX = 4096  # float32 rows up to this length sum in float; longer ones
 SPILL_BYTES = 1 << 16  # per-chunk row buffers (on the stack) for full values carried between phases
 STACK_BYTES = 1 << 16  # per-chunk column partials up to this size live on the stack, larger ones on the heap
 BLOCK = 64  # columns per block in the columns layout
+NOMEM = 2  # what a fused kernel returns when a heap buffer cannot be allocated (0: success)
 _SIZEOF = {"float": 4, "double": 8, "unsigned char": 1, "int32_t": 4, "int64_t": 8}
 
 
@@ -166,8 +167,8 @@ class _Writer:
     def source(self, body: list) -> str:
         shape = list(self.k.shape)
         comment = f"/* {self.name}: fuses {' '.join(self.k.prims)} over {shape}{self.note} */"
-        return "\n".join([*self.includes, comment, f"void {self.name}(void **a) {{", *("    " + d for d in self.decls),
-                          *("    " + b for b in body), "}"]) + "\n"
+        return "\n".join([*self.includes, comment, f"int {self.name}(void **a) {{", *("    " + d for d in self.decls),
+                          *("    " + b for b in body), "    return 0;", "}"]) + "\n"
 
     def ref(self, v, at: _At) -> str:
         """The C expression of input v: a name inside the kernel, a literal, or a load at `at`."""
@@ -476,8 +477,9 @@ class _Rows:
             if nc * r * _SIZEOF[t] <= STACK_BYTES:
                 head.append(f"{t} {c}p[{max(1, nc * r)}];")
             else:
+                # a failed malloc returns NOMEM (the plan raises MemoryError) instead of ending the process
                 head += [f"{t} *{c}p = ({t} *)malloc(sizeof({t}) * {nc * r}L);",
-                         f'if (!{c}p) {{ fputs("tapegrad: out of memory in kernel {w.name}\\n", stderr); abort(); }}']
+                         f"if (!{c}p) {{ {' '.join(free)} return {NOMEM}; }}"]
                 free.append(f"free({c}p);")
             chunk += [f"{t} *{c} = {c}p + c * {r}L;",
                       f"for (long j = 0; j < {r}L; j++) {c}[j] = {'-INFINITY' if e.prim.name == 'amax' else '0'};"]
@@ -491,7 +493,7 @@ class _Rows:
         chunk += [f"{CTYPES[w.defs[b].outputs[0].dtype.name]} {buf}[{max(1, r)}];" for b, buf in self.kept.items()]
         self.w.note = f" as {m} rows of {r} in {self.loops} loop{'s' if self.loops > 1 else ''}"
         if free:
-            w.includes = ["#include <stdio.h>", "#include <stdlib.h>"]
+            w.includes = ["#include <stdlib.h>"]
         par = ["#pragma omp parallel for schedule(static)"] if nc > 1 else []
         rows = [f"for (long o = c * {m}L / {nc}; o < (c + 1) * {m}L / {nc}; o++) {{",
                 *("    " + x for x in self.row_body()), "}"]
