@@ -29,7 +29,7 @@ from .dtype import (
     uint32,
     uint64,
 )
-from .errors import BackendError, GradError, TapegradError, TraceError
+from .errors import AnomalyError, BackendError, GradError, TapegradError, TraceError
 from .ops import *  # noqa: F401,F403
 from .tensor import Tensor
 from . import autograd  # noqa: E402

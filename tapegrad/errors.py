@@ -24,6 +24,13 @@ class BackendError(TapegradError):
     """A backend cannot run a primitive or a graph."""
 
 
+class AnomalyError(TapegradError, FloatingPointError):
+    """Anomaly mode found a NaN (or, with debug_infs, an Inf) where an op or a backward rule made it.
+
+    A RuntimeError as PyTorch's anomaly mode raises, and a FloatingPointError as JAX's debug_nans raises, so
+    code written for either idiom catches it."""
+
+
 _INTERNAL: dict = {}  # co_filename -> whether it belongs to the tapegrad package (cached: this runs often)
 
 

@@ -406,6 +406,8 @@ class Tensor:
         # An in-place change through a view: the base now depends on its old value outside the view
         # and on `new` inside it (PyTorch's CopySlices); the view is rebuilt from the new base.
         node = CopySlices(base, new, self._view_ops)
+        if new.grad_fn is not None and new.grad_fn.site is not None:  # anomaly mode noted the user's line
+            node.site = new.grad_fn.site
         base.grad_fn, base._output_nr, base._rg = node, 0, True
         view = _replay_view(base, self._view_ops)
         self.grad_fn, self._output_nr, self._rg = view.grad_fn, view._output_nr, True

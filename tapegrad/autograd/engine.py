@@ -13,7 +13,7 @@ from ..dtype import FLOAT
 from ..errors import GradError
 from ..primitives import base
 from ..tensor import Tensor
-from .grad_mode import STATE, enable_grad, no_grad
+from .grad_mode import ANOMALY, STATE, enable_grad, no_grad
 from .graph import AccumulateGrad, Node, edge_of  # noqa: F401  (re-exported: engine.Node is the usual spelling)
 from . import graph
 
@@ -262,6 +262,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     # With inputs given, only nodes on a path to one of them run (and release their saved values).
     useful = None if inputs is None else _on_path_to([r[0] for r in roots], {t for t, _ in inputs}, keep)
     ready = list({id(r[0]): r[0] for r in roots if r[0] not in deps}.values())
+    run_node = _run_node
+    if ANOMALY.watch is not None:  # read once per sweep: with anomaly mode off the loop below is unchanged
+        from .anomaly import checked_run_node as run_node
     queued = []
     CALLBACKS.append(queued)
     APPLYING.append(None)
@@ -272,7 +275,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 grads = buffers.pop(target, None)
                 if isinstance(target, Node):
                     run = useful is None or target in useful  # else: only capture, release its dependents
-                    _run_node(target, grads, buffers, deps, ready, capture, retain_graph, create_graph, run)
+                    run_node(target, grads, buffers, deps, ready, capture, retain_graph, create_graph, run)
                 else:  # a leaf tensor (Tensor or a subclass such as Parameter)
                     _finish_leaf(target, grads, capture, accumulate, create_graph)
     finally:
@@ -321,10 +324,12 @@ def _add_to_buffer(buffers, target, nr, g):
 
 
 def _run_node(node, grads, buffers, deps, ready, capture, retain_graph, create_graph, run=True):
-    """Apply one node's vjp and hand its input cotangents on; the innermost loop of backward."""
+    """Apply one node's vjp and hand its input cotangents on; the innermost loop of backward.
+
+    Returns the input cotangents (None when the vjp did not run), for anomaly mode to check."""
     APPLYING.append(node)
     try:
-        _apply_node(node, grads, buffers, deps, ready, capture, retain_graph, create_graph, run)
+        return _apply_node(node, grads, buffers, deps, ready, capture, retain_graph, create_graph, run)
     finally:
         APPLYING.pop()
 
@@ -359,6 +364,7 @@ def _apply_node(node, grads, buffers, deps, ready, capture, retain_graph, create
         deps[target] = left
         if not left:
             ready.append(target)
+    return in_grads
 
 
 def _output_hooks(node, grads, capture, create_graph):

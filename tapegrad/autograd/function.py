@@ -18,9 +18,9 @@ from __future__ import annotations
 import inspect
 import weakref
 
-from ..errors import GradError
+from ..errors import GradError, user_frame
 from . import engine
-from .grad_mode import STATE, no_grad
+from .grad_mode import ANOMALY, STATE, no_grad
 
 
 class FunctionCtx:
@@ -145,6 +145,8 @@ class Function:
             [a.shape if a is not None else None for a in tensor_args],
         )
         ctx._node = weakref.ref(node)
+        if ANOMALY.watch is not None:  # anomaly mode: an error from backward() names this line
+            node.site = user_frame()
         wrapped, attached = [], {}
         for nr, o in enumerate(outs):
             if isinstance(o, Tensor):

@@ -19,6 +19,21 @@ class _State(threading.local):
 STATE = _State()
 
 
+class _AnomalyState(threading.local):
+    """Anomaly mode, per thread like grad mode (autograd/anomaly.py sets it). The four switches are what the
+    user set; `watch` is derived from them so that the engine reads one attribute: None when this thread
+    checks nothing, else (check NaN, check Inf)."""
+
+    detect = False  # PyTorch's set_detect_anomaly / detect_anomaly
+    check_nan = True  # PyTorch's check_nan (counts only while detect is on)
+    debug_nans = False  # JAX's jax_debug_nans
+    debug_infs = False  # JAX's jax_debug_infs
+    watch = None
+
+
+ANOMALY = _AnomalyState()
+
+
 def is_grad_enabled() -> bool:
     return STATE.enabled
 

@@ -31,6 +31,7 @@ class Node:
     # None: made by a Node subclass that does not call Node.__init__; a tape keeps such nodes (it cannot
     # tell when they were made). -1: made while no tape was open.
     seq = None
+    site = None  # the user's line that made this node's forward op; recorded only in anomaly mode (autograd/anomaly.py)
 
     def __init__(self, edges):
         self.edges = edges

@@ -11,6 +11,7 @@ from types import SimpleNamespace as _Namespace
 from . import test_util, tree_util
 from .checkpoint import checkpoint, remat
 from .custom import custom_jvp, custom_vjp
+from .flags import config, debug_infs, debug_nans
 from .forward import DualTensor, ForwardMode, jvp
 from .functional_call import functional_call
 from .transforms import grad, hessian, hvp, jacfwd, jacrev, linearize, value_and_grad, vjp
@@ -48,8 +49,11 @@ __all__ = [
     "DualTensor",
     "ForwardMode",
     "checkpoint",
+    "config",
     "custom_jvp",
     "custom_vjp",
+    "debug_infs",
+    "debug_nans",
     "functional_call",
     "grad",
     "jit",

@@ -55,8 +55,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
             if error_if_nonfinite:
                 raise GradError(
                     f"clip_grad_norm_: the total norm of order {norm_type} of the gradients is {float(total)}, so "
-                    "they cannot be clipped. Find where the NaN or Inf comes from (tg.autograd.set_detect_anomaly), or "
-                    "pass error_if_nonfinite=False to scale by the non-finite norm anyway"
+                    "they cannot be clipped. Find the op that made the NaN by running the step under "
+                    "tg.autograd.detect_anomaly() (an Inf: tg.func.debug_infs(True)), or pass error_if_nonfinite=False "
+                    "to scale by the non-finite norm anyway"
                 )
             from ..tf.clip import warn_nonfinite
 

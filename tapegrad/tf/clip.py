@@ -22,8 +22,9 @@ def warn_nonfinite(where: str, norm) -> None:
     _WARNED.add(where)
     warnings.warn(
         f"{where}: the norm of the gradients is {float(norm)}, so scaling by it makes every gradient NaN (or zero). "
-        "A NaN or Inf gradient usually comes from the loss; tg.autograd.set_detect_anomaly / debug_nans names the "
-        "op that made it. Skip the update when the returned norm is not finite. (This warning is shown once.)",
+        "A NaN or Inf gradient usually comes from the loss; run the step under tg.autograd.detect_anomaly() or "
+        "tg.func.debug_nans(True) (for Inf: tg.func.debug_infs(True)) to have the op that made it named. Skip the "
+        "update when the returned norm is not finite. (This warning is shown once.)",
         RuntimeWarning,
         stacklevel=3,
     )

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 dt = importlib.import_module("..dtype", __package__)  # (tapegrad.dtype is shadowed by tg.dtype, the class)
-from ..autograd.grad_mode import STATE, no_grad
+from ..autograd.grad_mode import ANOMALY, STATE, no_grad
 from ..errors import TraceError
 from ..primitives.base import AVal
 from ..tensor import Tensor
@@ -418,9 +418,15 @@ class Function:
         ):
             from .differentiate import call_with_grad
 
-            return call_with_grad(self, cf, leaves, args, kwargs)
-        with no_grad():
-            return cf(*leaves)
+            out = call_with_grad(self, cf, leaves, args, kwargs)
+        else:
+            with no_grad():
+                out = cf(*leaves)
+        if ANOMALY.watch is not None:  # compiled ops are out of the per-op checks' sight: check the outputs
+            from ..autograd.anomaly import check_compiled
+
+            check_compiled(self.name, out)
+        return out
 
     def get_concrete_function(self, *args, **kwargs) -> ConcreteFunction:
         """The traced graph for these arguments (tracing them if needed); print it to read it."""
