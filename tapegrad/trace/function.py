@@ -480,7 +480,7 @@ class Function:
                 "input_signature=[tg.TensorSpec((None, ...))] or reduce_retracing=True, or keep Python values "
                 "that vary out of the arguments.",
                 RetraceWarning,
-                stacklevel=5,  # the user call: __call__ > _concrete > _generic > _trace_or_reuse
+                stacklevel=6,  # the user's call: __call__ > _concrete > _generic > _trace_or_reuse > here
             )
 
     # *** public ***
