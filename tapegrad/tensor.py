@@ -110,7 +110,8 @@ class Tensor:
         return self._data.shape if dim is None else self._data.shape[dim]
 
     def numel(self) -> int:
-        return int(self._data.size)
+        size = self._data.size
+        return size if type(size).__name__ == "Dim" else int(size)  # symbolic while traced for None dims
 
     def element_size(self) -> int:
         return self.dtype.itemsize

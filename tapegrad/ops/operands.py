@@ -46,6 +46,8 @@ def as_operand(value, op: str = "op", name: str = "x") -> Tensor:
     stacked (so gradients reach them). Anything else is a TypeError naming the op and the argument."""
     if isinstance(value, Tensor):
         return value
+    if type(value).__name__ == "Dim":  # a symbolic size (trace/dims.py) used as a number: x.sum() / x.shape[0]
+        return value.owner.size_tensor(value)
     if isinstance(value, np.ndarray) and value.ndim > 0:
         return Tensor._make(value) if value.dtype.kind in "biuf" else _refuse(value, op, name)
     if isinstance(value, (_NUMBERS, np.ndarray)):

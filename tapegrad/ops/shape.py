@@ -14,6 +14,7 @@ from ..errors import user_frame
 from ..primitives import bind
 from ..primitives import movement as M
 from ..tensor import Tensor
+from ..trace.dims import as_size, known_value
 from .elementwise import _as_operand, expand_to
 
 
@@ -40,9 +41,13 @@ def norm_dims(op: str, dims, ndim: int) -> tuple:
 
 
 def _sizes(args) -> tuple:
+    if len(args) == 1:
+        k = known_value(args[0])  # a shape tensor built from symbolic sizes while tracing: tf.shape(x)
+        if k is not None and k.ndim == 1:
+            args = list(k)
     if len(args) == 1 and isinstance(args[0], (list, tuple)):
         args = args[0]
-    return tuple(int(a) for a in args)
+    return tuple(as_size(a) for a in args)  # ints, or symbolic sizes (trace/dims.py) while tracing
 
 
 # *** reshape and views ***

@@ -15,6 +15,7 @@ import numpy as np
 from .. import ops
 from ..dtype import DType, as_dtype, bool_, from_numpy_dtype, get_default_dtype, int32, int64
 from ..tensor import Tensor
+from ..trace.dims import as_size, has_dims, known_value
 from .nest import map_structure
 
 # *** creation and conversion ***
@@ -112,11 +113,14 @@ def range(start, limit=None, delta=1, dtype=None, name="range") -> Tensor:
 
 
 def _shape(shape) -> tuple:
-    if isinstance(shape, Tensor):
+    known = known_value(shape)  # tf.shape(x) of a traced x with None dimensions: sizes that are symbols
+    if known is not None:
+        shape = list(known.reshape(-1))
+    elif isinstance(shape, Tensor):
         shape = shape.tolist()
     if isinstance(shape, int):
         shape = (shape,)
-    return tuple(int(s) for s in shape)
+    return tuple(as_size(s) for s in shape)
 
 
 def identity(input, name=None) -> Tensor:
@@ -128,6 +132,10 @@ def cast(x, dtype, name=None) -> Tensor:
 
 
 def shape(input, out_type=None, name=None) -> Tensor:
+    """The shape as a 1-D tensor; while tracing with None dimensions its entries are computed sizes."""
+    if has_dims(input.shape):
+        return ops.stack([ops.as_tensor(n, dtype=int64) if type(n) is int else n for n in input.shape]).to(
+            out_type or int32)
     return ops.tensor(list(input.shape), dtype=out_type or int32)
 
 

@@ -125,6 +125,24 @@ def _leaf_key(x):
     return (tuple(x.shape), _dtype_of(x).name, bool(isinstance(x, Tensor) and x._rg and STATE.enabled))
 
 
+def _matches(generic, key) -> bool:
+    """Whether a cache key with None dimensions accepts a concrete key (same structure, dtypes, ranks)."""
+    if generic[1:] != key[1:] or len(generic[0]) != len(key[0]):
+        return False
+    for (gs, gd, gg), (s, d, g) in zip(generic[0], key[0]):
+        if gd != d or gg != g or len(gs) != len(s) or any(a is not None and a != b for a, b in zip(gs, s)):
+            return False
+    return True
+
+
+def _relax(old, new):
+    """One leaf's key with None where the two shapes differ, or None when dtype, rank or requires_grad differ."""
+    (s0, d0, g0), (s1, d1, g1) = old, new
+    if d0 != d1 or g0 != g1 or len(s0) != len(s1):
+        return None
+    return (tuple(a if a == b else None for a, b in zip(s0, s1)), d0, g0)
+
+
 def _describe_change(name, old, new) -> str:
     (s0, d0, g0), (s1, d1, g1) = old, new
     if s0 != s1:
@@ -150,6 +168,10 @@ class ConcreteFunction:
         self.n_explicit = n_explicit
         self.grad_reads = grad_reads
         self.one_shot = False  # the trace created state: right for the call that traced it only (not cached)
+        self.symbols = ()  # [(name, leaf index, axis)] of symbolic sizes: the graph is generic (see specialise)
+        self.sizes: dict = {}  # Dim -> placeholder Var, for sizes used as values (trace/tracer.py size_tensor)
+        self.optimize = True
+        self._special: dict = {}  # concrete sizes -> ConcreteFunction
         self._plan = None
         self._lock = threading.Lock()
 
@@ -159,6 +181,29 @@ class ConcreteFunction:
 
             self._plan = compile_graph(self.graph, self.backend)
         return self._plan
+
+    def specialise(self, leaves) -> ConcreteFunction:
+        """The function for the concrete sizes of these inputs: itself when its graph has no symbolic sizes, else
+        the generic graph with the sizes substituted and every shape rule run again, optimised, and cached per
+        size (the backends compile kernels for concrete shapes; the Python function is not traced again)."""
+        if not self.symbols:
+            return self
+        env = {name: int(leaves[i].shape[axis]) for name, i, axis in self.symbols}
+        key = tuple(env[name] for name, _, _ in self.symbols)
+        cf = self._special.get(key)
+        if cf is None:
+            from .specialise import specialise_graph
+
+            graph = specialise_graph(self.graph, env, self.sizes)
+            if self.optimize:
+                from ..passes import optimize
+
+                graph = optimize(graph)
+            cf = ConcreteFunction(graph, self.captures, self.writebacks, self.grad_writes, self.out_struct,
+                                  self.n_explicit, self.grad_reads, self.backend)
+            cf.one_shot = self.one_shot
+            self._special[key] = cf
+        return cf
 
     def guard_failure(self):
         """Why the captured state no longer fits this graph (a .grad it reads became None...), or None."""
@@ -171,6 +216,8 @@ class ConcreteFunction:
         return None
 
     def __call__(self, *leaves):
+        if self.symbols:
+            return self.specialise(leaves)(*leaves)
         feed = [x._data if isinstance(x, Tensor) else x for x in leaves]
         for c in self.captures:
             feed.append(c[1].grad._data if isinstance(c, tuple) else c._data)
@@ -289,13 +336,17 @@ class Function:
         leaves, struct, paths = flatten(dyn)
         self._check_signature(leaves, paths)
         leaf_keys = tuple(_leaf_key(x) for x in leaves)
+        if self.input_signature is not None:  # a None dimension is symbolic: one trace for every size there
+            leaf_keys = tuple((spec.shape,) + k[1:] for spec, k in zip(self.input_signature, leaf_keys))
         key = (leaf_keys, _static_key(struct), tuple(sorted((k, _static_key(("static", v))) for k, v in static.items())))
         return key, leaves, struct, paths
 
-    def _trace(self, dyn, static, leaves, struct, paths):
+    def _trace(self, dyn, static, leaves, struct, paths, key=None):
         tracer = Tracer(self.name, first=self.trace_count == 1)
+        shapes, symbols = _symbolic_shapes(tracer, key, leaves, paths)
         with tracer:
-            sym = [tracer.new_input(AVal(x.shape, _dtype_of(x)), hint=_pretty(p)) for p, x in zip(paths, leaves)]
+            sym = [tracer.new_input(AVal(shape, _dtype_of(x)), hint=_pretty(p))
+                   for p, x, shape in zip(paths, leaves, shapes)]
             for s, x in zip(sym, leaves):
                 if isinstance(x, Tensor) and x._rg and STATE.enabled:
                     s._rg = True  # a leaf of the trace: backward inside reaches it, grad(jit(f)) differentiates it
@@ -325,11 +376,13 @@ class Function:
         targets = [kinds.get(id(t), t) for t, _ in writes]
         cf = ConcreteFunction(graph, captures, targets, [(t, g is None) for t, g in grad_writes],
                               out_struct, n_out, grad_reads, self.backend)
+        if symbols:  # generic in some sizes: optimised and compiled per concrete size (ConcreteFunction.specialise)
+            cf.symbols, cf.sizes, cf.optimize = symbols, dict(tracer.sizes), self.optimize
         if created or made_variable:
             what = [f"a {type(t).__name__} of shape {tuple(t.shape)}" for t in tracer.new_state]
             what += [f"{v.hint or 'a value'} ({type_str(v.aval)})" for _, v in created]
             cf.one_shot = f"{len(what)} tensor(s) kept after the call, e.g. {what[0]}"
-        if self.optimize:
+        if self.optimize and not symbols:
             from ..passes import optimize
 
             cf.graph = optimize(cf.graph)
@@ -343,14 +396,36 @@ class Function:
         return self.fn(*bound.args, **bound.kwargs)
 
     def _concrete(self, args, kwargs):
+        cf, leaves = self._generic(args, kwargs)
+        return cf.specialise(leaves), leaves
+
+    def _generic(self, args, kwargs):
+        """(the traced function for this signature, which may be generic in None dimensions; the leaves)."""
         dyn, static, names = self._split(args, kwargs)
         key, leaves, struct, paths = self._key(dyn, static)
+        key = self._generic_key(key)
         cf = self.cache.get(key)
-        if cf is not None and cf.guard_failure() is None:
-            return cf, leaves
-        # Tracing and the cache update happen under a lock, so threads whose first calls race trace once.
-        with self._trace_lock:
-            return self._trace_or_reuse(key, leaves, struct, paths, dyn, static)
+        if cf is None or cf.guard_failure() is not None:
+            # Tracing and the cache update happen under a lock, so threads whose first calls race trace once.
+            with self._trace_lock:
+                cf, leaves = self._trace_or_reuse(key, leaves, struct, paths, dyn, static)
+        return cf, leaves
+
+    def _generic_key(self, key):
+        """The cached key with None dimensions that matches key (the last such one), else key itself; with
+        reduce_retracing, a dimension whose size differs from the last trace's becomes None (as TensorFlow's
+        reduce_retracing relaxes shapes)."""
+        if key in self.cache:
+            return key
+        for k in reversed(list(self.cache)):
+            if _matches(k, key):
+                return k
+        old = self._last_key
+        if self.reduce_retracing and old is not None and old[1:] == key[1:] and len(old[0]) == len(key[0]):
+            relaxed = tuple(_relax(a, b) for a, b in zip(old[0], key[0]))
+            if None not in relaxed:
+                return (relaxed,) + key[1:]
+        return key
 
     def _trace_or_reuse(self, key, leaves, struct, paths, dyn, static):
         cf = self.cache.get(key)
@@ -366,7 +441,7 @@ class Function:
             self._warn_retrace(self._change(key, paths, static))
         self._state_created = None
         self.trace_count += 1
-        cf = self._trace(dyn, static, leaves, struct, paths)
+        cf = self._trace(dyn, static, leaves, struct, paths, key)
         if cf.one_shot:
             # This trace created state (optimizer moments, a Variable): its graph took the "no state yet" path of
             # the Python code, so it serves this call only; the next call traces again and reads the state.
@@ -405,7 +480,7 @@ class Function:
                 "input_signature=[tg.TensorSpec((None, ...))] or reduce_retracing=True, or keep Python values "
                 "that vary out of the arguments.",
                 RetraceWarning,
-                stacklevel=4,
+                stacklevel=6,  # the user's call: __call__ > _concrete > _generic > _trace_or_reuse > here
             )
 
     # *** public ***
@@ -429,17 +504,39 @@ class Function:
         return out
 
     def get_concrete_function(self, *args, **kwargs) -> ConcreteFunction:
-        """The traced graph for these arguments (tracing them if needed); print it to read it."""
+        """The traced graph for these arguments (tracing them if needed); print it to read it. Without arguments,
+        the input_signature's: None dimensions then show as symbols (d0, d1, ...)."""
         if not args and not kwargs and self.input_signature is not None:
             from ..ops.creation import zeros
 
             args = tuple(zeros(*[1 if s is None else s for s in spec.shape], dtype=spec.dtype)
                          for spec in self.input_signature)
+            return self._generic(args, kwargs)[0]
         return self._concrete(args, kwargs)[0]
 
     def lower(self, *args, **kwargs) -> Graph:
         """The Graph for these arguments (JAX's f.lower(...); tg.function's get_concrete_function(...).graph)."""
         return self.get_concrete_function(*args, **kwargs).graph
+
+
+def _symbolic_shapes(tracer, key, leaves, paths):
+    """The input shapes of a trace, a Dim (trace/dims.py) for each None dimension of the key, and the symbols
+    as [(name, leaf index, axis)] (empty when every size is concrete)."""
+    from .dims import Dim
+
+    if key is None:
+        return [tuple(x.shape) for x in leaves], []
+    shapes, symbols = [], []
+    for i, ((shape, _, _), p) in enumerate(zip(key[0], paths)):
+        dims = []
+        for axis, n in enumerate(shape):
+            if n is None:
+                name = f"d{len(symbols)}"
+                symbols.append((name, i, axis))
+                n = Dim.symbol(name, f"{_pretty(p)}.shape[{axis}]", tracer)
+            dims.append(n)
+        shapes.append(tuple(dims))
+    return shapes, symbols
 
 
 def _pretty(path: str) -> str:

@@ -7,12 +7,13 @@ trace/ir.py. Called by trace/function.py (tg.function / tg.jit) and by the struc
 
 from __future__ import annotations
 
+import math
 import threading
 import weakref
 
 import numpy as np
 
-from ..dtype import FLOAT
+from ..dtype import FLOAT, int64 as INT64
 from ..autograd import engine
 from ..autograd.grad_mode import STATE
 from ..errors import TraceError, user_frame
@@ -49,9 +50,13 @@ class SymData:
 
     shape = property(lambda self: self.var.aval.shape)
     ndim = property(lambda self: len(self.var.aval.shape))
-    size = property(lambda self: int(np.prod(self.var.aval.shape, dtype=np.int64)))
+    size = property(lambda self: math.prod(self.var.aval.shape))  # a Dim when a size is symbolic (trace/dims.py)
     dtype = property(lambda self: self.var.aval.dtype.np)
     tg_dtype = property(lambda self: self.var.aval.dtype)
+
+    def known(self):
+        """The value of a size tensor made from symbolic sizes (an object array of ints and Dims), or None."""
+        return self.tracer.known.get(self.var.id)
 
     def copy(self):
         return SymData(self.var, self.tracer)  # a new cell: later in-place writes to one do not reach the other
@@ -142,6 +147,8 @@ class Tracer(Interpreter):
         self.captures: list = []  # [(tensor, Var)] in capture order
         self.current: dict = {}  # id(tensor) -> (tensor, Var): the value of a captured or constant tensor after writes
         self.grad_before: dict = {}  # id(tensor) -> its .grad when first captured
+        self.sizes: dict = {}  # Dim -> Var: placeholders for symbolic sizes used as values, constants once specialised
+        self.known: dict = {}  # Var id -> object array of ints and Dims: the values of small size tensors
         self.finished = False
 
     # *** entering and leaving ***
@@ -162,6 +169,15 @@ class Tracer(Interpreter):
     def new_input(self, aval: AVal, hint: str = "") -> Tensor:
         v = Var(aval, hint=hint)
         self.inputs.append(v)
+        return self.tensor(v)
+
+    def size_tensor(self, dim) -> Tensor:
+        """A symbolic size (trace/dims.py Dim) as an int64 scalar: a placeholder Var that no equation defines;
+        specialising the graph for concrete sizes turns it into a constant (trace/function.py)."""
+        v = self.sizes.get(dim)
+        if v is None:
+            v = self.sizes[dim] = Var(AVal((), INT64), hint=f"the size {dim}")
+            self.known[v.id] = np.array(dim, dtype=object)
         return self.tensor(v)
 
     def tensor(self, v: Var, is_view: bool = False) -> Tensor:
@@ -204,6 +220,8 @@ class Tracer(Interpreter):
         except (ValueError, TypeError) as e:
             raise type(e)(f"{e} (while tracing {self.name!r} at {user_frame()})") from None
         out_var = Var(aval)
+        if self.known:
+            self._propagate_known(prim, invars, params, out_var)
         scope, phase = _scope_phase()
         self.eqns.append(Eqn(prim, invars, [out_var], dict(params), user_frame(), scope, phase))
         out = self.tensor(out_var, prim.is_view)
@@ -214,6 +232,30 @@ class Tracer(Interpreter):
             if scope and out.grad_fn is not None:
                 out.grad_fn.scope = scope  # its vjp's equations are recorded in this scope (see _scope_phase)
         return out
+
+    def _propagate_known(self, prim, invars, params, out_var) -> None:
+        """Track the value of small integer tensors computed from sizes (tf.shape(x)[0] * 2, ...), so that a
+        reshape to them can use the symbolic sizes: the primitive's numpy implementation runs on object arrays,
+        where Dims do their own arithmetic. Anything it cannot compute is simply not known."""
+        if not any(v.id in self.known for v in invars) or len(out_var.shape) > 1:
+            return
+        ins = []
+        for v in invars:
+            k = self.known.get(v.id)
+            if k is None:
+                if v.const is None or v.const.size > 16 or v.const.dtype.kind not in "iub":
+                    return
+                k = v.const.astype(object)
+            ins.append(k)
+        if prim.name == "cast":
+            out = ins[0] if params["dtype"].category == INT64.category else None
+        else:
+            try:
+                out = np.asarray(prim.impl(*ins, **params), dtype=object)
+            except Exception:  # noqa: BLE001  (not computable on sizes: the value stays unknown)
+                return
+        if out is not None and out.shape == tuple(out_var.shape):
+            self.known[out_var.id] = out
 
     def add_eqn(self, prim, args, params, avals) -> list:
         """Record a multi-output equation (structured control flow); returns its output tensors."""

@@ -12,6 +12,7 @@ import numpy as np
 from ...tensor import Tensor
 from ..names import convert_to_tensor as _t
 from ..tape import GradientTape
+from . import functional as _functional
 from . import layers as _layers
 from . import losses as _losses
 from . import metrics as _metrics
@@ -28,22 +29,85 @@ class Model(_layers.Layer):
     """Subclass it (define call) or use Sequential; compile, then fit / evaluate / predict."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.pop("inputs", None), kwargs.pop("outputs", None)
+        inputs, outputs = kwargs.pop("inputs", None), kwargs.pop("outputs", None)
+        if args:  # keras.Model(inputs, outputs)
+            inputs, outputs = args[0], args[1] if len(args) > 1 else outputs
         super().__init__(name=kwargs.pop("name", None), **{k: v for k, v in kwargs.items() if k in ("trainable", "dtype")})
         self.optimizer = self.loss = None
+        self.loss_weights = None
         self.compiled_metrics = []
+        self._fn_nodes = None
+        if inputs is not None or outputs is not None:
+            self._init_functional(inputs, outputs)
+
+    def _init_functional(self, inputs, outputs):
+        """A functional model: the layer calls from inputs to outputs (keras.Input, layers on KerasTensors)."""
+        if inputs is None or outputs is None or not _functional.is_symbolic(inputs):
+            raise ValueError("keras.Model(inputs, outputs): inputs must be keras.Input(...) tensors and outputs the "
+                             "KerasTensors computed from them by calling layers")
+        self._fn_inputs, self._fn_outputs = inputs, outputs
+        self._fn_nodes = _functional.topological_nodes(inputs, outputs)
+        layers = []
+        for node in self._fn_nodes:
+            if all(node.layer is not seen for seen in layers):
+                layers.append(node.layer)
+        self.layers = layers  # tracked by tf.Module's walk: the weights of a shared layer count once
+        self.built = True
+
+    @property
+    def inputs(self):
+        return list(_functional.nest.flatten(self._fn_inputs)) if self._fn_nodes is not None else None
+
+    @property
+    def outputs(self):
+        return list(_functional.nest.flatten(self._fn_outputs)) if self._fn_nodes is not None else None
+
+    @property
+    def output_names(self):
+        return _functional.output_names(self) if self._fn_nodes is not None else None
+
+    def call(self, inputs, training=None):
+        if self._fn_nodes is None:
+            raise NotImplementedError(f"{type(self).__name__}: subclass keras.Model and define call(), or build a "
+                                      "functional model with keras.Model(inputs, outputs)")
+        return _functional.run(self, inputs, training)
+
+    def get_layer(self, name=None, index=None):
+        layers = getattr(self, "layers", [])
+        if index is not None:
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}")
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, run_eagerly=None,
                 jit_compile=None, **kwargs):
         self.optimizer = _optimizers.get(optimizer)
+        names = self.output_names
+        if names is not None and len(names) > 1:  # several outputs: a loss (and the metrics) per output
+            self.loss = _per_output(loss, names, "loss", _losses.get)
+            self.loss_weights = _per_output(loss_weights if loss_weights is not None else 1.0, names, "loss_weights")
+            self.compiled_metrics = [(i, _metrics.get(m, self.loss[i]), f"{n}_") for i, n in enumerate(names)
+                                     for m in _per_output_list(metrics, names, i)]
+            for _, m, prefix in self.compiled_metrics:
+                m.name = prefix + m.name
+            return
         self.loss = _losses.get(loss)
         self.compiled_metrics = [_metrics.get(m, self.loss) for m in (metrics or [])]
 
     def _loss_value(self, y, y_pred):
         if self.loss is None:
             raise RuntimeError("You must call compile(optimizer=..., loss=...) before fit / evaluate")
-        value = self.loss(y, y_pred)
-        return value.mean() if value.ndim else value  # a per-example loss function: Keras averages it
+        if isinstance(self.loss, list):  # one loss per output, weighted and summed as Keras does
+            ys = _functional.nest.flatten(y) if not isinstance(y, dict) else [y[n] for n in self.output_names]
+            preds = _functional.nest.flatten(y_pred)
+            total = 0.0
+            for fn, w, yt, yp in zip(self.loss, self.loss_weights, ys, preds):
+                if fn is not None:
+                    total = total + w * _mean(fn(_t(yt), yp))
+            return total
+        return _mean(self.loss(y, y_pred))
 
     def train_step(self, x, y):
         with GradientTape() as tape:
@@ -58,10 +122,11 @@ class Model(_layers.Layer):
             validation_data=None, shuffle=True, initial_epoch=0, steps_per_epoch=None, **kwargs):
         x, y = _numpy(x), _numpy(y)
         if validation_split and validation_data is None:
-            cut = int(len(x) * (1 - validation_split))
-            x, y, validation_data = x[:cut], y[:cut], (x[cut:], y[cut:])
+            cut = int(_length(x) * (1 - validation_split))
+            x, y, validation_data = _rows(x, slice(None, cut)), _rows(y, slice(None, cut)), (
+                _rows(x, slice(cut, None)), _rows(y, slice(cut, None)))
         history = History()
-        n, batch_size = len(x), batch_size or 32
+        n, batch_size = _length(x), batch_size or 32
         for epoch in range(initial_epoch, epochs):
             order = np.random.permutation(n) if shuffle else np.arange(n)
             batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
@@ -82,11 +147,11 @@ class Model(_layers.Layer):
 
         loss_mean = _metrics.Mean("loss")
         for m in self.compiled_metrics:
-            m.reset_state()
+            (m[1] if isinstance(m, tuple) else m).reset_state()
         bar = tqdm(batches, desc=desc, disable=verbose != 1, leave=True, unit="batch")
         prev = _layers._LEARNING_PHASE[0]
         for idx in bar:
-            xb, yb = _t(x[idx]), _t(y[idx])
+            xb, yb = _batch(x, idx), _batch(y, idx)
             if train:
                 loss, y_pred = self.train_step(xb, yb)
             else:
@@ -95,20 +160,28 @@ class Model(_layers.Layer):
             loss_mean.total += float(loss.item()) * len(idx)
             loss_mean.count += len(idx)
             for m in self.compiled_metrics:
-                m.update_state(yb, y_pred.detach())
+                if isinstance(m, tuple):  # (output index, metric, name prefix) of a model with several outputs
+                    i, m, _ = m
+                    targets = _functional.nest.flatten(yb) if not isinstance(yb, dict) else [
+                        yb[n] for n in self.output_names]
+                    m.update_state(targets[i], _functional.nest.flatten(y_pred)[i].detach())
+                else:
+                    m.update_state(yb, y_pred.detach())
             bar.set_postfix({k: f"{v:.4f}" for k, v in self._logs(loss_mean).items()})
         _layers._LEARNING_PHASE[0] = prev
         return self._logs(loss_mean)
 
     def _logs(self, loss_mean):
         logs = {"loss": float(loss_mean.result().item())}
-        logs.update({m.name: float(m.result().item()) for m in self.compiled_metrics})
+        for m in self.compiled_metrics:
+            m = m[1] if isinstance(m, tuple) else m
+            logs[m.name] = float(m.result().item())
         return logs
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose=1, return_dict=False, **kwargs):
         x, y = _numpy(x), _numpy(y)
-        batch_size = batch_size or 32
-        batches = [np.arange(i, min(i + batch_size, len(x))) for i in range(0, len(x), batch_size)]
+        batch_size, n = batch_size or 32, _length(x)
+        batches = [np.arange(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
         logs = self._run_epoch(batches, x, y, train=False, verbose=verbose, desc="evaluate")
         if return_dict:
             return logs
@@ -120,9 +193,11 @@ class Model(_layers.Layer):
 
         x = _numpy(x)
         batch_size = batch_size or 32
-        outs = [self(_t(x[i:i + batch_size]), training=False).detach().numpy()
-                for i in tqdm(range(0, len(x), batch_size), disable=verbose != 1, desc="predict")]
-        return np.concatenate(outs, 0)
+        outs = [self(_batch(x, slice(i, i + batch_size)), training=False)
+                for i in tqdm(range(0, _length(x), batch_size), disable=verbose != 1, desc="predict")]
+        parts = [[o.detach().numpy() for o in _functional.nest.flatten(out)] for out in outs]
+        joined = [np.concatenate(p, 0) for p in zip(*parts)]
+        return _functional.nest.pack_as(outs[0], joined) if not isinstance(outs[0], Tensor) else joined[0]
 
     def __call__(self, inputs, *args, training=None, **kwargs):
         prev = _layers._LEARNING_PHASE[0]
@@ -133,12 +208,31 @@ class Model(_layers.Layer):
         finally:
             _layers._LEARNING_PHASE[0] = prev
 
-    def summary(self, print_fn=print):
+    def summary(self, print_fn=print, line_length=None, **kwargs):
+        if self._fn_nodes is not None:
+            return self._functional_summary(print_fn)
         print_fn(f'Model: "{self.name}"')
         for layer in self.submodules:
             if isinstance(layer, _layers.Layer):
                 print_fn(f"  {layer.name:<24} {type(layer).__name__:<22} params: {layer.count_params()}")
         print_fn(f"Total params: {self.count_params()}")
+
+    def _functional_summary(self, print_fn):
+        rows = _functional.summary_rows(self)
+        head = ("Layer (type)", "Output Shape", "Param #", "Connected to")
+        widths = [max(len(str(r[i])) for r in rows + [head]) + 2 for i in range(4)]
+        line = "".join(str(v).ljust(w) for v, w in zip(head, widths))
+        print_fn(f'Model: "{self.name}"')
+        print_fn("_" * len(line))
+        print_fn(line)
+        print_fn("=" * len(line))
+        for r in rows:
+            print_fn("".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip())
+        print_fn("=" * len(line))
+        trainable = sum(v.numel() for v in self.trainable_variables)
+        print_fn(f"Total params: {self.count_params()}")
+        print_fn(f"Trainable params: {trainable}")
+        print_fn(f"Non-trainable params: {self.count_params() - trainable}")
 
     def save_weights(self, filepath, **kwargs):
         from ...serialization import save
@@ -161,6 +255,9 @@ class Sequential(Model):
             self.add(layer)
 
     def add(self, layer):
+        if isinstance(layer, _functional.KerasTensor):  # Sequential([keras.Input(shape=(4,)), ...])
+            self._input_shape = layer.shape[1:]
+            return
         if isinstance(layer, _layers.InputLayer):
             self._input_shape = layer.input_shape_
             return
@@ -185,14 +282,58 @@ class Sequential(Model):
         return self.layers.pop()
 
 
-def Input(shape=None, batch_size=None, dtype=None, name=None, **kwargs):  # noqa: N802  (Keras' name)
-    """An InputLayer for Sequential([keras.Input(shape=...), ...]); the functional API is not supported."""
-    return _layers.InputLayer(shape=shape, name=name)
+Input = _functional.Input
 
 
 def _numpy(v):
+    """Arrays from tensors, lists of numbers and array-likes; lists, tuples and dicts of arrays (one per input
+    or output of a functional model) keep their structure."""
     if v is None:
         return None
     if isinstance(v, Tensor):
         return v.detach().numpy()
+    if isinstance(v, dict):
+        return {k: _numpy(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)) and v and isinstance(v[0], (Tensor, np.ndarray)):
+        return [_numpy(x) for x in v]
     return np.asarray(v)
+
+
+def _length(v) -> int:
+    return len(_functional.nest.flatten(v)[0])
+
+
+def _rows(v, idx):
+    return None if v is None else _functional.nest.map_structure(lambda a: a[idx], v)
+
+
+def _batch(v, idx):
+    return _functional.nest.map_structure(lambda a: _t(a[idx]), v)
+
+
+def _mean(value):
+    return value.mean() if value.ndim else value  # a per-example loss function: Keras averages it
+
+
+def _per_output(value, names, what, convert=lambda v: v):
+    """One entry per output from a single value (shared), a list in output order or a dict by output name."""
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ValueError(f"compile: {what} names {unknown}, which are not outputs of the model ({names})")
+        return [convert(value.get(n)) if value.get(n) is not None else None for n in names]
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(names):
+            raise ValueError(f"compile: {what} has {len(value)} entries for {len(names)} outputs ({names})")
+        return [convert(v) for v in value]
+    return [convert(value) for _ in names]
+
+
+def _per_output_list(metrics, names, i) -> list:
+    """The metrics of output i: a list applies to every output, a dict by output name (a name or a list)."""
+    if not metrics:
+        return []
+    if isinstance(metrics, dict):
+        m = metrics.get(names[i], [])
+        return list(m) if isinstance(m, (list, tuple)) else [m]
+    return list(metrics)

@@ -27,6 +27,7 @@ class Layer(Module):
         self.built = False
         self.dtype_ = dtype or "float32"
         self._call_takes_training = "training" in inspect.signature(self.call).parameters
+        self._nodes = []  # its calls on symbolic inputs (functional.py Node), for functional models
 
     def build(self, input_shape):
         self.built = True
@@ -35,6 +36,13 @@ class Layer(Module):
         return inputs
 
     def __call__(self, inputs, *args, training=None, **kwargs):
+        from . import functional
+
+        if functional.is_symbolic((inputs, args, kwargs)):  # the functional API: record the call
+            return functional.call_symbolic(self, inputs, args, kwargs)
+        return self._call_concrete(inputs, *args, training=training, **kwargs)
+
+    def _call_concrete(self, inputs, *args, training=None, **kwargs):
         if not self.built:
             shape = None if isinstance(inputs, (list, tuple)) else tuple(_t(inputs).shape)
             self.build(shape)
