@@ -19,7 +19,9 @@ from ..errors import GradError
 # our parameter name -> PyTorch's, by position: the first tensor is `input`, a second one `other`
 _FIRST = {"x": "input", "t": "input", "self": "input"}
 _SECOND = {"y": "other", "t1": "tensor1"}
-_ANY = {"t2": "tensor2", "diagonal_": "diagonal", "dim1_": "dim1"}
+_ANY = {"t2": "tensor2", "diagonal_": "diagonal", "dim1_": "dim1",
+        # numpy's spellings, which PyTorch also accepts for dim (x.sum(axis=1)) and JAX code uses on arrays
+        "dim": "axis", "keepdim": "keepdims"}
 
 
 def torch_keywords(fn) -> dict:
