@@ -81,3 +81,19 @@ def test_cli_two_ranks_match_one_process_and_the_checkpoint_loads_alone(tmp_path
     for k, v in one["model"].items():
         np.testing.assert_allclose(two["model"][k].numpy(), v.numpy(), atol=2e-6, err_msg=k)
     assert train.run_eval(tmp_path / "two", echo=lambda *a: None)["accuracy"] == one["history"]["test_acc"][-1]
+
+
+def test_distributed_benchmark_reports_both_rank_counts(tmp_path):
+    """benchmarks/distributed.py runs 1 and 2 ranks and reports a step time, the communication share and the
+    bytes all-reduced per step (its timings are not checked: tests never assert speed)."""
+    out = tmp_path / "dist.json"
+    result = subprocess.run([sys.executable, "-m", "benchmarks.distributed", "--steps", "1", "--json", str(out)],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    _ok(result)
+    import json
+
+    rows = json.loads(out.read_text())["results"]
+    assert [r["ranks"] for r in rows] == [1, 2]
+    assert all(r["bytes_per_step"] == 4 * (784 * 512 + 512 + 512 * 512 + 512 + 512 * 10 + 10) for r in rows)
+    assert "comm share" in result.stdout
