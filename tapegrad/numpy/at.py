@@ -2,8 +2,8 @@
 `.min`, `.max`, `.get`, each returning a new tensor (x is unchanged) built from the IndexPut primitive, so
 the update is differentiable in x and v and traceable.
 
-NOTE: with repeated indices `add` accumulates every update (as JAX does); `set`, `mul`, `min` and `max` apply
-one of them (JAX applies all of them for mul/min/max).
+With repeated indices, as in JAX: `add`, `multiply`, `divide`, `min` and `max` apply every update (a scatter
+reduce over the flat positions the index selects); `set` keeps one of them; `power` applies one of them.
 """
 
 from __future__ import annotations
@@ -54,24 +54,31 @@ class _Update:
     def _combine(self, fn, values):
         return self._put(fn(self.x[self.idx], as_operand(values, "at", "values")), False)
 
+    def _scatter(self, values, reduce):
+        """Every update applied, repeated positions included: scatter_reduce over the flat positions of x that
+        the index selects (an arange of x's size, indexed like x)."""
+        from ..ops import arange
+
+        x = self.x
+        positions = arange(x.numel()).reshape(x.shape)[self.idx]
+        v = as_operand(values, "at", "values").to(x.dtype).broadcast_to(positions.shape)
+        flat = x.reshape(-1).scatter_reduce(0, positions.reshape(-1), v.reshape(-1), reduce, include_self=True)
+        return flat.reshape(x.shape)
+
     def multiply(self, values, **kwargs):
-        return self._combine(lambda a, b: a * b, values)
+        return self._scatter(values, "prod")
 
     def divide(self, values, **kwargs):
-        return self._combine(lambda a, b: a / b, values)
+        return self._scatter(1 / as_operand(values, "at", "values").to(self.x.dtype), "prod")
 
     def power(self, values, **kwargs):
         return self._combine(lambda a, b: a**b, values)
 
     def min(self, values, **kwargs):
-        from ..ops import minimum
-
-        return self._combine(minimum, values)
+        return self._scatter(values, "amin")
 
     def max(self, values, **kwargs):
-        from ..ops import maximum
-
-        return self._combine(maximum, values)
+        return self._scatter(values, "amax")
 
     mul = multiply
 

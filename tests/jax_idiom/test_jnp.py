@@ -104,6 +104,21 @@ def test_at_updates_are_functional_and_differentiable():
     assert g[0].tolist() == [2, 0, 2] and g[1].item() == 6
 
 
+@pytest.mark.parametrize("name, ufunc", [("add", np.add), ("multiply", np.multiply), ("divide", np.divide),
+                                         ("min", np.minimum), ("max", np.maximum)])
+def test_at_updates_apply_every_repeated_index(name, ufunc):
+    """As in JAX (and numpy's ufunc.at): an index that repeats applies each of its updates."""
+    base, where = np.array([1.0, 2.0, 3.0, 4.0, 5.0]), np.array([0, 0, 2, 4, 4])
+    values = np.array([2.0, 3.0, 0.5, -1.0, 7.0])
+    want = base.copy()
+    ufunc.at(want, where, values)
+    got = getattr(jnp.array(base).at[jnp.array(where)], name)(jnp.array(values))
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-6)
+    grads = tg.grad(lambda x: getattr(x.at[jnp.array(where)], name)(jnp.array(values)).sum())(
+        jnp.array(base, dtype=jnp.float64))
+    assert grads.shape == (5,) and np.isfinite(grads.numpy()).all()
+
+
 def test_unknown_name_lists_close_names():
     with pytest.raises(AttributeError, match="linspace"):
         jnp.lnspace  # noqa: B018
