@@ -144,10 +144,11 @@ _SAME = """exp expm1 log log1p log2 log10 exp2 sqrt sin cos tan sinh cosh tanh a
     isneginf signbit add subtract multiply divide true_divide floor_divide maximum minimum fmax fmin arctan2 fmod
     remainder equal not_equal less less_equal greater greater_equal logical_and logical_or logical_xor logical_not
     bitwise_and bitwise_or bitwise_xor bitwise_not isclose nan_to_num where broadcast_shapes einsum outer inner
-    vdot""".split()
+    vdot copysign logaddexp logaddexp2""".split()
 for _name in _SAME:
     globals()[_name] = getattr(_ops, _name)
 mod, power, pow, invert, rint = _ops.remainder, _ops.pow, _ops.pow, _ops.bitwise_not, _ops.round
+left_shift, right_shift = _ops.bitwise_left_shift, _ops.bitwise_right_shift
 asin, acos, atan, atan2, asinh, acosh, atanh = arcsin, arccos, arctan, arctan2, arcsinh, arccosh, arctanh
 conjugate = conj = real = _values(lambda x: x)  # real tensors only: these are the identity
 
