@@ -37,6 +37,7 @@ class Row:
     ratio: float | None = None  # median time / the best peer's median time
     process_medians: list = field(default_factory=list)  # one per process (isolated runs)
     other_cores: list = field(default_factory=list)  # other processes' cores during each kept process's samples
+    pids: list = field(default_factory=list)  # the processes that measured it (isolated runs)
     busy: bool = False  # the median of other_cores was above benchmarks.load.BUSY_CORES
 
     @property

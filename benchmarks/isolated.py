@@ -133,6 +133,7 @@ def _record(row: Row, result: dict, probe, probes: dict) -> None:
     row.times.extend(result["times_s"])
     row.process_medians.append(statistics.median(result["times_s"]))
     row.other_cores.append(result.get("other_cores"))
+    row.pids.append(result.get("pid"))
 
 
 def run_workload(workload, sizes: dict, frameworks: list, settings: Settings, log=None) -> list:
