@@ -46,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
                    "--busy-cores cores busy; the quietest is kept (default 1)")
     p.add_argument("--busy-cores", type=float, default=None, metavar="CORES",
                    help="other processes' CPU use above which a sample counts as busy (default 0.25 cores)")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="hold every framework to N threads (OpenMP, OpenBLAS, MKL, TensorFlow; XLA for N=1; not "
+                   "tinygrad): on a machine other processes keep busy, N=1 avoids the collapse of spinning thread pools "
+                   "(default: each framework's own, one thread per core)")
+    p.add_argument("--wait-quiet", type=float, default=0.0, metavar="S",
+                   help="before each process, wait up to S seconds for other processes to drop below --busy-cores")
     p.add_argument("--strict", action="store_true",
                    help="refuse a busy run: exit with status 3 when any row is still busy after its retries")
     p.add_argument("--same-process", action="store_true",
@@ -121,6 +127,8 @@ def _bounds(key: str, sizes: dict) -> tuple:
 
 
 def _check_args(parser, args) -> None:
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
     if args.repeats < 1 or args.warmup < 0 or args.rounds < 1 or args.retries < 0 or not args.sample_s > 0:
         parser.error("--repeats and --rounds must be at least 1, --warmup and --retries at least 0 and --sample-s "
                      f"above 0, got {args.repeats}, {args.rounds}, {args.warmup}, {args.retries} and {args.sample_s}")
@@ -134,15 +142,16 @@ def _settings(args):
     return isolated.Settings(tiny=args.tiny, repeats=args.repeats, warmup=args.warmup, rounds=args.rounds,
                              sample_s=args.sample_s, retries=args.retries,
                              busy_cores=load.BUSY_CORES if args.busy_cores is None else args.busy_cores,
-                             try_known_failures=args.try_known_failures)
+                             try_known_failures=args.try_known_failures, threads=args.threads,
+                             wait_quiet_s=args.wait_quiet)
 
 
-def _frameworks(names: list, same_process: bool) -> list:
+def _frameworks(names: list, same_process: bool, threads: int | None) -> list:
     """Imported here for --same-process; otherwise each described by a process of its own, never imported here."""
     from benchmarks import isolated
     from benchmarks.peers import load
 
-    return [load(n) if same_process else isolated.describe(n) for n in names]
+    return [load(n) if same_process else isolated.describe(n, threads=threads) for n in names]
 
 
 def _progress(key, row, result) -> None:
@@ -171,7 +180,10 @@ def main(argv=None) -> int:
     from benchmarks import load, report
 
     load_before, other_before = load.load_average(), load.quiet_now()  # before any framework's work
-    frameworks = _frameworks(["tapegrad", *peers], args.same_process)
+    if args.same_process and args.threads is not None:
+        parser.error("--threads applies to the processes of an isolated run; for --same-process set OMP_NUM_THREADS "
+                     "and the like yourself")
+    frameworks = _frameworks(["tapegrad", *peers], args.same_process, args.threads)
     settings = _settings(args)
     env = _environment(frameworks, load_before, other_before)
     _print_environment(env, frameworks)
@@ -181,7 +193,8 @@ def main(argv=None) -> int:
                                                 "try_known_failures": args.try_known_failures,
                                                 "same_process": args.same_process, "rounds": args.rounds,
                                                 "sample_s": args.sample_s, "retries": args.retries,
-                                                "busy_cores": settings.busy_cores},
+                                                "busy_cores": settings.busy_cores, "threads": args.threads,
+                                                "wait_quiet_s": args.wait_quiet},
                "workloads": {}}
     for key in sorted(set(args.only or WORKLOADS)):
         workload = WORKLOADS[key]

@@ -45,19 +45,37 @@ class Settings:
     busy_cores: float = machine_load.BUSY_CORES
     timeout_s: float = 900.0  # a cold torch.compile of W2 takes minutes on 2 cores
     try_known_failures: bool = False
+    threads: int | None = None  # None: every framework's default (one thread per core)
+    wait_quiet_s: float = 0.0  # before each child, wait up to this long for the others to go below busy_cores
 
 
-def child_env() -> dict:
+def thread_env(threads: int) -> dict:
+    """Variables that hold every framework to `threads` threads: the OpenMP (torch, tapegrad's kernels), OpenBLAS
+    (numpy) and MKL pools by their standard variables; TensorFlow through TAPEGRAD_BENCH_THREADS, which its
+    module passes to tf.config.threading; XLA (jax.jit, tf jit_compile) has a switch for one thread only.
+    tinygrad's CPU queue has no such setting."""
+    env = {name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                           "TAPEGRAD_BENCH_THREADS")}
+    if threads == 1:
+        flags = _USER_ENV.get("XLA_FLAGS", "")
+        env["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1".strip()
+    return env
+
+
+def child_env(threads: int | None = None) -> dict:
     env = dict(_USER_ENV)
+    if threads is not None:
+        env.update(thread_env(threads))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (ROOT, env.get("PYTHONPATH")) if p)
     return env
 
 
-def _spawn(args: list, out_dir: str, timeout_s: float) -> str | None:
+def _spawn(args: list, out_dir: str, timeout_s: float, threads: int | None = None) -> str | None:
     """Runs benchmarks.child; None when it wrote its file, else why not (a crash, a timeout)."""
     cmd = [sys.executable, "-m", "benchmarks.child", *args, out_dir]
     try:
-        proc = subprocess.run(cmd, cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=timeout_s)
+        proc = subprocess.run(cmd, cwd=ROOT, env=child_env(threads), capture_output=True, text=True,
+                              timeout=timeout_s)
     except subprocess.TimeoutExpired:
         return f"the process ran past {timeout_s:.0f} s and was stopped"
     if proc.returncode != 0:
@@ -66,23 +84,23 @@ def _spawn(args: list, out_dir: str, timeout_s: float) -> str | None:
     return None
 
 
-def describe(name: str, timeout_s: float = 300.0):
+def describe(name: str, timeout_s: float = 300.0, threads: int | None = None):
     """A framework as its own process sees it (peers.Framework without a module): status, version, runners,
     known failures and the BLAS it loads."""
     from benchmarks.peers import from_description
 
     with tempfile.TemporaryDirectory(prefix="tg-bench-") as out:
-        problem = _spawn(["describe", name], out, timeout_s)
+        problem = _spawn(["describe", name], out, timeout_s, threads)
         if problem:
             return from_description({"name": name, "status": "failed", "message": f"describing it failed: {problem}"})
         with open(os.path.join(out, "describe.json")) as f:
             return from_description(json.load(f))
 
 
-def run_child(spec: dict, timeout_s: float) -> tuple:
+def run_child(spec: dict, timeout_s: float, threads: int | None = None) -> tuple:
     """(result dict, probe {name: array} or None) of one child process."""
     with tempfile.TemporaryDirectory(prefix="tg-bench-") as out:
-        problem = _spawn(["run", json.dumps(spec)], out, timeout_s)
+        problem = _spawn(["run", json.dumps(spec)], out, timeout_s, threads)
         if problem:
             return {"status": "failed", "error": f"process: {problem}"}, None
         with open(os.path.join(out, "result.json")) as f:
@@ -101,7 +119,9 @@ def _quietest_attempt(spec: dict, settings: Settings) -> tuple:
     for attempt in range(1 + settings.retries):
         if attempt:
             time.sleep(1.0)  # let a short burst of someone else's work pass
-        result, probe = run_child(spec, settings.timeout_s)
+        waited = _wait_for_quiet(settings)
+        result, probe = run_child(spec, settings.timeout_s, settings.threads)
+        result["waited_for_quiet_s"] = waited
         if result["status"] != "ok":
             return result, probe
         if best is None or (result.get("other_cores") or 0) < (best[0].get("other_cores") or 0):
@@ -109,6 +129,15 @@ def _quietest_attempt(spec: dict, settings: Settings) -> tuple:
         if not machine_load.is_busy(result.get("other_cores"), settings.busy_cores):
             break
     return best
+
+
+def _wait_for_quiet(settings: Settings) -> float:
+    """Seconds spent waiting (in 1 s looks) for other processes to use at most busy_cores, up to wait_quiet_s."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < settings.wait_quiet_s:
+        if not machine_load.is_busy(machine_load.quiet_now(1.0), settings.busy_cores):
+            break
+    return time.perf_counter() - start
 
 
 def _rows(workload, frameworks: list, settings: Settings) -> list:

@@ -58,7 +58,9 @@ def _how(repeats: int, warmup: int, settings) -> str:
         medians = f"medians of {repeats} repeats" if repeats > 1 else "1 repeat (no median)"
         return (f"SAME-PROCESS DIAGNOSTIC: every runner in this one process, each repeat calling every runner once, "
                 f"in turn; {medians} after {warmup} warm-up rounds. These numbers slow the peers: never quote them.")
-    return (f"Every runner in a fresh process of its own, {settings.rounds} process(es) each in alternating order; in "
+    threads = "each framework's default threads" if settings.threads is None else f"{settings.threads} thread(s) each"
+    return (f"Every runner in a fresh process of its own ({threads}), {settings.rounds} process(es) each in "
+            "alternating order; in "
             f"each, {warmup} warm-up calls, then {repeats} samples of about {settings.sample_s:g} s; the median over "
             f"the processes of each one's median. A process whose samples ran while other processes used more than "
             f"{settings.busy_cores:g} cores is rerun (up to {settings.retries}x), the quietest kept; BUSY marks a "

@@ -76,7 +76,7 @@ def test_json_records_the_machine_and_the_bounds(tiny_run):
     assert "peak_estimate" in w5 and (w5["peak_gflops"] is None or w5["peak_gflops"] > 0)
     assert results["settings"] == {"repeats": 1, "warmup": 0, "tiny": True, "try_known_failures": False,
                                    "same_process": False, "rounds": 1, "sample_s": 0.001, "retries": 0,
-                                   "busy_cores": 0.25}
+                                   "busy_cores": 0.25, "threads": None, "wait_quiet_s": 0.0}
 
 
 def test_table_has_a_block_per_workload_with_units_and_checks(tiny_run):

@@ -106,3 +106,11 @@ def test_a_peer_in_its_own_process_agrees_with_tapegrad(tapegrad_fw):
     peer = rows["torch eager"]
     assert peer.status == "ok" and peer.check_ok is True and peer.ratio == pytest.approx(1.0)
     assert np.isfinite(rows["tapegrad eager"].ratio)
+
+
+def test_threads_reach_every_pool_a_child_starts():
+    env = isolated.child_env(threads=1)
+    assert env["OMP_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"] == env["TAPEGRAD_BENCH_THREADS"] == "1"
+    assert "--xla_cpu_multi_thread_eigen=false" in env["XLA_FLAGS"]
+    assert "XLA_FLAGS" not in isolated.thread_env(2) and "OMP_NUM_THREADS" not in isolated.child_env(None) or \
+        os.environ.get("OMP_NUM_THREADS")
