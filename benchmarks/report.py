@@ -73,8 +73,8 @@ def legend(repeats: int, warmup: int, settings=None) -> str:
         "time/best peer: the runner's median time / the fastest peer's (below 1.00x: faster than every peer).",
         "first call: tracing included, and compiling unless the kernel cache already holds the graph.",
         f"check: the relative difference from {REFERENCE}'s outputs (W1, W2: the loss and the loss drop after one",
-        "SGD step; W3, W4: value and gradient; W5: the product; W6: H v), and of tapegrad eager's own from float64",
-        "numpy where there is one. A WRONG peer is never the best.",
+        "SGD step; W3: the gradient; W4: value and gradient; W5: the product; W6: H v), and of tapegrad eager's own",
+        "from float64 numpy where there is one. A WRONG peer is never the best.",
     ])
 
 
