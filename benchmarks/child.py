@@ -4,7 +4,7 @@ measurement, so that no other framework's thread pools, allocator or import side
     python -m benchmarks.child describe FRAMEWORK OUT_DIR   # version, runners, known failures -> OUT_DIR/describe.json
     python -m benchmarks.child run SPEC_JSON OUT_DIR         # -> OUT_DIR/result.json and OUT_DIR/probe.npz
 
-The spec names the workload, the size set, the framework and runner, and the timing settings. The steps are the
+The spec names the workload, its sizes, the framework and runner, and the timing settings. The steps are the
 same in every child: make the shared numpy inputs (seeded), build the runner, probe it (its first call, timed
 apart: tracing and compiling), `warmup` untimed calls, calibrate the calls per sample so that one sample lasts
 about `sample_s`, then `repeats` timed samples, with the other processes' CPU use recorded over them.
@@ -81,7 +81,8 @@ def _probe_and_time(spec: dict, result: dict, out_dir: str) -> None:
         raise RuntimeError(fw.message)
     result["version"] = fw.version
     workload = WORKLOADS[spec["workload"]]
-    data = workload.make_data(workload.tiny if spec["tiny"] else workload.sizes)
+    sizes = spec.get("sizes") or (workload.tiny if spec["tiny"] else workload.sizes)
+    data = workload.make_data(sizes)
     result["stage"] = stage = "setup"
     run = getattr(fw.module, workload.key.lower())(data, fw.module.VARIANTS[spec["runner"]])
     result["stage"] = stage = "first call"

@@ -175,7 +175,7 @@ def run_workload(workload, sizes: dict, frameworks: list, settings: Settings, lo
         for row in order:
             if row.status != "ok":
                 continue  # it failed in an earlier round
-            spec = {"workload": workload.key, "tiny": settings.tiny, "framework": row.framework,
+            spec = {"workload": workload.key, "tiny": settings.tiny, "sizes": sizes, "framework": row.framework,
                     "runner": row.runner, "repeats": settings.repeats, "warmup": settings.warmup,
                     "sample_s": settings.sample_s}
             result, probe = _quietest_attempt(spec, settings)
