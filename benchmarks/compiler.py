@@ -208,7 +208,7 @@ def main(argv=None) -> int:
     print()
     print(report.summary(results["workloads"]))
     busy = report.busy_rows(results["workloads"])
-    print(report.load_line(env, busy))
+    print(report.load_line(env, busy, measured=not args.same_process))
     if args.json:
         report.write_json(args.json, results)
         print(f"\nwrote {args.json}")

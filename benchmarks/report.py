@@ -97,10 +97,12 @@ def busy_rows(results: dict) -> list:
     return [f"{key} {r['runner']}" for key, w in results.items() for r in w["rows"] if r.get("busy")]
 
 
-def load_line(env: dict, busy: list) -> str:
+def load_line(env: dict, busy: list, measured: bool = True) -> str:
     before, after = env.get("load_average_1min"), env.get("load_average_1min_after")
     text = (f"machine load: load average {before if before is None else round(before, 2)} before the run, "
             f"{after if after is None else round(after, 2)} after it")
+    if not measured:
+        return text + "; other processes' use during each row is measured only in isolated runs"
     if not busy:
         return text + "; no row measured while other processes were busy"
     return text + f"; BUSY rows (noisy, rerun them on a quiet machine): {', '.join(busy)}"
