@@ -115,7 +115,17 @@ def run(spec: dict, out_dir: str) -> int:
     return 0
 
 
+def _hold_to_threads() -> None:
+    """Under `--threads N`, pins this process to N of its cores, before any framework is imported: XLA's CPU
+    pool (jax.jit) ignores its one-thread flag here and sizes itself from the cores it may run on."""
+    threads = os.environ.get("TAPEGRAD_BENCH_THREADS")
+    if threads and hasattr(os, "sched_setaffinity"):
+        cores = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, cores[: max(1, int(threads))])
+
+
 def main(argv: list) -> int:
+    _hold_to_threads()
     if len(argv) == 3 and argv[0] == "describe":
         return describe(argv[1], argv[2])
     if len(argv) == 3 and argv[0] == "run":

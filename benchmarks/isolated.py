@@ -52,8 +52,8 @@ class Settings:
 def thread_env(threads: int) -> dict:
     """Variables that hold every framework to `threads` threads: the OpenMP (torch, tapegrad's kernels), OpenBLAS
     (numpy) and MKL pools by their standard variables; TensorFlow through TAPEGRAD_BENCH_THREADS, which its
-    module passes to tf.config.threading; XLA (jax.jit, tf jit_compile) has a switch for one thread only.
-    tinygrad's CPU queue has no such setting."""
+    module passes to tf.config.threading, and which also makes the child pin itself to that many cores (XLA's
+    pool, jax.jit's, measured 1.8 cores busy despite its one-thread flag). tinygrad's queue has no setting."""
     env = {name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                                            "TAPEGRAD_BENCH_THREADS")}
     if threads == 1:

@@ -114,3 +114,16 @@ def test_threads_reach_every_pool_a_child_starts():
     assert "--xla_cpu_multi_thread_eigen=false" in env["XLA_FLAGS"]
     assert "XLA_FLAGS" not in isolated.thread_env(2) and "OMP_NUM_THREADS" not in isolated.child_env(None) or \
         os.environ.get("OMP_NUM_THREADS")
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity on this platform")
+def test_a_child_under_threads_is_pinned_to_that_many_cores(monkeypatch):
+    from benchmarks import child
+
+    before = os.sched_getaffinity(0)
+    monkeypatch.setenv("TAPEGRAD_BENCH_THREADS", "1")
+    try:
+        child._hold_to_threads()
+        assert len(os.sched_getaffinity(0)) == 1
+    finally:
+        os.sched_setaffinity(0, before)
