@@ -1,7 +1,9 @@
 """A 1,000-op chain of small-tensor muls and adds, forward + backward: tapegrad eager vs PyTorch eager.
 
 Measures per-op overhead (the tensors are tiny, so the arithmetic is almost free). Both frameworks run in
-one process on the same data, in alternating repeats; medians are reported as µs per op.
+one process on the same data, in alternating repeats; medians are reported as µs per op. A diagnostic: sharing
+the process can slow either framework (docs/performance.md); `python -m benchmarks --only W4` measures the same
+chain with each runner in a process of its own.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m benchmarks.chain [--ops 1000] [--size 16]
 """

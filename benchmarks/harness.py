@@ -35,6 +35,10 @@ class Row:
     median_s: float | None = None
     value: float | None = None  # the median in the workload's unit
     ratio: float | None = None  # median time / the best peer's median time
+    process_medians: list = field(default_factory=list)  # one per process (isolated runs)
+    other_cores: list = field(default_factory=list)  # other processes' cores during each kept process's samples
+    pids: list = field(default_factory=list)  # the processes that measured it (isolated runs)
+    busy: bool = False  # the median of other_cores was above benchmarks.load.BUSY_CORES
 
     @property
     def is_peer(self) -> bool:
@@ -150,6 +154,10 @@ def summarise(workload: Workload, sizes: dict, rows: list, times: dict, failed: 
             row.times = times[row.runner]
             row.median_s = statistics.median(row.times)
             row.value = workload.value(row.median_s, sizes)
+    set_ratios(rows)
+
+
+def set_ratios(rows: list) -> None:
     best = best_peer(rows)
     for row in rows:
         if best is not None and row.median_s is not None:

@@ -165,8 +165,8 @@ def _train_parser(sub) -> None:
     train.add_argument("--compile", action="store_true",
                        help="run each training step (forward, loss, backward, optimizer update) and the evaluation "
                             "as compiled graphs on the C backend (the numpy plan without a C compiler): the same "
-                            "numbers, about 4x faster per epoch for the default cnn; the first run spends a few "
-                            "seconds compiling (cached for later runs)")
+                            "numbers, usually in less time per epoch; the first run spends a few seconds compiling "
+                            "(cached for later runs)")
     train.add_argument("--data", metavar="DIR", help="MNIST / Fashion-MNIST IDX files (raw or .gz), not the digits")
     train.add_argument("--out", metavar="DIR", help="where the checkpoint and chart go (default runs/<data>-<model>, "
                        "or the next free runs/<data>-<model>-N when that holds an earlier run)")

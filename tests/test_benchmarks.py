@@ -37,7 +37,8 @@ def tiny_run(tmp_path_factory):
 
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            rc = cli_main(["bench", "--tiny", "--peers", "none", "--repeats", "1", "--warmup", "0", "--json", str(path)])
+            rc = cli_main(["bench", "--tiny", "--peers", "none", "--repeats", "1", "--warmup", "0", "--rounds", "1",
+                            "--sample-s", "0.001", "--retries", "0", "--json", str(path)])
     finally:
         os.chdir(old_cwd)
     assert rc == 0, out.getvalue()
@@ -73,7 +74,9 @@ def test_json_records_the_machine_and_the_bounds(tiny_run):
     assert w3["bandwidth_gbs"] > 0 and w3["bandwidth_bound_ms"] == pytest.approx(
         8 * w3["sizes"]["n"] / (w3["bandwidth_gbs"] * 1e9) * 1e3)
     assert "peak_estimate" in w5 and (w5["peak_gflops"] is None or w5["peak_gflops"] > 0)
-    assert results["settings"] == {"repeats": 1, "warmup": 0, "tiny": True, "try_known_failures": False}
+    assert results["settings"] == {"repeats": 1, "warmup": 0, "tiny": True, "try_known_failures": False,
+                                   "same_process": False, "rounds": 1, "sample_s": 0.001, "retries": 0,
+                                   "busy_cores": 0.25, "threads": None, "wait_quiet_s": 0.0}
 
 
 def test_table_has_a_block_per_workload_with_units_and_checks(tiny_run):

@@ -9,7 +9,7 @@ step on the workload's shared numpy `data` and returns its outputs once they are
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 
 BENCH_EXTRA = 'pip install "tapegrad[bench]" (from a checkout: pip install -e ".[bench]")'
@@ -43,6 +43,15 @@ class Framework:
     message: str = ""
     module: ModuleType | None = None
     version: str = ""
+    # as a child process described it (benchmarks/isolated.py), where the framework is not imported here
+    runners: list = field(default_factory=list)
+    known_failures: dict = field(default_factory=dict)
+    blas: list = field(default_factory=list)
+
+
+def from_description(d: dict) -> Framework:
+    return Framework(d["name"], d["status"], d.get("message", ""), version=d.get("version", ""),
+                     runners=d.get("runners", []), known_failures=d.get("known_failures", {}), blas=d.get("blas", []))
 
 
 def load(name: str) -> Framework:

@@ -22,8 +22,8 @@ from ..errors import BackendError
 # name -> module defining BACKEND. The numpy backend is the reference: always available, complete.
 MODULES = {"numpy": "tapegrad.backends.numpy", "c": "tapegrad.backends.c"}
 REFERENCE = "numpy"
-# C compiles graphs by default: it was faster than the numpy plan on the benchmark workloads (docs/performance.md);
-# a new graph costs one compile (about 0.3-1.5 s, then cached on disk).
+# C compiles graphs by default: it was faster than the numpy plan on five of the six benchmark workloads and level
+# on the sixth, one BLAS matmul (docs/performance.md); a new graph costs one compile (about 0.3-1.5 s, then cached).
 DEFAULT = "c"
 ENV = "TAPEGRAD_BACKEND"
 

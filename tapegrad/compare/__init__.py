@@ -1,7 +1,8 @@
 """`tapegrad compare`: the same autodiff tasks in tapegrad and in each peer framework installed beside it.
 
 Gradients are checked against tapegrad's and against finite differences, steps are timed (medians of
-alternating runs) and lines of user code counted. Layers: tasks.py (inputs + references), one adapter per
+alternating runs, every framework in this one process, so the times are indicative, not benchmarks: see
+runner.INDICATIVE) and lines of user code counted. Layers: tasks.py (inputs + references), one adapter per
 framework (`<name>_.py`, imported lazily), runner.py, report.py (Markdown + HTML + charts). Called by cli.py.
 """
 
@@ -12,7 +13,7 @@ import os
 import platform
 import sys
 
-from .runner import FRAMEWORKS, Missing, Result, count_lines, load_adapters, run_compare
+from .runner import FRAMEWORKS, INDICATIVE, Missing, Result, count_lines, load_adapters, run_compare
 from .tasks import TASKS, TASKS_BY_NAME, Task
 
 __all__ = ["FRAMEWORKS", "TASKS", "Result", "Missing", "Task", "run_compare", "load_adapters", "count_lines", "main"]
@@ -25,7 +26,8 @@ def add_parser(sub) -> None:
         help="run the same autodiff tasks in tapegrad and each installed peer (torch, tensorflow, jax, ...)",
         description="Runs autodiff tasks in tapegrad and in every peer framework installed beside it, each in "
         "that framework's own idiom; checks each answer against tapegrad's and against finite differences, "
-        "times each step (median of alternating runs) and counts lines of user code. Tasks: "
+        "times each step (median of alternating runs, all in this one process: indicative timings, not benchmarks) "
+        "and counts lines of user code. Tasks: "
         + ", ".join(t.name for t in TASKS) + ".",
     )
     p.add_argument("--tasks", metavar="LIST", help="comma-separated task names (default: all)")
@@ -55,6 +57,7 @@ def machine() -> dict:
         "processor": platform.processor() or platform.machine(),
         "cores": os.cpu_count(),
         "numpy": np.__version__,
+        "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
 
 
@@ -85,6 +88,9 @@ def main(args, out=print) -> int:
     out(f"tapegrad compare: {len(tasks)} tasks in {', '.join(f'{n} {v}' for n, v in versions.items()) or 'no framework'}")
     results = run_compare(tasks, adapters, repeat=args.repeat)
     out(format_table(results, tasks, list(adapters)))
+    load = machine().get("load_average_1min")
+    if load is not None and args.repeat > 0:
+        out(f"machine load average (1 min) after the run: {load:.2f} on {os.cpu_count()} cores")
     notes = format_notes(results)
     if notes:
         out(notes)
@@ -157,7 +163,7 @@ def format_table(results, tasks, frameworks) -> str:
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     legend = ("ok: agrees with finite differences and tapegrad; caught: refused with an error, as it should; "
-              "WRONG: disagrees with finite differences. Time: median per step; L: lines of user code.")
+              "WRONG: disagrees with finite differences. Time: median per step; L: lines of user code.\n" + INDICATIVE)
     return "\n".join(lines) + "\n" + legend
 
 

@@ -10,6 +10,8 @@ import os
 
 import numpy as np
 
+from .runner import INDICATIVE
+
 STATUS_COLORS = {"ok": "#4caf50", "caught": "#8bc34a", "wrong": "#e53935", "error": "#ff9800", "no idiom": "#bdbdbd"}
 
 
@@ -107,7 +109,8 @@ def _markdown(payload, frameworks, rows, notes, charts, missing, grid, tasks, fm
            "| task | " + " | ".join(frameworks) + " |", "|---" * (len(frameworks) + 1) + "|"]
     out += ["| " + " | ".join(row) + " |" for row in rows]
     out += ["", "ok: agrees with finite differences and with tapegrad; caught: refused with an error, as it should; "
-            "WRONG: disagrees with finite differences; time: median per step; L: lines of user code.", ""]
+            "WRONG: disagrees with finite differences; time: median per step; L: lines of user code.", "",
+            f"**{INDICATIVE}**", ""]
     if "tapegrad" in frameworks:
         k = frameworks.index("tapegrad")
         out += ["## Time relative to tapegrad (below 1: faster than tapegrad)", "",
@@ -152,6 +155,7 @@ img {{ max-width: 100%; }}</style>
 </table>
 <p>ok: agrees with finite differences and with tapegrad; caught: refused with an error, as it should;
 WRONG: disagrees with finite differences; time: median per step; L: lines of user code.</p>
+<p><b>{e(INDICATIVE)}</b></p>
 {figs}<h2>Notes</h2>
 <ul>
 {note_items or "<li>none</li>"}

@@ -29,6 +29,13 @@ FRAMEWORKS = {
 
 TARGET_SAMPLE_S = 0.005  # each timed sample repeats the step until it lasts about this long
 
+# compare's timings are a side product of checking answers: every framework shares this one process (their
+# thread pools compete for the same cores, which slowed the peers by up to half in the benchmarks) and samples
+# last milliseconds. Said wherever a time is shown, so nobody quotes them as benchmarks.
+INDICATIVE = ("Times are indicative only: every framework runs in this one process, with samples of about 5 ms, "
+              "which can slow some frameworks by up to 2x; for speed comparisons to quote run `python -m benchmarks` "
+              "from a checkout (each framework in a process of its own).")
+
 
 @dataclass
 class Result:

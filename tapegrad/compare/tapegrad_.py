@@ -194,15 +194,7 @@ def mlp_step(inp):
 
 
 def fused_chain(inp):
-    # NOTE: the JAX spelling tg.jit(tg.grad(f)) fails to trace today (a tapegrad bug, reported); the TF
-    # spelling below (a tape inside tg.function) compiles the same forward + backward graph.
-    @tg.function
-    def grad_chain(x):
-        with tg.GradientTape() as tape:
-            tape.watch(x)
-            y = (tg.tanh(1.5 * x + 0.5) * tg.sigmoid(x) - 0.1 * x**2).sum()
-        return tape.gradient(y, x)
-
+    grad_chain = tg.jit(tg.grad(lambda x: (tg.tanh(1.5 * x + 0.5) * tg.sigmoid(x) - 0.1 * x**2).sum()))
     x = tg.tensor(inp["x"])
 
     def run():
