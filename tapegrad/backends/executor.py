@@ -63,7 +63,11 @@ class IntoStep(Step):
     buffer: np.ndarray = None
 
     def run(self, env):
-        env[self.outs[0]] = self.fn(*[env[i] for i in self.ins], out=self.buffer)
+        ins = self.ins
+        if len(ins) == 2:  # matmul and binary ufuncs: no argument list to build
+            env[self.outs[0]] = self.fn(env[ins[0]], env[ins[1]], out=self.buffer)
+        else:
+            env[self.outs[0]] = self.fn(*[env[i] for i in ins], out=self.buffer)
 
 
 def blas_matmul(eqn) -> bool:
@@ -157,8 +161,9 @@ class PlanCore:
                 s = self.slots[v.id]
                 if s not in keep and s not in last_read:
                     release[i].append(s)  # never read: dropped at once
+        owned = {s for s, kind in self.kinds.items() if kind == OWNED}
         for s, i in last_read.items():
-            if s not in keep and s not in self.consts:
+            if s not in keep and s not in self.consts and s not in owned:  # (a plan buffer is not freed anyway)
                 release[i].append(s)
         self.last, self.release = last, release
 
@@ -198,8 +203,9 @@ class PlanCore:
         with np.errstate(all="ignore"):
             for step, dead in zip(steps, self.release):
                 step.run(env)
-                for s in dead:
-                    env[s] = None
+                if dead:
+                    for s in dead:
+                        env[s] = None
         out = [env[s] for s in self.output_slots]
         for j in self.copy_out:
             out[j] = np.array(out[j], copy=True)

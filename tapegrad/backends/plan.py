@@ -8,6 +8,8 @@ by values whose lifetimes do not overlap); every other primitive calls its numpy
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from .executor import FRESH, OWNED, VIEW, CallStep, IntoStep, PlanCore, blas_matmul
@@ -50,6 +52,9 @@ class Plan:
         self.graph = graph
         self.core = PlanCore(graph, graph.eqns, storage)
         self.steps = [self._step(e) for e in graph.eqns]
+        # the plan's buffers are shared by every call: one call at a time (control-flow sub-graphs are run by
+        # several threads' backward passes without a lock of their own)
+        self._running = threading.Lock()
 
     @property
     def stats(self) -> dict:
@@ -65,7 +70,8 @@ class Plan:
         return CallStep(ins, outs, e.prim.name, impl=e.prim.impl, params=e.params, multi=e.prim.multiple_results)
 
     def __call__(self, feed: list) -> list:
-        return self.core.run(self.steps, feed)
+        with self._running:
+            return self.core.run(self.steps, feed)
 
 
 def compile_graph(graph) -> Plan:

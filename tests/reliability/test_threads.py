@@ -124,3 +124,30 @@ def test_compiled_function_from_many_threads_is_correct_and_traced_once():
     for a, b, outs in results:
         for o in outs:
             np.testing.assert_allclose(o, np.tanh(a @ b).sum(1) * 2, rtol=1e-12)
+
+
+def test_backward_through_a_compiled_loop_from_two_threads():
+    """The while loop's body and vjp sub-graphs run on plans whose buffers every call shares: two threads'
+    backward passes through one jitted loop must take turns (each plan holds a lock), not interleave."""
+    from tapegrad.trace import control
+
+    def f(x, k):
+        body = lambda c, i: ((c * 0.9 + c.sin()) * 0.5 + c.cos() * 0.1, i + 1)  # noqa: E731
+        c, _ = control.while_loop(lambda c, i: i < k, body, (x, tg.tensor(0)))
+        return c.sum()
+
+    rng = np.random.default_rng(0)
+    inputs = [rng.standard_normal(20000).astype(np.float32) for _ in range(2)]
+
+    def grad_of(a, fn):
+        x = tg.tensor(a, requires_grad=True)
+        fn(x, tg.tensor(5)).backward()
+        return x.grad.numpy().copy()
+
+    want = [grad_of(a, f) for a in inputs]
+    for backend in ("numpy", "c"):
+        jf = tg.jit(f, backend=backend)
+        got = _in_threads([lambda k=k: [grad_of(inputs[k], jf) for _ in range(15)] for k in range(2)])
+        for k in range(2):
+            for g in got[k]:
+                np.testing.assert_allclose(g, want[k], rtol=1e-4, atol=1e-4)

@@ -21,9 +21,9 @@ class CBackend(Backend):
     def compile(self, graph):
         cc = compiler.compiler()  # None after one warning when there is no working compiler
         if cc is None:
-            from ..plan import Plan
+            from ..base import get
 
-            return Plan(graph)
+            return get(self.falls_back_to).compile(graph)
         from .plan import CPlan
 
         return CPlan(graph, cc)

@@ -347,9 +347,11 @@ class Loaded:
         self.lock = threading.RLock()  # reentrant: an owner's __del__ (forget) can run inside `use` (a gc pass)
 
     def use(self, owner) -> None:
-        lru = self.lru
-        if lru and next(reversed(lru)) == id(owner):  # the plan called last is called again: nothing moves
-            return
+        try:
+            if next(reversed(self.lru)) == id(owner):  # the plan called last is called again: nothing moves
+                return
+        except (StopIteration, RuntimeError):  # empty, or changed by another thread meanwhile: the locked path
+            pass
         with self.lock:
             self.lru[id(owner)] = weakref.ref(owner)
             self.lru.move_to_end(id(owner))
