@@ -102,19 +102,13 @@ def _reflect(fn):
     return lambda self, other: fn(other, self)
 
 
-Tensor.__add__, Tensor.__radd__ = _v(E.add), _reflect(_v(E.add))
-Tensor.__sub__, Tensor.__rsub__ = _v(E.sub), _reflect(_v(E.sub))
-Tensor.__mul__, Tensor.__rmul__ = _v(E.mul), _reflect(_v(E.mul))
-Tensor.__truediv__, Tensor.__rtruediv__ = _v(E.div), _reflect(_v(E.div))
-Tensor.__floordiv__, Tensor.__rfloordiv__ = _v(E.floor_divide), _reflect(_v(E.floor_divide))
-Tensor.__mod__, Tensor.__rmod__ = _v(E.remainder), _reflect(_v(E.remainder))
-Tensor.__pow__, Tensor.__rpow__ = _v(E.pow), _reflect(_v(E.pow))
-Tensor.__matmul__, Tensor.__rmatmul__ = _v(L.matmul), _reflect(_v(L.matmul))
-Tensor.__and__, Tensor.__rand__ = _v(E.bitwise_and), _reflect(_v(E.bitwise_and))
-Tensor.__or__, Tensor.__ror__ = _v(E.bitwise_or), _reflect(_v(E.bitwise_or))
-Tensor.__xor__, Tensor.__rxor__ = _v(E.bitwise_xor), _reflect(_v(E.bitwise_xor))
-Tensor.__lshift__, Tensor.__rlshift__ = _v(E.bitwise_left_shift), _reflect(_v(E.bitwise_left_shift))
-Tensor.__rshift__, Tensor.__rrshift__ = _v(E.bitwise_right_shift), _reflect(_v(E.bitwise_right_shift))
+# operator stem -> the op: x.__STEM__(y), x.__rSTEM__(y) (y op x) and the in-place x.__iSTEM__(y) (defined below)
+_OPERATORS = {"add": E.add, "sub": E.sub, "mul": E.mul, "truediv": E.div, "floordiv": E.floor_divide,
+              "mod": E.remainder, "pow": E.pow, "matmul": L.matmul, "and": E.bitwise_and, "or": E.bitwise_or,
+              "xor": E.bitwise_xor, "lshift": E.bitwise_left_shift, "rshift": E.bitwise_right_shift}
+for _stem, _fn in _OPERATORS.items():
+    setattr(Tensor, f"__{_stem}__", _v(_fn))
+    setattr(Tensor, f"__r{_stem}__", _reflect(_v(_fn)))
 Tensor.__invert__ = _v(E.bitwise_not)
 Tensor.__neg__ = _v(E.neg)
 Tensor.__pos__ = _v(E.positive)
@@ -158,12 +152,8 @@ def _records(self, args, kwargs):
 for _name in (n for _module in _MODULES for n in getattr(_module, "_INPLACE", "").split()):
     setattr(Tensor, _name + "_", _inplace(getattr(Tensor, _name), _name + "_"))
 
-for _op, _name in dict(add="__iadd__", sub="__isub__", mul="__imul__", div="__itruediv__", floor_divide="__ifloordiv__",
-                       remainder="__imod__", pow="__ipow__", bitwise_and="__iand__", bitwise_or="__ior__",
-                       bitwise_xor="__ixor__", bitwise_left_shift="__ilshift__",
-                       bitwise_right_shift="__irshift__").items():
-    setattr(Tensor, _name, _inplace(_v(getattr(E, _op)), _name))
-Tensor.__imatmul__ = _inplace(_v(L.matmul), "__imatmul__")
+for _stem, _fn in _OPERATORS.items():
+    setattr(Tensor, f"__i{_stem}__", _inplace(_v(_fn), f"__i{_stem}__"))
 
 
 def zero_(self):
