@@ -13,6 +13,7 @@ import numpy as np
 from .. import dtype as dt
 from ..errors import user_frame
 from ..primitives import PRIMITIVES, bind
+from ..primitives import base as _base
 from ..primitives import elementwise as P
 from ..tensor import Tensor
 
@@ -87,6 +88,10 @@ def binary(prim, x, y, *, dtype=None, float_math=False):
     if x.__class__ in _PLAIN and y.__class__ in _PLAIN and x.dtype is y.dtype and x._data.shape == y._data.shape:
         if not float_math or x.dtype.category == dt.FLOAT:
             return bind(prim, x, y)  # fast path: nothing to promote or broadcast
+    if dtype is None and not (_base._ANYWHERE[0] and _base.INTERPRETERS):
+        out = _eager_with_scalar(prim, x, y, float_math)
+        if out is not None:
+            return out
     _check_operand(prim.name, x)
     _check_operand(prim.name, y)
     if dtype is None:
@@ -96,6 +101,46 @@ def binary(prim, x, y, *, dtype=None, float_math=False):
     x, y = _as_operand(x, dtype), _as_operand(y, dtype)
     x, y = _broadcast(prim.name, x, y)
     return bind(prim, x, y)
+
+
+_SCALARS = (float, int)  # Python numbers the eager scalar path takes (bool promotes differently: slow path)
+
+
+def _eager_with_scalar(prim, x, y, float_math):
+    """Eager `tensor op scalar` (either order) without broadcasting the scalar, or None for the general path.
+
+    A Python number, or a 0-d tensor that does not require grad, whose promotion leaves the tensor's dtype
+    unchanged reaches the kernel as a 0-d array, which numpy (and the C kernels) broadcast for free: expanding it
+    to the full shape first cost two extra ops per `x * 1.01`. Only in eager mode with no transform active: traced
+    graphs and transforms keep the rule that binary primitives see operands of one shape. The 0-d operand needs no
+    gradient, so the vjp's cotangent for it (full-shaped, not reduced) is never used."""
+    if x.__class__ in _PLAIN and x._data.ndim:
+        t, s, t_first = x, y, True
+    elif y.__class__ in _PLAIN and y._data.ndim:
+        t, s, t_first = y, x, False
+    else:
+        return None
+    kind = t.dtype.category
+    if float_math and kind != dt.FLOAT:
+        return None
+    cls = s.__class__
+    if cls in _SCALARS:
+        if kind == dt.BOOL or cls is float and kind != dt.FLOAT:
+            return None  # int tensor * 0.5 promotes to the default float; bool tensor + 1 to int64
+        value = s
+    elif cls in _PLAIN and not s._data.ndim and not s._rg:
+        if s.dtype is t.dtype:
+            return bind(prim, x, y)
+        if not s._weak or s.dtype.category != kind and not (kind == dt.FLOAT and s.dtype.category == dt.INT):
+            return None  # a typed 0-d tensor, or a weak one of a higher category, changes the result dtype
+        value = getattr(s, "_exact", s._data)
+    else:
+        return None
+    try:
+        s = Tensor._make(np.asarray(value, t.dtype.np))
+    except OverflowError:  # an int that does not fit the tensor's dtype wraps around: the general path does that
+        return None
+    return bind(prim, t, s) if t_first else bind(prim, s, t)
 
 
 def unary_float(prim, x: Tensor) -> Tensor:
