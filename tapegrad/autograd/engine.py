@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..dtype import FLOAT
+from ..dtype import FLOAT, float32, float64
 from ..errors import GradError
 from ..primitives import base
 from ..tensor import Tensor
 from .grad_mode import ANOMALY, STATE, enable_grad, no_grad
 from .graph import AccumulateGrad, Node, edge_of  # noqa: F401  (re-exported: engine.Node is the usual spelling)
 from . import graph
+
+_KERNEL_DTYPES = (float32, float64)  # gradients whose backward kernels (Primitive.vjp_impl) numpy runs natively
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or to read saved values after they were "
@@ -78,6 +80,10 @@ class PrimNode(Node):
             t = args[i]
             if t._version.value != version:
                 raise _version_error(self, f"input {i} ({_describe(t)})", version, t._version)
+        if prim.vjp_impl is not None and not create_graph:
+            g = grads[0]
+            if g is not None and g.dtype in _KERNEL_DTYPES and not (base._ANYWHERE[0] and base.INTERPRETERS):
+                return self._apply_kernel(g._data)
         saves = prim.saves
         if not prim.vjp_reads_inputs or (type(saves) is tuple and len(saves) == len(args)):
             xs = args  # the rule reads every input, or none
@@ -97,6 +103,26 @@ class PrimNode(Node):
             # needs[i] is truthy iff input i receives a gradient (edges are tuples or None)
             return prim.vjp(grads[0], *xs, out=out, needs=self.edges, **self.params)
         return prim.vjp(grads[0], *xs, out=out, **self.params)
+
+    def _apply_kernel(self, g):
+        """The vjp by the backend's kernel on arrays (Primitive.vjp_impl): no op dispatch, no graph."""
+        prim, args = self.prim, self.args
+        if self.out_version is not None:
+            counter, v = self.out_version
+            if counter.value != v:
+                raise _version_error(self, f"the output of {prim.name}", v, counter)
+            out = self.out_data
+        else:
+            out = None
+        saves = prim.saves
+        if not prim.vjp_reads_inputs:  # add, sub, neg: a released node keeps only the arity
+            xs = args
+        elif type(saves) is tuple and len(saves) == len(args):
+            xs = [a._data for a in args]
+        else:
+            xs = [a._data if i in saves else base.AVal(a._data.shape, a.dtype) for i, a in enumerate(args)]
+        grads = prim.vjp_impl(g, *xs, out, self.edges, **self.params)
+        return [None if x is None else Tensor._make(x) for x in grads]
 
     def release(self):
         if self.versions or self.out_version is not None:

@@ -45,6 +45,11 @@ class Backend(abc.ABC):
         """primitive name -> function on arrays, for the primitives this backend runs eagerly itself."""
         return {}
 
+    def eager_vjps(self) -> dict:
+        """primitive name -> backward kernel on arrays (the vjp of that primitive; backends/numpy.py VJPS says what a
+        kernel receives), for eager backward passes that build no graph."""
+        return {}
+
     @abc.abstractmethod
     def compile(self, graph):
         """A plan for graph: plan(list of input arrays) -> list of output arrays."""
@@ -99,6 +104,8 @@ def install_eager(name: str = REFERENCE) -> None:
     from ..primitives import PRIMITIVES
 
     impls = {**get(REFERENCE).eager_impls(), **get(name).eager_impls()}
+    vjps = {**get(REFERENCE).eager_vjps(), **get(name).eager_vjps()}
     for prim_name, prim in PRIMITIVES.items():
         if prim_name in impls:
             prim.impl = impls[prim_name]
+        prim.vjp_impl = vjps.get(prim_name)

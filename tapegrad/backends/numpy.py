@@ -319,6 +319,70 @@ IMPLS = {
 }
 
 
+# *** backward kernels: the vjp of the hottest primitives on arrays ***
+#
+# An eager backward pass that builds no graph of its own (create_graph=False) calls these instead of the primitive's
+# vjp rule, which is written with tapegrad ops and costs a dispatch (wrappers, promotion, a Tensor, a Node check) per
+# op it uses: tanh's rule is three ops, its kernel one line of numpy. The rules stay the specification:
+# tests/primitives/test_vjp_kernels.py checks every kernel against its rule. A kernel gets g, then one entry per
+# input (the array when the primitive saves that input, else an AVal: shape and dtype only), then out (the array when
+# the primitive keeps it, else None), needs (truthy for each input that receives a gradient) and the params; it
+# returns one array or None per input. Only float32 / float64 gradients take this path (engine.PrimNode.apply).
+
+
+def _sum_to(g, shape):
+    """g summed over the axes where `shape` (of equal rank) has size 1 and g has not: Expand's vjp."""
+    axes = tuple(i for i, (a, b) in enumerate(zip(shape, g.shape)) if a != b)
+    return g.sum(axis=axes, keepdims=True) if axes else g
+
+
+def _inverse(perm):
+    inverse = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inverse[p] = i
+    return inverse
+
+
+def _unreduce(g, x, axes, keepdim):
+    """Sum's vjp: g with the reduced axes back (size 1), broadcast to x's shape (a read-only view, as Expand gives)."""
+    if not keepdim:
+        g = g.reshape([1 if i in axes else n for i, n in enumerate(x.shape)])
+    return np.broadcast_to(g, x.shape)
+
+
+def _where_vjp(g, cond, x, y, out, needs):
+    zero = np.zeros((), g.dtype)
+    return None, np.where(cond, g, zero) if needs[1] else None, np.where(cond, zero, g) if needs[2] else None
+
+
+def _div_vjp(g, x, y, out, needs):
+    gx = g / y
+    return gx if needs[0] else None, -gx * out if needs[1] else None
+
+
+VJPS = {
+    "add": lambda g, x, y, out, needs: (g if needs[0] else None, g if needs[1] else None),
+    "sub": lambda g, x, y, out, needs: (g if needs[0] else None, -g if needs[1] else None),
+    "neg": lambda g, x, out, needs: (-g,),
+    "mul": lambda g, x, y, out, needs: (g * y if needs[0] else None, g * x if needs[1] else None),
+    "div": _quiet(_div_vjp),
+    "exp": lambda g, x, out, needs: (g * out,),
+    "log": _quiet(lambda g, x, out, needs: (g / x,)),
+    "sqrt": _quiet(lambda g, x, out, needs: (g * (0.5 / out),)),
+    "tanh": lambda g, x, out, needs: (g * (1 - out * out),),
+    "sigmoid": lambda g, x, out, needs: (g * (out * (1 - out)),),
+    "where": _where_vjp,
+    "sum": lambda g, x, out, needs, *, axes, keepdim: (_unreduce(g, x, axes, keepdim),),
+    "expand": lambda g, x, out, needs, *, shape: (_sum_to(g, x.shape),),
+    "reshape": lambda g, x, out, needs, *, shape: (np.reshape(g, x.shape),),
+    "permute": lambda g, x, out, needs, *, perm: (np.transpose(g, _inverse(perm)),),
+    "matmul": lambda g, x, y, out, needs: (
+        np.matmul(g, np.swapaxes(y, -1, -2)) if needs[0] else None,
+        np.matmul(np.swapaxes(x, -1, -2), g) if needs[1] else None,
+    ),
+}
+
+
 class NumpyBackend(Backend):
     """The reference: always available, an eager implementation of every primitive, graphs run by plan.py."""
 
@@ -326,6 +390,9 @@ class NumpyBackend(Backend):
 
     def eager_impls(self) -> dict:
         return IMPLS
+
+    def eager_vjps(self) -> dict:
+        return VJPS
 
     def compile(self, graph):
         from .plan import Plan

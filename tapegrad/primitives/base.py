@@ -66,6 +66,9 @@ class Primitive:
     vjp_needs: bool = False  # vjp takes needs (one truthy/falsy entry per input) and may return None where falsy
     vjp_reads_inputs: bool = True  # False: vjp gets None for every input (add, sub, neg use only g)
     impl: Any = None  # the eager implementation on numpy arrays, installed by the backends (backends/base.py)
+    # A backend's kernel for vjp on arrays (backends/numpy.py VJPS), run by eager backward passes that build no
+    # graph; None: the vjp rule runs. Must agree with vjp (tests/primitives/test_vjp_kernels.py).
+    vjp_impl: Any = None
     # Properties that backends and passes read instead of keeping lists of names (backends/base.py):
     family: str = OTHER  # one of FAMILIES
     float_only: bool = False  # defined on floating inputs only (exp, isnan, ...); other dtypes are promoted first
