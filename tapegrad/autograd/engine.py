@@ -7,6 +7,8 @@ functional transform call `run_backward` here, the one entry point for reverse m
 from __future__ import annotations
 
 
+import sys
+
 import numpy as np
 
 from ..dtype import FLOAT, float32, float64
@@ -439,14 +441,41 @@ def _finish_leaf(leaf, grads, capture, accumulate, create_graph):
         return
     g = _call_hooks(leaf._hooks, g)
     if accumulate:
-        if leaf.grad is None:
-            # NOTE: a copy, never the gradient's own array: one gradient can reach several leaves (add passes
-            # it through) or be the caller's `gradient=`, and .grad is later changed in place (optimizers,
-            # clipping), which must not change another tensor.
-            leaf.grad = g.clone() if create_graph else Tensor._make(g._data.copy())
+        if create_graph:
+            leaf.grad = g.clone() if leaf.grad is None else leaf.grad + g
         else:
-            leaf.grad = leaf.grad + (g if create_graph else g.detach())
+            _accumulate(leaf, g)
         for hook in leaf._post_accumulate_hooks or ():
             hook(leaf)
+
+
+def _accumulate(leaf, g):
+    """leaf.grad += g without a graph, as PyTorch's AccumulateGrad does: the gradient's own array becomes .grad
+    when nothing else can see it, and an existing .grad is added to in place when nothing else holds it.
+
+    NOTE: otherwise a copy / a new tensor: one gradient can reach several leaves (add passes it through) or be the
+    caller's `gradient=`, a user may hold .grad (or a view of it), and .grad is later changed in place (optimizers,
+    clipping), which must not change another tensor. CPython reference counts say who else holds an object: a
+    gradient here is held by the sweep's list and the local name (getrefcount adds its own argument)."""
+    old = leaf.grad
+    if old is None:
+        data = g._data
+        if sys.getrefcount(g) <= 4 and _sole_owner(data) and type(g) is Tensor and g._rg is False:
+            leaf.grad = g
+        else:
+            leaf.grad = Tensor._make(data.copy())
+        return
+    data = old._data
+    if (sys.getrefcount(old) <= 3 and _sole_owner(data) and data.dtype == g._data.dtype
+            and data.shape == g._data.shape and type(old) is Tensor):
+        np.add(data, g._data, out=data)
+    else:
+        leaf.grad = old + g.detach()
+
+
+def _sole_owner(data) -> bool:
+    """data owns its memory, may be written, and only its tensor refers to it (no view, no other tensor): held by
+    the tensor, the caller's local name, this parameter and getrefcount's argument."""
+    return type(data) is np.ndarray and data.flags.owndata and data.flags.writeable and sys.getrefcount(data) <= 4
 
 

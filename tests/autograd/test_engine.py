@@ -818,3 +818,38 @@ def test_graph_is_released_when_output_is_dropped():
     del y
     gc.collect()
     assert node() is None
+
+
+def test_grad_accumulation_in_place_never_changes_a_tensor_someone_holds():
+    """.grad takes the gradient's own array, and later backward passes add into it in place, only when nothing
+    else can see it (PyTorch's AccumulateGrad): a held .grad, a view of it, a caller's gradient= and a gradient
+    shared by two leaves all stay as they were."""
+    x = tg.randn(3, 4, requires_grad=True)
+    w = tg.randn(4, 2)
+    (x @ w).sum().backward()
+    first = x.grad
+    kept = first.numpy().copy()
+    (x @ w).sum().backward()
+    assert x.grad is not first
+    np.testing.assert_allclose(first.numpy(), kept)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * kept, rtol=1e-6)
+    del first
+    address = x.grad._data.__array_interface__["data"][0]
+    (x @ w).sum().backward()  # nobody holds .grad now: added in place
+    assert x.grad._data.__array_interface__["data"][0] == address
+    np.testing.assert_allclose(x.grad.numpy(), 3 * kept, rtol=1e-6)
+    view = x.grad[0]
+    before = view.numpy().copy()
+    (x @ w).sum().backward()
+    np.testing.assert_allclose(view.numpy(), before)
+
+    y = tg.randn(3, requires_grad=True)
+    given = tg.ones(3)
+    (y * 1).backward(gradient=given)
+    y.grad.mul_(5)
+    np.testing.assert_array_equal(given.numpy(), np.ones(3))
+
+    p, q = tg.randn(3, requires_grad=True), tg.randn(3, requires_grad=True)
+    (p + q).backward(tg.ones(3))
+    p.grad.add_(1)
+    np.testing.assert_array_equal(q.grad.numpy(), np.ones(3))
