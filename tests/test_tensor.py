@@ -183,3 +183,36 @@ def test_iteration_and_numpy_interop():
     assert len(rows) == 2 and rows[1].tolist() == [3.0, 4.0]
     assert (np.float64(2.0) * x).tolist() == [[2.0, 4.0], [6.0, 8.0]]
     assert isinstance(np.float64(2.0) * x, tg.Tensor)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_inplace_arithmetic_matches_torch(dtype):
+    """x.add_(y, alpha=), x -= y, x *= s, x /= 0 written straight into x's memory (the optimizer path) agree with
+    PyTorch, bump the version counter, write through views, and leave no warning for a division by zero."""
+    import warnings
+
+    import torch
+
+    a = np.array([[1.5, -2.0, 0.0], [3.0, 4.0, -1.0]], dtype)
+    b = np.array([[0.5, 1.0, 2.0], [-1.0, 0.25, 3.0]], dtype)
+    x, tx = tg.tensor(a), torch.tensor(a)
+    y, ty = tg.tensor(b), torch.tensor(b)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for op in (lambda t, u: t.add_(u, alpha=-0.1), lambda t, u: t.sub_(u), lambda t, u: t.mul_(0.5),
+                   lambda t, u: t.div_(u), lambda t, u: t.__iadd__(2), lambda t, u: t.div_(0.0)):
+            version = x._version.value
+            assert op(x, y) is x
+            op(tx, ty)
+            assert x._version.value == version + 1
+            np.testing.assert_allclose(x.numpy(), tx.numpy(), rtol=1e-3)
+    base = tg.zeros(2, 3, dtype=getattr(tg, dtype))
+    row = base[1]
+    row.add_(tg.ones(3, dtype=getattr(tg, dtype)), alpha=2)
+    np.testing.assert_array_equal(base.numpy(), [[0, 0, 0], [2, 2, 2]])
+    p = tg.nn.Parameter(tg.ones(3, dtype=getattr(tg, dtype)))
+    with pytest.raises(RuntimeError, match="leaf"):
+        p.add_(1.0)  # with grad enabled an in-place change of a leaf that requires grad is refused, as in PyTorch
+    with tg.no_grad():
+        p.add_(tg.ones(3, dtype=getattr(tg, dtype)), alpha=-0.5)
+    np.testing.assert_array_equal(p.detach().numpy(), [0.5, 0.5, 0.5])

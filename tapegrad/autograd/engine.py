@@ -474,8 +474,16 @@ def _accumulate(leaf, g):
 
 
 def _sole_owner(data) -> bool:
-    """data owns its memory, may be written, and only its tensor refers to it (no view, no other tensor): held by
-    the tensor, the caller's local name, this parameter and getrefcount's argument."""
-    return type(data) is np.ndarray and data.flags.owndata and data.flags.writeable and sys.getrefcount(data) <= 4
+    """Only data's tensor refers to data and its memory (no other view, no other tensor), and data is a writable
+    contiguous array: held by the tensor, the caller's local name, this parameter and getrefcount's argument. A
+    contiguous view of an array that nothing else holds counts (a weight's gradient is transposed back by its
+    Permute kernel, backends/numpy.py _matmul_like)."""
+    if type(data) is not np.ndarray or not data.flags.writeable or sys.getrefcount(data) > 4:
+        return False
+    if data.flags.owndata:
+        return True
+    base = data.base
+    return (data.flags.c_contiguous and type(base) is np.ndarray and base.flags.owndata and base.nbytes == data.nbytes
+            and sys.getrefcount(base) <= 3)  # held by data, the local name and the argument
 
 

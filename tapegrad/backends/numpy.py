@@ -350,6 +350,15 @@ def _unreduce(g, x, axes, keepdim):
     return np.broadcast_to(g, x.shape)
 
 
+def _matmul_like(ref, a, b):
+    """a @ b laid out in memory as ref is: the gradient of a transposed matrix (the weight of x @ w.T) is computed
+    transposed, as (b.T @ a.T).T, so that the Permute kernel turns it back into a contiguous array that becomes .grad
+    without a copy (PyTorch's gradients follow their input's strides too)."""
+    if ref.ndim == 2 and ref.flags.f_contiguous and not ref.flags.c_contiguous:
+        return np.matmul(b.T, a.T).T
+    return np.matmul(a, b)
+
+
 def _where_vjp(g, cond, x, y, out, needs):
     zero = np.zeros((), g.dtype)
     return None, np.where(cond, g, zero) if needs[1] else None, np.where(cond, zero, g) if needs[2] else None
@@ -377,8 +386,8 @@ VJPS = {
     "reshape": lambda g, x, out, needs, *, shape: (np.reshape(g, x.shape),),
     "permute": lambda g, x, out, needs, *, perm: (np.transpose(g, _inverse(perm)),),
     "matmul": lambda g, x, y, out, needs: (
-        np.matmul(g, np.swapaxes(y, -1, -2)) if needs[0] else None,
-        np.matmul(np.swapaxes(x, -1, -2), g) if needs[1] else None,
+        _matmul_like(x, g, np.swapaxes(y, -1, -2)) if needs[0] else None,
+        _matmul_like(y, np.swapaxes(x, -1, -2), g) if needs[1] else None,
     ),
 }
 

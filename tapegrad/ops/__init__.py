@@ -10,7 +10,9 @@ import builtins
 
 import numpy as np
 
+from .. import dtype as _dt
 from ..autograd.grad_mode import STATE
+from ..primitives import base as _base
 from ..tensor import Tensor
 from . import _signature, activation, conv, creation, elementwise, index, linalg, reduce, shape
 from .activation import *  # noqa: F401,F403
@@ -132,8 +134,53 @@ Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = _v(E.lt), _v(E.le),
 # *** in place: x.op_(...) computes op out of place, then writes into x (Tensor._inplace) ***
 
 
+# In-place arithmetic that numpy can do straight into the tensor's memory (x.add_(g, alpha=-lr), x += y, x *= 0.9)
+_UFUNCS = {"add_": np.add, "sub_": np.subtract, "mul_": np.multiply, "div_": np.true_divide, "__iadd__": np.add,
+           "__isub__": np.subtract, "__imul__": np.multiply, "__itruediv__": np.true_divide}
+_FLOAT_KINDS = (_dt.float16, _dt.float32, _dt.float64)
+_NUMBERS = (float, int)
+
+
+def _direct(self, ufunc, name, args, kwargs):
+    """self op= other computed by numpy into self's memory, when nothing needs recording or tracing and no promotion
+    or broadcast of self is involved: an optimizer's update then makes one pass over the parameter instead of
+    computing a new tensor and copying it in. Returns self, or None for the general path (Tensor._inplace)."""
+    if len(args) != 1 or (kwargs and (len(kwargs) > 1 or "alpha" not in kwargs)):
+        return None
+    other, alpha = args[0], kwargs.get("alpha", 1)
+    data = self._data
+    if (self.__class__ not in elementwise._PLAIN or type(data) is not np.ndarray or self.dtype not in _FLOAT_KINDS
+            or not data.flags.writeable or alpha.__class__ not in _NUMBERS or (_base._ANYWHERE[0] and _base.INTERPRETERS)):
+        return None
+    if other.__class__ in _NUMBERS:
+        value = other
+    elif other.__class__ in elementwise._PLAIN and other.dtype is self.dtype and type(other._data) is np.ndarray and (
+            other._data.shape == data.shape or not other._data.ndim):
+        value = other._data
+        if STATE.enabled and other._rg:
+            return None
+    else:
+        return None
+    if STATE.enabled and (self._rg or (self._base is not None and self._base._rg)):
+        return None
+    if alpha != 1:
+        value = np.multiply(value, alpha) if value.__class__ is np.ndarray else value * alpha
+    if ufunc is np.true_divide:
+        with np.errstate(divide="ignore", invalid="ignore"):  # x / 0 is inf, silently, as in PyTorch
+            ufunc(data, value, out=data)
+    else:
+        ufunc(data, value, out=data)
+    self._version.value += 1
+    self._version.op = name
+    return self
+
+
 def _inplace(fn, name):
+    ufunc = _UFUNCS.get(name)
+
     def method(self, *args, **kwargs):
+        if ufunc is not None and _direct(self, ufunc, name, args, kwargs) is not None:
+            return self
         # NOTE: fn's backward may save self (abs_, sin_, mul_, ...), which the write would then change; when
         # the op is recorded it computes from a copy of self, as PyTorch keeps the original self for backward.
         src = self.clone() if _records(self, args, kwargs) else self
