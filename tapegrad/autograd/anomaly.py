@@ -17,6 +17,7 @@ import numpy as np
 
 from ..dtype import FLOAT
 from ..errors import AnomalyError, user_frame
+from ..tensor import Tensor
 from ..primitives import base
 from . import engine
 from .grad_mode import ANOMALY
@@ -129,7 +130,11 @@ def _has(data, what: str) -> bool:
 
 def _found(t, watch):
     """'NaN' or 'Inf' when tensor t holds one that watch (check NaN, check Inf) looks for, else None."""
-    if t is None or t.dtype.category != FLOAT:
+    if t is None:
+        return None
+    if isinstance(t, np.ndarray):  # a cotangent from a backward kernel (engine.PrimNode._apply_kernel)
+        t = Tensor._make(t)
+    if t.dtype.category != FLOAT:
         return None
     for what, on in zip(("NaN", "Inf"), watch):
         if on and _has(t._data, what):

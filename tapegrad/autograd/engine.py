@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from ..dtype import FLOAT, float32, float64
+from ..dtype import FLOAT
 from ..errors import GradError
 from ..primitives import base
 from ..tensor import Tensor
@@ -19,7 +19,7 @@ from .grad_mode import ANOMALY, STATE, enable_grad, no_grad
 from .graph import AccumulateGrad, Node, edge_of  # noqa: F401  (re-exported: engine.Node is the usual spelling)
 from . import graph
 
-_KERNEL_DTYPES = (float32, float64)  # gradients whose backward kernels (Primitive.vjp_impl) numpy runs natively
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # gradients that backward kernels take
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or to read saved values after they were "
@@ -60,11 +60,13 @@ class PrimNode(Node):
         # NOTE: args are held until backward, but vjp rules only see the inputs in prim.saves;
         # the others arrive as AVals (shape and dtype), so rules stay traceable.
         saves = prim.saves
-        if saves:
+        if not saves:
+            self.versions = ()
+        elif saves == (0, 1):  # mul, matmul, ...: spelled out, this runs once per recorded op
+            self.versions = ((0, args[0]._version.value), (1, args[1]._version.value))
+        else:
             idx = saves if type(saves) is tuple else range(saves.start, len(args))
             self.versions = [(i, args[i]._version.value) for i in idx]
-        else:
-            self.versions = ()
         keeps = prim.saves_out
         # NOTE: a tuple names the inputs whose cotangent reads `out` (Div's divisor): with none of them needing
         # a gradient the output is not kept, so `y = a / 2; y += b` may change y in place, as in PyTorch.
@@ -82,10 +84,13 @@ class PrimNode(Node):
             t = args[i]
             if t._version.value != version:
                 raise _version_error(self, f"input {i} ({_describe(t)})", version, t._version)
-        if prim.vjp_impl is not None and not create_graph:
-            g = grads[0]
-            if g is not None and g.dtype in _KERNEL_DTYPES and not (base._ANYWHERE[0] and base.INTERPRETERS):
-                return self._apply_kernel(g._data)
+        g = grads[0]
+        if prim.vjp_impl is not None and not create_graph and g is not None:
+            data = g if g.__class__ is np.ndarray else g._data
+            if data.dtype in _KERNEL_DTYPES and not (base._ANYWHERE[0] and base.INTERPRETERS):
+                return self._apply_kernel(data)
+        if g.__class__ is np.ndarray:
+            g = Tensor._make(g)
         saves = prim.saves
         if not prim.vjp_reads_inputs or (type(saves) is tuple and len(saves) == len(args)):
             xs = args  # the rule reads every input, or none
@@ -103,11 +108,12 @@ class PrimNode(Node):
                 out._rg, out.grad_fn = True, self
         if prim.vjp_needs:  # the rule skips cotangents no input edge will receive
             # needs[i] is truthy iff input i receives a gradient (edges are tuples or None)
-            return prim.vjp(grads[0], *xs, out=out, needs=self.edges, **self.params)
-        return prim.vjp(grads[0], *xs, out=out, **self.params)
+            return prim.vjp(g, *xs, out=out, needs=self.edges, **self.params)
+        return prim.vjp(g, *xs, out=out, **self.params)
 
     def _apply_kernel(self, g):
-        """The vjp by the backend's kernel on arrays (Primitive.vjp_impl): no op dispatch, no graph."""
+        """The vjp by the backend's kernel on arrays (Primitive.vjp_impl): no op dispatch, no graph. The cotangents
+        stay arrays in the sweep's buffers until something needs a Tensor (a rule, a hook, a leaf: _as_tensor)."""
         prim, args = self.prim, self.args
         if self.out_version is not None:
             counter, v = self.out_version
@@ -123,8 +129,11 @@ class PrimNode(Node):
             xs = [a._data for a in args]
         else:
             xs = [a._data if i in saves else base.AVal(a._data.shape, a.dtype) for i, a in enumerate(args)]
-        grads = prim.vjp_impl(g, *xs, out, self.edges, **self.params)
-        return [None if x is None else Tensor._make(x) for x in grads]
+        res = prim.vjp_impl(g, *xs, out, self.edges, **self.params)
+        for x in res:
+            if x is not None and x.__class__ is not np.ndarray:  # numpy gives scalars for 0-d results: make arrays
+                return [x if x is None else np.asarray(x) for x in res]
+        return res
 
     def release(self):
         if self.versions or self.out_version is not None:
@@ -290,7 +299,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     # With inputs given, only nodes on a path to one of them run (and release their saved values).
     useful = None if inputs is None else _on_path_to([r[0] for r in roots], {t for t, _ in inputs}, keep)
     ready = list({id(r[0]): r[0] for r in roots if r[0] not in deps}.values())
-    run_node = _run_node
+    # NOTE: APPLYING (the node being applied) is read by a tracer recording this sweep and by anomaly mode; with
+    # neither active, nodes run without pushing it (two thread-local list operations per node).
+    run_node = _run_node if base._ANYWHERE[0] and base.INTERPRETERS else _apply_node
     if ANOMALY.watch is not None:  # read once per sweep: with anomaly mode off the loop below is unchanged
         from .anomaly import checked_run_node as run_node
     queued = []
@@ -343,6 +354,12 @@ def _on_path_to(roots, targets, keep=None):
     return useful
 
 
+def _sum(a, b):
+    if a.__class__ is np.ndarray and b.__class__ is np.ndarray:
+        return np.asarray(np.add(a, b))  # asarray: a 0-d sum is a numpy scalar
+    return _as_tensor(a) + _as_tensor(b)
+
+
 def _add_to_buffer(buffers, target, nr, g):
     slots = buffers.get(target)
     if slots is None:
@@ -362,11 +379,18 @@ def _run_node(node, grads, buffers, deps, ready, capture, retain_graph, create_g
         APPLYING.pop()
 
 
+def _as_tensor(g):
+    """A cotangent as a Tensor: backward kernels leave arrays in the sweep's buffers (PrimNode._apply_kernel)."""
+    return Tensor._make(g) if g.__class__ is np.ndarray else g
+
+
 def _apply_node(node, grads, buffers, deps, ready, capture, retain_graph, create_graph, run):
     if grads is None:
         grads = [None] * node.num_outputs
-    elif node.hooks is not None or node.retained is not None or capture is not None:
-        grads = _output_hooks(node, list(grads), capture, create_graph)
+    elif node.hooks is not None or node.retained is not None or capture is not None or node.__class__ is not PrimNode:
+        grads = [None if g is None else _as_tensor(g) for g in grads]
+        if node.hooks is not None or node.retained is not None or capture is not None:
+            grads = _output_hooks(node, grads, capture, create_graph)
     if run and (grads[0] is not None or any(g is not None for g in grads)):
         in_grads = node.apply(grads, create_graph)
         if not retain_graph:
@@ -387,7 +411,7 @@ def _apply_node(node, grads, buffers, deps, ready, capture, retain_graph, create
                 if slots is None:
                     slots = buffers[target] = [None] * (target.num_outputs if isinstance(target, Node) else 1)
                 old = slots[e[1]]
-                slots[e[1]] = g if old is None else old + g
+                slots[e[1]] = g if old is None else _sum(old, g)
         left = deps[target] - 1
         deps[target] = left
         if not left:
@@ -434,6 +458,8 @@ def _finish_leaf(leaf, grads, capture, accumulate, create_graph):
     g = grads[0] if grads else None
     if g is None:
         return
+    if g.__class__ is np.ndarray:
+        g = grads[0] = Tensor._make(g)  # in the list too: _accumulate counts the references to g
     if capture is not None:
         key = (id(leaf), 0)
         if key in capture:
