@@ -147,6 +147,35 @@ class PrimNode(Node):
 _NONES = [(None,) * n for n in range(4)]  # what released add/sub/neg nodes keep (only the arity matters)
 
 
+class BroadcastNode(PrimNode):
+    """The Node of an eager elementwise primitive whose operands had different shapes (ops/elementwise.py
+    _eager_broadcast): each cotangent, computed at the output's shape, is summed back to its operand's shape."""
+
+    in_shapes = ()
+
+    def apply(self, grads, create_graph):
+        return [None if g is None else _reduce_to(g, shape) for g, shape in zip(super().apply(grads, create_graph),
+                                                                                  self.in_shapes)]
+
+
+def broadcast_node(node, in_shapes) -> None:
+    if type(node) is PrimNode:
+        node.__class__ = BroadcastNode
+        node.in_shapes = in_shapes
+
+
+def _reduce_to(g, shape):
+    """g (an array or a Tensor of the broadcast shape) summed over the axes that broadcasting added or stretched."""
+    gshape = tuple(g.shape)
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
+    if g.__class__ is np.ndarray:
+        return np.asarray(g.sum(axis=axes)).reshape(shape)
+    return g.sum(axes).reshape(shape)
+
+
 class _Released:
     """What is left of an input after backward released it: the shape and dtype an AVal needs."""
 
@@ -379,6 +408,9 @@ def _run_node(node, grads, buffers, deps, ready, capture, retain_graph, create_g
         APPLYING.pop()
 
 
+_ARRAY_NODES = (PrimNode, BroadcastNode)  # the Node classes that take array cotangents (from backward kernels)
+
+
 def _as_tensor(g):
     """A cotangent as a Tensor: backward kernels leave arrays in the sweep's buffers (PrimNode._apply_kernel)."""
     return Tensor._make(g) if g.__class__ is np.ndarray else g
@@ -387,7 +419,7 @@ def _as_tensor(g):
 def _apply_node(node, grads, buffers, deps, ready, capture, retain_graph, create_graph, run):
     if grads is None:
         grads = [None] * node.num_outputs
-    elif node.hooks is not None or node.retained is not None or capture is not None or node.__class__ is not PrimNode:
+    elif node.hooks is not None or node.retained is not None or capture is not None or node.__class__ not in _ARRAY_NODES:
         grads = [None if g is None else _as_tensor(g) for g in grads]
         if node.hooks is not None or node.retained is not None or capture is not None:
             grads = _output_hooks(node, grads, capture, create_graph)

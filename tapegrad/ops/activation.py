@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from .. import dtype as dt
+from ..primitives import base as _base
 from ..tensor import Tensor
 from .elementwise import exp, isinf, log, where
 
@@ -38,6 +41,10 @@ def _shifted(x, dim):
     Over an empty dim there is no maximum and nothing to shift: the result is empty, as in PyTorch."""
     if x.shape[dim] == 0:
         return x
+    if not (_base._ANYWHERE[0] and _base.INTERPRETERS) and type(x._data) is np.ndarray:
+        # eager: the shift is a constant, computed on the array (three tensor ops fewer per call)
+        m = np.max(x._data, axis=dim, keepdims=True)
+        return x - Tensor._make(np.where(np.isinf(m), np.zeros((), m.dtype), m))
     m = x.detach().amax(dim, keepdim=True)
     return x - where(isinf(m), 0.0, m)
 

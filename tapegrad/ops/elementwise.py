@@ -14,6 +14,7 @@ from .. import dtype as dt
 from ..errors import user_frame
 from ..primitives import PRIMITIVES, bind
 from ..primitives import base as _base
+from ..autograd import engine as _engine
 from ..primitives import elementwise as P
 from ..tensor import Tensor
 
@@ -99,8 +100,26 @@ def binary(prim, x, y, *, dtype=None, float_math=False):
         if float_math and dtype.category != dt.FLOAT:
             dtype = dt.get_default_dtype()
     x, y = _as_operand(x, dtype), _as_operand(y, dtype)
+    if x._data.shape != y._data.shape and not (_base._ANYWHERE[0] and _base.INTERPRETERS):
+        return _eager_broadcast(prim, x, y)
     x, y = _broadcast(prim.name, x, y)
     return bind(prim, x, y)
+
+
+def _eager_broadcast(prim, x, y):
+    """Eager prim(x, y) on operands of different shapes: the kernel broadcasts them (numpy does, the C kernels do) and
+    the Node sums each gradient back to its operand's shape (engine.BroadcastNode), as PyTorch does, instead of a
+    reshape and an expand per operand in front of the op and their vjps behind it. Traced graphs keep the expands:
+    the primitives' rules see operands of one shape."""
+    try:
+        broadcast_shapes(x.shape, y.shape)
+    except ValueError as e:
+        raise ValueError(f"{prim.name}: {e} (at {user_frame()})") from None
+    out = bind(prim, x, y)
+    node = out.grad_fn
+    if node is not None:
+        _engine.broadcast_node(node, (x._data.shape, y._data.shape))
+    return out
 
 
 _SCALARS = (float, int)  # Python numbers the eager scalar path takes (bool promotes differently: slow path)

@@ -853,3 +853,39 @@ def test_grad_accumulation_in_place_never_changes_a_tensor_someone_holds():
     (p + q).backward(tg.ones(3))
     p.grad.add_(1)
     np.testing.assert_array_equal(q.grad.numpy(), np.ones(3))
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "atan2"])
+@pytest.mark.parametrize("shapes", [((4, 3), (3,)), ((4, 1), (1, 3)), ((2, 1, 3), (4, 1)), ((), (2, 3))])
+def test_eager_broadcast_gradients_match_torch(op, shapes):
+    """Eager binary ops on operands of different shapes record one node that sums each gradient back to its
+    operand's shape (engine.BroadcastNode): first order by the backward kernels and by the rules (create_graph),
+    second order through the rules, all against PyTorch."""
+    import torch
+
+    rng = np.random.default_rng(1)
+    arrays = [rng.uniform(0.5, 2.0, s) for s in shapes]
+    xs = [tg.tensor(a, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out, tout = getattr(tg, op)(*xs), getattr(torch, op)(*ts)
+    assert type(out.grad_fn).__name__ == "BroadcastNode" or xs[0].shape == xs[1].shape
+    weights = rng.standard_normal(tuple(out.shape))
+    loss = (out * tg.tensor(weights)).sum()
+    tloss = (tout * torch.tensor(weights)).sum()
+    fast = tg.autograd.grad(loss, xs, retain_graph=True)
+    rule = tg.autograd.grad(loss, xs, create_graph=True)
+    expected = torch.autograd.grad(tloss, ts, create_graph=True)
+    for f, r, e, x in zip(fast, rule, expected, xs):
+        assert tuple(f.shape) == tuple(x.shape) == tuple(r.shape)
+        np.testing.assert_allclose(f.numpy(), e.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(r.detach().numpy(), e.detach().numpy(), rtol=1e-10, atol=1e-12)
+    total = sum(r.sum() for r in rule)
+    if not total.requires_grad:  # add, sub, maximum, minimum: the first derivatives are constant
+        return
+    second = tg.autograd.grad(total, xs, allow_unused=True)
+    tsecond = torch.autograd.grad(sum(e.sum() for e in expected), ts, allow_unused=True)
+    for s, e in zip(second, tsecond):
+        if e is None:
+            assert s is None or np.allclose(s.numpy(), 0)
+        else:
+            np.testing.assert_allclose(s.numpy(), e.numpy(), rtol=1e-9, atol=1e-12)
