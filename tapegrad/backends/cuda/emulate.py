@@ -34,13 +34,16 @@ template <int OP, typename T> TG_INLINE T tg_block_reduce(T v, T identity) { (vo
 
 
 def _driver(ck) -> str:
-    """`run_kN(void **a)`: every launch of one kernel, its blocks in order, with blockDim 1."""
+    """`launch_NAME(void **a)` per launch: its grid's blocks in order, with blockDim 1; `run_kN(void **a)`: every
+    launch of the kernel in order."""
     args = ", ".join(f"({t})a[{j}]" for j, t in enumerate(ck.types))
-    lines = [f'extern "C" void run_{ck.name}(void **a) {{', "    blockDim.x = 1; threadIdx.x = 0;"]
+    lines = []
     for launch in ck.launches:
-        lines += [f"    gridDim.x = {launch.grid};",
-                  f"    for (unsigned b = 0; b < {launch.grid}; b++) {{ blockIdx.x = b; {launch.name}({args}); }}"]
-    return "\n".join(lines + ["}"])
+        lines += [f'extern "C" void launch_{launch.name}(void **a) {{',
+                  f"    blockDim.x = 1; threadIdx.x = 0; gridDim.x = {launch.grid};",
+                  f"    for (unsigned b = 0; b < {launch.grid}; b++) {{ blockIdx.x = b; {launch.name}({args}); }}", "}"]
+    calls = " ".join(f"launch_{launch.name}(a);" for launch in ck.launches)
+    return "\n".join(lines + [f'extern "C" void run_{ck.name}(void **a) {{ {calls} }}'])
 
 
 def build(kernels, folder: str | None = None) -> ctypes.CDLL:
@@ -69,3 +72,14 @@ def run(lib, ck, inputs: list) -> list:
     ptrs = (ctypes.c_void_p * (len(arrays) + len(outs) + len(ws)))(*[a.ctypes.data for a in arrays + outs + ws])
     getattr(lib, f"run_{ck.name}")(ptrs)
     return outs
+
+
+def launcher(lib, name: str):
+    """A stand-in for a CuPy RawKernel: f(grid, block, args) runs launch `name` on numpy arrays (grid and block
+    come from the kernel's own launch; the emulation always uses its grid and one thread per block)."""
+    fn = getattr(lib, f"launch_{name}")
+
+    def launch(grid, block, args):
+        fn((ctypes.c_void_p * len(args))(*[a.ctypes.data for a in args]))
+
+    return launch

@@ -58,7 +58,8 @@ def version() -> tuple:
 
 
 def compile(source: str, arch: str, name: str = "tapegrad.cu") -> tuple:
-    """(cubin bytes, log) for `arch` ('sm_80', 'sm_90', ...); CudaCompileError on an error or a warning."""
+    """(GPU code, log) for `arch`: a cubin for a real architecture ('sm_80', 'sm_90', ...), PTX for a virtual one
+    ('compute_90': only the front end, without ptxas). CudaCompileError on an error or a warning."""
     nvrtc = _nvrtc()
     prog = _check(nvrtc.nvrtcCreateProgram(source.encode(), name.encode(), 0, [], []), "nvrtcCreateProgram")
     try:
@@ -71,10 +72,11 @@ def compile(source: str, arch: str, name: str = "tapegrad.cu") -> tuple:
         if int(status) != 0 or "warning" in log.lower():
             raise CudaCompileError(f"NVRTC could not compile {name} for {arch} cleanly ({status}); this is a bug in "
                                    f"tapegrad's CUDA renderer, please report it with this log:\n{log}")
-        size = _check(nvrtc.nvrtcGetCUBINSize(prog), "nvrtcGetCUBINSize")
-        cubin = b" " * size
-        _check(nvrtc.nvrtcGetCUBIN(prog, cubin), "nvrtcGetCUBIN")
-        return cubin, log
+        kind = "PTX" if arch.startswith("compute_") else "CUBIN"
+        size = _check(getattr(nvrtc, f"nvrtcGet{kind}Size")(prog), f"nvrtcGet{kind}Size")
+        code = b" " * size
+        _check(getattr(nvrtc, f"nvrtcGet{kind}")(prog, code), f"nvrtcGet{kind}")
+        return code, log
     finally:
         nvrtc.nvrtcDestroyProgram(prog)
 
