@@ -7,9 +7,8 @@ compute each element with the same formulas. What differs is only the frame arou
 - NVRTC compiles without the C standard headers, so the integer types and INFINITY / NAN are defined here and
   the C text's `#include` lines and its `TG_INLINE` definition are dropped (TG_INLINE becomes
   `__device__ __forceinline__`; not `static`, which makes NVRTC warn about every helper a kernel leaves unused).
-- The block reductions (warp shuffles, then one shared-memory step across warps) live in BLOCK, apart from
-  the rest, so that emulate.py can swap them for the one-thread identity and run the same kernel bodies as C++
-  on the CPU (tests/backends/test_cuda.py).
+- The block reductions (warp shuffles, then one shared-memory step across warps) are BLOCK; emulate.py runs
+  all of this text as C++ on the CPU, one OS thread per CUDA thread (tests/backends/test_cuda.py).
 """
 
 from __future__ import annotations
