@@ -1,8 +1,8 @@
 """The CUDA renderer without a GPU: NVRTC compiles every scalar template and every fused kernel of a
 representative set of graphs (elementwise, all-axes, row, column and mixed kernels, forward and backward, float32
 and float64, integer and bool work) for sm_80 and sm_90, failing on any error or warning; and the same kernel
-text, run as C++ on the CPU one thread per block (backends/cuda/emulate.py), matches the C backend's rendering of
-the kernel and a numpy evaluation of its equations. Nothing here runs on a GPU: see docs/cuda.md."""
+text, run as C++ on the CPU with the GPU's grid and block sizes, one OS thread per CUDA thread (backends/cuda/
+emulate.py), matches the C backend's rendering of the kernel and a numpy evaluation of its equations. Nothing here runs on a GPU: see docs/cuda.md."""
 
 import ctypes
 import shutil
