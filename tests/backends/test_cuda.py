@@ -1,8 +1,9 @@
 """The CUDA renderer without a GPU: NVRTC compiles every scalar template and every fused kernel of a
 representative set of graphs (elementwise, all-axes, row, column and mixed kernels, forward and backward, float32
 and float64, integer and bool work) for sm_80 and sm_90, failing on any error or warning; and the same kernel
-text, run as C++ on the CPU with the GPU's grid and block sizes, one OS thread per CUDA thread (backends/cuda/
-emulate.py), matches the C backend's rendering of the kernel and a numpy evaluation of its equations. Nothing here runs on a GPU: see docs/cuda.md."""
+text, run as C++ on the CPU with the GPU's grid and block sizes, one OS thread per CUDA thread
+(backends/cuda/emulate.py), matches the C backend's rendering of the kernel and a numpy evaluation of its
+equations. Nothing here runs on a GPU: see docs/cuda.md."""
 
 import ctypes
 import shutil
@@ -143,7 +144,8 @@ def _template_source() -> tuple:
 
 
 @needs_nvrtc
-@pytest.mark.parametrize("arch", ["compute_80", "sm_90"])  # PTX for sm_80 (ptxas on 182 kernels took 8 s more)
+# PTX (NVRTC without ptxas, which took 4-8 s more per arch on these 182 kernels); the fused kernels go to cubins
+@pytest.mark.parametrize("arch", ["compute_80", "compute_90"])
 def test_nvrtc_compiles_every_scalar_template(arch):
     cases, source = _template_source()
     names = {c[0] for c in cases}
@@ -242,6 +244,22 @@ def test_emulated_cuda_kernel_matches_c_and_numpy(j, emulated):
 
 
 @needs_cxx
+def test_emulated_kernels_on_few_small_blocks_stride_over_rows_and_elements(monkeypatch, tmp_path):
+    # 3 blocks of 64 threads: every grid-stride, row-stride and thread-stride loop goes round more than once
+    monkeypatch.setattr(cu_render, "MAX_BLOCKS", 3)
+    monkeypatch.setattr(cu_render, "THREADS", 64)
+    picked = [k for name, k in KERNELS if name.endswith("float32")]
+    cks = [cu_render.render(k, f"s{j}") for j, k in enumerate(picked)]
+    assert {launch.grid for ck in cks for launch in ck.launches} <= {1, 2, 3}
+    lib = emulate.build(cks, str(tmp_path))
+    for j, (ck, k) in enumerate(zip(cks, picked)):
+        arrays = _inputs(k, np.random.default_rng(j))
+        got = emulate.run(lib, ck, [arrays[next(vid for vid, (u, _) in k.loads.items() if u is v)] for v in ck.args])
+        for g, w, v in zip(got, _numpy(k, arrays), k.outputs):
+            np.testing.assert_allclose(g, w, equal_nan=True, **TOL.get(v.dtype.name, {"rtol": 0, "atol": 0}))
+
+
+@needs_cxx
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_emulated_max_propagates_nan_like_numpy(dtype, tmp_path):
     x = np.random.default_rng(1).standard_normal((6, 37)).astype(dtype)
@@ -302,3 +320,40 @@ def test_cuda_device_and_backend_say_what_is_missing():
             make()
     with pytest.raises(tg.errors.BackendError, match="backend 'cuda' .* cannot run here"):
         tg.jit(lambda x: x + 1, backend="cuda")(tg.ones(2))
+
+
+# *** on a GPU (skipped elsewhere; benchmarks/gpu_check.sh runs them) ***
+
+GPU = tg.cuda.backend_problem()
+needs_gpu = pytest.mark.skipif(GPU is not None, reason=f"needs an NVIDIA GPU with CuPy and NVRTC: {GPU}")
+
+
+@needs_gpu
+def test_fused_kernels_on_the_gpu_match_numpy():
+    import cupy as cp
+
+    from tapegrad.backends.cuda import plan
+
+    cks = [cu_render.render(k, f"k{j}") for j, (_, k) in enumerate(KERNELS)]
+    fns = plan._module(cp, cu_render.module_source(cks), cks)
+    for j, (ck, (_, k)) in enumerate(zip(cks, KERNELS)):
+        arrays = _inputs(k, np.random.default_rng(j))
+        ins = [cp.asarray(arrays[next(vid for vid, (u, _) in k.loads.items() if u is v)]) for v in ck.args]
+        outs = [cp.empty(tuple(v.shape), v.dtype.np) for v in k.outputs]
+        ws = [cp.full(ck.workspace, np.nan)] if ck.workspace else []
+        for launch in ck.launches:
+            fns[launch.name]((launch.grid,), (launch.block,), tuple(ins + outs + ws))
+        for g, w, v in zip(outs, _numpy(k, arrays), k.outputs):
+            np.testing.assert_allclose(cp.asnumpy(g), w, equal_nan=True, **TOL.get(v.dtype.name, {"rtol": 0, "atol": 0}))
+
+
+@needs_gpu
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", [c[0] for c in _cases(np.float32)])
+def test_cuda_plan_on_the_gpu_matches_numpy(name, dtype):
+    _, fn, args = next(c for c in _cases(dtype) if c[0] == name)
+    got, want = tg.jit(fn, backend="cuda")(*args), tg.jit(fn, backend="numpy")(*args)
+    got, want = (list(x) if isinstance(x, (tuple, list)) else [x] for x in (got, want))
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype
+        np.testing.assert_allclose(g.numpy(), w.numpy(), **TOL.get(w.numpy().dtype.name, {"rtol": 0, "atol": 0}))
