@@ -45,6 +45,11 @@ def _layer_norm(x, w, b):
     return F.layer_norm(x, x.shape[-1:], w, b)
 
 
+def _exp_and_softmax(x):
+    e = (x - x.amax(-1, keepdim=True)).exp()
+    return e, e / e.sum(-1, keepdim=True)  # e is an output: the last loop reads it back instead of recomputing
+
+
 def _mlp_loss(w1, b1, w2, b2, x, y):
     return F.cross_entropy(F.relu(x @ w1.T + b1) @ w2.T + b2, y)
 
@@ -61,6 +66,7 @@ def _cases(dtype):
     yield "w3_grad", tg.func.grad(lambda x: (tg.tanh(x) * 2 + 1).sum()), [t(1000)]
     yield "bias_gelu", lambda x, b: F.gelu(x + b) * tg.sigmoid(x), [t(7, 33), t(33)]
     yield "softmax", lambda x: F.softmax(x, -1), [t(8, 100)]
+    yield "exp_and_softmax", _exp_and_softmax, [t(5, 70)]
     yield "log_softmax_grad", tg.func.grad(lambda x, c: (F.log_softmax(x, -1) * c).sum()), [t(6, 40), t(6, 40)]
     yield "layer_norm", _layer_norm, [t(4, 3, 10), t(10), t(10)]
     yield "layer_norm_grad", tg.func.grad(lambda x, w, b, c: (_layer_norm(x, w, b) * c).sum(), argnums=(0, 1, 2)), \
@@ -101,6 +107,15 @@ def test_the_graphs_cover_every_layout_and_role():
     # a row kernel with column partials (layer norm's weight gradients) and a finishing kernel
     mixed = [k for _, k in KERNELS if cu_render.layout(k) == "rows" and "prefix" in k.role.values()]
     assert mixed and all(len(cu_render.render(k, "k").launches) == 2 for k in mixed)
+
+
+def test_partial_columns_of_a_row_kernel_are_bounded():
+    x, w = tg.zeros(4096, 2048), tg.zeros(2048)
+    fn = tg.func.grad(lambda x, w, b, c: (_layer_norm(x, w, b) * c).sum(), argnums=(0, 1, 2))
+    (k,) = _kernels(fn, [x, w, w, x])
+    ck = cu_render.render(k, "k0")
+    grid = ck.launches[0].grid
+    assert grid == cu_render.COL_PARTIALS // 2048 < 4096 and ck.workspace == 2 * grid * 2048
 
 
 # *** NVRTC ***

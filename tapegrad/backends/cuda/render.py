@@ -30,6 +30,7 @@ from ..c.scalar import CTYPES
 THREADS = 256  # threads per block of flat and column kernels (a multiple of the warp size)
 MAX_BLOCKS = 4096  # grid-stride kernels launch at most this many blocks (enough for every SM of an H200 8 times)
 WARP = 32
+COL_PARTIALS = 1 << 22  # doubles of per-block partial columns per column reduction (32 MB): bounds a row grid
 
 
 @dataclass
@@ -256,10 +257,12 @@ class _CudaRows(_Rows):
 
     def lines(self) -> list:
         w, k, m, r = self.w, self.k, self.m, self.r
+        cols = [e for e in k.reductions if k.role[e.outputs[0].id] == PREFIX]
         grid, block = _blocks(m, 1), _threads_for(r)
+        if cols:  # each block keeps a partial column of length r per column reduction
+            grid = max(1, min(grid, COL_PARTIALS // r))
         w.launches.append(Launch(w.name, grid, block))
         w.note = f" as {m} rows of {r} in {self.loops} loop{'s' if self.loops > 1 else ''}"
-        cols = [e for e in k.reductions if k.role[e.outputs[0].id] == PREFIX]
         alls = [e for e in k.reductions if k.role[e.outputs[0].id] == ALL]
         self.colbase, head = {}, []
         for e in cols:  # this block's partial column starts at the identity
