@@ -9,12 +9,14 @@ shape alone and so is every summation order: results do not depend on the run.
 Layouts (as on C, see c/render.py):
 - flat: a grid-stride loop over every element. Reductions over every axis accumulate per thread, are
   reduced per block (warp shuffles, `tg_block_reduce`) into ws, and a second kernel `kN_fin` combines the
-  block partials in order and runs the scalar epilogue.
+  block partials in a fixed order (each thread a strided subset, then one block reduction) and runs the
+  scalar epilogue.
 - rows: one block per row (blocks stride over rows); per phase, the block's threads stride over the row, and a
   row reduction ends the phase with a block reduction whose result every thread holds. Values needed in a
   later phase are recomputed or read back from an output the same thread wrote (no row buffers: on a GPU the
   arithmetic is cheaper than the memory). Column reductions of short rows keep one partial column per block
-  in ws; reductions over every axis one partial per block; `kN_fin` combines them in block order.
+  in ws (the grid is capped so that they stay under COL_PARTIALS), reductions over every axis one partial per
+  block; `kN_fin` adds the partial columns in block order and combines the rest as for flat kernels.
 - columns: reductions over the leading axes only: one thread per column walks the rows in order (coalesced
   reads, no partials).
 """
@@ -74,6 +76,7 @@ def layout(kernel) -> str:
 
 
 def render(kernel, name: str) -> CudaKernel:
+    """The CUDA text of fused kernel `kernel` (backends/c/fuse.py) as function `name` (and `name_fin`)."""
     w = _CudaWriter(kernel, name)
     lay = layout(kernel)
     body = {"flat": w.flat, "rows": w.rows, "columns": w.columns}[lay]()
@@ -127,7 +130,7 @@ class _CudaWriter(_Writer):
 
     def partials(self, reds, grid) -> tuple:
         """Per-block partials of reductions over every axis: (lines ending the main kernel, lines of the
-        finishing kernel's block 0 that combine them in block order and bind each result's name)."""
+        finishing kernel's block 0 that combine them in a fixed order and bind each result's name)."""
         end, combine = [], []
         for e in reds:
             acc, base = f"a{self.names[e.outputs[0].id][1:]}", self.ws
