@@ -143,7 +143,8 @@ def torch_rows():
         except Exception as exc:  # torch.compile needs triton and a compiler; report and go on
             yield "W1/W3", label, float("nan"), f"failed: {type(exc).__name__}: {exc}"[:120]
     a = torch.randn(W5_N, W5_N, device=dev)
-    for label, dtype, tf32 in (("fp32", torch.float32, False), ("tf32", torch.float32, True), ("bf16", torch.bfloat16, False)):
+    for label, dtype, tf32 in (("fp32", torch.float32, False), ("tf32", torch.float32, True),
+                               ("bf16", torch.bfloat16, False)):
         torch.backends.cuda.matmul.allow_tf32 = tf32
         b = a.to(dtype)
         t = _time(lambda: b @ b, sync)

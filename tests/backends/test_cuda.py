@@ -74,7 +74,8 @@ def _cases(dtype):
         [t(4, 3, 10), t(10), t(10), t(4, 3, 10)]
     yield "cross_entropy", lambda x, y: F.cross_entropy(x, y, label_smoothing=0.1), [t(9, 7), labels]
     yield "cross_entropy_grad", tg.func.grad(lambda x, y: F.cross_entropy(x, y)), [t(9, 7), labels]
-    yield "mlp_grad", tg.func.grad(_mlp_loss, argnums=(0, 1, 2, 3)), [t(16, 12), t(16), t(7, 16), t(7), t(9, 12), labels]
+    yield "mlp_grad", tg.func.grad(_mlp_loss, argnums=(0, 1, 2, 3)), \
+        [t(16, 12), t(16), t(7, 16), t(7), t(9, 12), labels]
     yield "column_sum", lambda x, b: F.relu(x * 2 + b).sum(0), [t(40, 50), t(50)]
     yield "row_max_mean", lambda x: x.amax(-1) + x.mean(-1) + x.sum(), [t(5, 37)]
     yield "ints", lambda a, b: ((a & b) + (a << 2) - a.abs()) * (a > b), [ints, ints.flip(0)]
@@ -152,9 +153,11 @@ def _template_source() -> tuple:
     dt = types.SimpleNamespace
     for j, (name, ins, out) in enumerate(cases):
         e = dt(prim=dt(name=name), inputs=[dt(dtype=dt(name=d)) for d in ins], outputs=[dt(dtype=dt(name=out))])
-        params = [f"const {CTYPES[d]} *__restrict__ x{i}" for i, d in enumerate(ins)] + [f"{CTYPES[out]} *__restrict__ y"]
+        params = [f"const {CTYPES[d]} *__restrict__ x{i}" for i, d in enumerate(ins)]
+        params.append(f"{CTYPES[out]} *__restrict__ y")
         text += [f'extern "C" __global__ void tpl{j}({", ".join(params)}, long n) {{',
-                 "    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n; i += (long)blockDim.x * gridDim.x)",
+                 "    for (long i = blockIdx.x * (long)blockDim.x + threadIdx.x; i < n;"
+                 " i += (long)blockDim.x * gridDim.x)",
                  f"        y[i] = {expr(e, [f'x{i}[i]' for i in range(len(ins))])};", "}"]
     return cases, PRELUDE + "\n".join(text) + "\n"
 
@@ -360,7 +363,8 @@ def test_fused_kernels_on_the_gpu_match_numpy():
         for launch in ck.launches:
             fns[launch.name]((launch.grid,), (launch.block,), tuple(ins + outs + ws))
         for g, w, v in zip(outs, _numpy(k, arrays), k.outputs):
-            np.testing.assert_allclose(cp.asnumpy(g), w, equal_nan=True, **TOL.get(v.dtype.name, {"rtol": 0, "atol": 0}))
+            tol = TOL.get(v.dtype.name, {"rtol": 0, "atol": 0})
+            np.testing.assert_allclose(cp.asnumpy(g), w, equal_nan=True, **tol)
 
 
 @needs_gpu

@@ -29,8 +29,8 @@ def _nvrtc():
     try:
         from cuda.bindings import nvrtc
     except ImportError as exc:
-        raise NvrtcMissing(f"compiling CUDA kernels needs NVRTC ({exc}); install it with "
-                           f"`pip install cuda-bindings nvidia-cuda-nvrtc` or `pip install \"tapegrad[cuda]\"`") from exc
+        raise NvrtcMissing(f"compiling CUDA kernels needs NVRTC ({exc}); install it with `pip install "
+                           f"cuda-bindings nvidia-cuda-nvrtc` or `pip install \"tapegrad[cuda]\"`") from exc
     return nvrtc
 
 

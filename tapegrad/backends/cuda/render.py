@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..c.fuse import ALL, COL, FULL, MAP, PREFIX, ROW, SCALAR, SUFFIX
+from ..c.fuse import ALL, COL, FULL, MAP, PREFIX, ROW, SUFFIX
 from ..c.render import _At, _prod, _Rows, _Writer
 from ..c.scalar import CTYPES
 
