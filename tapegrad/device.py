@@ -1,4 +1,5 @@
-"""Devices. tapegrad runs on the CPU today; `device=` is accepted everywhere for PyTorch compatibility."""
+"""Devices. Tensors live on the CPU in this build; `device=` is accepted everywhere for PyTorch compatibility, and
+"cuda" is refused with what this machine lacks (tapegrad/cuda.py)."""
 
 from __future__ import annotations
 
@@ -24,10 +25,14 @@ CPU = Device("cpu")
 
 
 def device(spec=None) -> Device:
-    """Checks a device argument: only 'cpu' exists for now (CUDA comes with the cuda backend)."""
+    """Checks a device argument: only 'cpu' holds tensors in this build."""
     if spec is None or (isinstance(spec, Device) and spec.type == "cpu"):
         return CPU
     name = str(spec).split(":")[0]
     if name == "cpu":
         return CPU
+    if name == "cuda":
+        from . import cuda
+
+        raise RuntimeError(f"device {str(spec)!r} is not available: {cuda.why_unavailable()}")
     raise ValueError(f"device {spec!r} is not available: tapegrad runs on 'cpu' in this build")

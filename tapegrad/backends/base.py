@@ -4,7 +4,7 @@ A backend is a module under tapegrad/backends/ that defines `BACKEND`, an instan
 has a name, says whether it can run here (and if not, why, in words a user can act on), supplies eager
 implementations per primitive (any primitive it leaves out runs on the numpy reference), and compiles a traced
 Graph into a plan: a callable from a list of input arrays to a list of output arrays. Backends are found by
-module, through MODULES: adding one (cuda) is a module and a line here, never an if/else elsewhere.
+module, through MODULES: adding one (as cuda was) is a module and a line here, never an if/else elsewhere.
 
 trace/function.py (tg.function / tg.jit), trace/control.py (sub-graphs) and the eager engine reach backends only
 through this file: `resolve(name)` (the argument, else $TAPEGRAD_BACKEND, else DEFAULT), `get(name)` and
@@ -20,7 +20,7 @@ import os
 from ..errors import BackendError
 
 # name -> module defining BACKEND. The numpy backend is the reference: always available, complete.
-MODULES = {"numpy": "tapegrad.backends.numpy", "c": "tapegrad.backends.c"}
+MODULES = {"numpy": "tapegrad.backends.numpy", "c": "tapegrad.backends.c", "cuda": "tapegrad.backends.cuda"}
 REFERENCE = "numpy"
 # C compiles graphs by default: it was faster than the numpy plan on five of the six benchmark workloads and level
 # on the sixth, one BLAS matmul (docs/performance.md); a new graph costs one compile (about 0.3-1.5 s, then cached).

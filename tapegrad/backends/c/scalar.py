@@ -70,6 +70,8 @@ def expr(e, args: list) -> str:
             return f"({args[0]} != 0)"
         return f"(({CTYPES[out]}){args[0]})" if src != "bool" else f"(({CTYPES[out]})({args[0]} != 0))"
     if name == "abs":
+        if out == "bool":  # |b| = b (a `< 0` test of an unsigned char is a compiler warning)
+            return args[0]
         return f"fabs{'f' if out == 'float32' else ''}({args[0]})" if out.startswith("float") else \
             f"(({args[0]}) < 0 ? -({args[0]}) : ({args[0]}))"
     if name == "bitwise_not":

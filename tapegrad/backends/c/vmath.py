@@ -177,14 +177,14 @@ TG_INLINE float tg_sinhf(float x) {
     a = a > 90.0f ? 90.0f : a;
     float em = tg_expm1f_core(a < 12.0f ? a : 12.0f);
     float small = 0.5f * (em + em / (em + 1.0f)); /* (e^a - e^-a) / 2 without cancellation */
-    float big = tg_expf_scaled(a, -1);            /* e^a / 2, finite up to a = 89.4 (e^-a is below an ulp) */
+    float big = tg_expf_scaled(a, (uint32_t)-1);            /* e^a / 2, finite up to a = 89.4 (e^-a is below an ulp) */
     return copysignf(a < 12.0f ? small : big, x);
 }
 
 TG_INLINE float tg_coshf(float x) {
     float a = fabsf(x);
     a = a > 90.0f ? 90.0f : a;
-    float h = tg_expf_scaled(a, -1); /* e^a / 2 */
+    float h = tg_expf_scaled(a, (uint32_t)-1); /* e^a / 2 */
     return h + 0.25f / h;
 }
 
@@ -392,14 +392,14 @@ TG_INLINE double tg_sinh(double x) {
     a = a > 711.0 ? 711.0 : a;
     double em = tg_expm1_core(a < 20.0 ? a : 20.0);
     double small = 0.5 * (em + em / (em + 1.0));
-    double big = tg_exp_scaled(a, -1);
+    double big = tg_exp_scaled(a, (uint64_t)-1);
     return copysign(a < 20.0 ? small : big, x);
 }
 
 TG_INLINE double tg_cosh(double x) {
     double a = fabs(x);
     a = a > 711.0 ? 711.0 : a;
-    double h = tg_exp_scaled(a, -1);
+    double h = tg_exp_scaled(a, (uint64_t)-1);
     return h + 0.25 / h;
 }
 
