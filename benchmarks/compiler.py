@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(
         prog="tapegrad bench",
-        description="The compiler benchmarks W1..W6: tapegrad eager / traced numpy / traced C against the installed "
+        description="The benchmarks W1..W7: tapegrad eager / traced numpy / traced C against the installed "
         "peers, every runner in a fresh process of its own, in rounds of alternating order, with the other "
         "processes' CPU use recorded and busy runs flagged. Quote only numbers from a quiet run with "
         "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ...).",

@@ -1,4 +1,4 @@
-"""The six workloads of issue 6: sizes, the numpy inputs every framework starts from, units, and the probe
+"""The workloads (W1-W6 of issue 6, W7 of issue 17): sizes, the numpy inputs every framework starts from, units, and the probe
 that turns a runner's first outputs into the numbers compared across frameworks.
 
 Depends on numpy only. Every framework builds its runner from the same `data` dict (float32 arrays, weights in
@@ -205,6 +205,32 @@ def w4_exact(data: dict) -> dict:
     return {"value": chain(x, a, b, ops), "gradient": a ** (ops // 2)}  # each round scales dx by a
 
 
+# *** W7: a chain of small ops with a Python scalar operand, forward + backward (per-op overhead of eager code) ***
+
+W7_SCALE = 1.01
+
+
+def w7_data(s: dict) -> dict:
+    return {"x": _rng(0).standard_normal((s["size"], s["size"])).astype(np.float32), "ops": s["ops"]}
+
+
+def scalar_chain(x, ops: int, tanh, total=lambda t: t.sum()):
+    """ops / 2 rounds of `x = tanh(x * 1.01)` (a Python number as the second operand, as user code writes it),
+    then `total`; `tanh` is the framework's own (jax and TF arrays have no .tanh method)."""
+    for _ in range(ops // 2):
+        x = tanh(x * W7_SCALE)
+    return total(x)
+
+
+def w7_exact(data: dict) -> dict:
+    x, ops = data["x"].astype(np.float64), data["ops"]
+    grad = np.ones_like(x)
+    for _ in range(ops // 2):
+        x = np.tanh(x * W7_SCALE)
+        grad = grad * W7_SCALE * (1 - x * x)
+    return {"value": x.sum(), "gradient": grad}
+
+
 # *** W5: matmul ***
 
 
@@ -262,4 +288,8 @@ WORKLOADS = {w.key: w for w in (
     Workload("W6", lambda s: f"Hessian-vector product of sum(tanh(W @ x)**2), W {s['n']}x{s['n']}",
              unit="ms", sizes={"n": 512}, tiny={"n": 16}, make_data=w6_data, value=lambda t, s: t * 1e3,
              higher_is_better=False, probe=probe_array("hvp"), tolerance=1e-3, exact=w6_exact),
+    Workload("W7", lambda s: f"{s['ops']}-op chain x = tanh(x * 1.01) on {s['size']}x{s['size']}, f+b",
+             unit="us/op", sizes={"size": 16, "ops": 100}, tiny={"size": 4, "ops": 10}, make_data=w7_data,
+             value=lambda t, s: t * 1e6 / s["ops"], higher_is_better=False, probe=probe_value_and_grad,
+             tolerance=1e-3, exact=w7_exact),
 )}

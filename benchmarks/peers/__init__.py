@@ -2,7 +2,7 @@
 `tapegrad bench --help` stays fast and a missing or broken peer costs one report line, not the run).
 
 Each module has NAME, PIP (the command that installs it), VARIANTS ({runner name: what its functions take as
-`variant`}), version(), to_numpy(out), and w1 ... w6(data, variant) -> run: a callable that does one timed
+`variant`}), version(), to_numpy(out), and w1 ... w7(data, variant) -> run: a callable that does one timed
 step on the workload's shared numpy `data` and returns its outputs once they are computed.
 """
 

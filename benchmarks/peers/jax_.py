@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks.workloads import chain
+from benchmarks.workloads import chain, scalar_chain
 
 NAME = "jax"
 PIP = 'pip install "jax[cpu]"'
@@ -110,3 +110,10 @@ def w6(data, variant):
     fn = jax.jit(hvp)
     w, x, v = (jnp.asarray(data[k]) for k in ("w", "x", "v"))
     return lambda: fn(w, x, v).block_until_ready()
+
+
+def w7(data, variant):
+    ops = data["ops"]
+    fn = jax.jit(jax.value_and_grad(lambda x: scalar_chain(x, ops, jnp.tanh, total=jnp.sum)))
+    x = jnp.asarray(data["x"])
+    return lambda: jax.block_until_ready(fn(x))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 import tapegrad as tg
-from benchmarks.workloads import chain
+from benchmarks.workloads import chain, scalar_chain
 
 NAME = "tapegrad"
 PIP = "pip install -e ."
@@ -126,3 +126,10 @@ def w6(data, backend):
     fn = _compiled(hvp, backend)
     w, x, v = (tg.from_numpy(data[k]) for k in ("w", "x", "v"))
     return lambda: fn(w, x, v)
+
+
+def w7(data, backend):
+    ops = data["ops"]
+    fn = _compiled(_value_and_grad(lambda x: scalar_chain(x, ops, lambda t: t.tanh())), backend)
+    x = tg.from_numpy(data["x"])
+    return lambda: fn(x)

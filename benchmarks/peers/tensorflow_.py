@@ -11,7 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # NOTE: before the import, o
 import numpy as np
 import tensorflow as tf
 
-from benchmarks.workloads import chain
+from benchmarks.workloads import chain, scalar_chain
 
 tf.get_logger().setLevel("ERROR")
 if os.environ.get("TAPEGRAD_BENCH_THREADS"):  # `python -m benchmarks --threads N`: TF has no standard variable
@@ -140,3 +140,10 @@ def w6(data, jit_compile):
     fn = _compiled(hvp, jit_compile)
     w, x, v = (tf.constant(data[k]) for k in ("w", "x", "v"))
     return lambda: fn(w, x, v)
+
+
+def w7(data, jit_compile):
+    ops = data["ops"]
+    fn = _compiled(_value_and_grad(lambda x: scalar_chain(x, ops, tf.tanh, total=tf.reduce_sum)), jit_compile)
+    x = tf.constant(data["x"])
+    return lambda: fn(x)

@@ -15,7 +15,7 @@ os.environ.setdefault("DEV", "CPU")  # NOTE: before the import: tinygrad reads i
 import numpy as np
 from tinygrad import Context, Device, Tensor, TinyJit, nn
 
-from benchmarks.workloads import chain
+from benchmarks.workloads import chain, scalar_chain
 
 NAME = "tinygrad"
 PIP = "pip install tinygrad"
@@ -166,3 +166,10 @@ def w6(data, variant):
     fn = _synchronized(TinyJit(hvp))
     w, x, v = (Tensor(data[k]).realize() for k in ("w", "x", "v"))
     return lambda: fn(w, x, v)
+
+
+def w7(data, variant):
+    ops = data["ops"]
+    fn = _synchronized(TinyJit(_value_and_grad(lambda x: scalar_chain(x, ops, lambda t: t.tanh()))))
+    x = Tensor(data["x"]).realize()
+    return lambda: fn(x)

@@ -11,7 +11,7 @@ import logging
 import numpy as np
 import torch
 
-from benchmarks.workloads import chain
+from benchmarks.workloads import chain, scalar_chain
 
 NAME = "torch"
 PIP = 'pip install "torch==2.13.0"'
@@ -129,3 +129,10 @@ def w6(data, variant):
     fn = _compiled(hvp, variant)
     w, x, v = (torch.from_numpy(data[k]) for k in ("w", "x", "v"))
     return lambda: fn(w, x, v)
+
+
+def w7(data, variant):
+    ops = data["ops"]
+    fn = _compiled(_value_and_grad(lambda x: scalar_chain(x, ops, torch.tanh)), variant)
+    x = torch.from_numpy(data["x"])
+    return lambda: fn(x)
