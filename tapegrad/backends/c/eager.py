@@ -59,6 +59,7 @@ INT_OK = {"neg", "abs", "sign", "add", "sub", "mul", "maximum", "minimum", "eq",
 BOOL_OK = {"eq", "ne", "lt", "le", "gt", "ge", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "where",
            "cast", "maximum", "minimum"}
 NOT_FLOAT = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift"}
+BOOL = np.dtype(bool)
 TO_BOOL = {"eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf"}
 REDUCTIONS = ("sum", "amax")
 
@@ -105,7 +106,7 @@ def elementwise_source(name: str, ins: tuple, out: str) -> str:
     for mode in range(1 << k):
         varies = [(mode >> j) & 1 for j in range(k)]
         f = expr(e, [f"x{j}[i]" if v else f"c{j}" for j, v in enumerate(varies)])
-        cases_flat += [f"case {mode}:", "    #pragma omp parallel for simd if(n >= par) schedule(static)",
+        cases_flat += [f"case {mode}:", "    #pragma omp parallel for simd if(parallel: n >= par) schedule(static)",
                        f"    for (long i = 0; i < n; i++) out[i] = ({co})({f});", "    break;"]
         g = expr(e, [f"y{j}[i]" if v else f"c{j}" for j, v in enumerate(varies)])
         cases_rows += [f"case {mode}:", "    #pragma omp parallel for if(m * r >= par) schedule(static)",
@@ -185,13 +186,14 @@ def reduction_source(name: str, dtype: str) -> str:
 # *** building and loading, off the calling thread ***
 
 _L, _P = ctypes.c_long, ctypes.c_void_p
-_ready: dict = {}  # key -> the loaded C function(s); a key is (primitive name, input dtype names, output dtype name)
-_state: dict = {}  # key -> "pending" | "failed" (absent: never asked for)
+# A key is (primitive name, input dtype names, output dtype name). A loaded kernel goes into its impl's own table
+# (`ready`, keyed by numpy dtypes, which hash faster than the names).
+_state: dict = {}  # key -> "pending" | "done" | "failed" (absent: never asked for)
 _todo: list = []
 _cv = threading.Condition()
 _worker = None
 _news: list = []  # warnings a background build left for the calling thread to issue (warnings belong there)
-_handles: list = []  # loaded libraries: never closed (their functions are in _ready)
+_handles: list = []  # loaded libraries: never closed (their functions are in the impls' tables)
 
 
 def _functions(key, path: str):
@@ -211,7 +213,7 @@ def source(key) -> str:
     return reduction_source(name, ins[0]) if name in REDUCTIONS else elementwise_source(name, ins, out)
 
 
-def _build(key) -> None:
+def _build(key, ready, fast) -> None:
     """Compile (or take from the disk cache) and load one kernel; on failure the key stays on numpy."""
     global _disabled
     cc = compiler._find()[0]
@@ -221,8 +223,8 @@ def _build(key) -> None:
         _state[key] = "failed"
         return
     try:
-        _ready[key] = _functions(key, compiler.build(source(key), cc))
-        _state.pop(key, None)
+        ready[fast] = _functions(key, compiler.build(source(key), cc))
+        _state[key] = "done"
     except (compiler.CompileError, OSError) as e:  # a generator bug or an unusable cache: this op stays on numpy
         _state[key] = "failed"
         _news.append(f"the eager C kernel for {key[0]} on {', '.join(key[1])} could not be built ({e}); "
@@ -234,20 +236,20 @@ def _work() -> None:
         with _cv:
             while not _todo:
                 _cv.wait()
-            key = _todo.pop(0)
-        _build(key)
+            job = _todo.pop(0)
+        _build(*job)
 
 
-def _request(key) -> None:
+def _request(key, ready: dict, fast) -> None:
     global _worker
-    if key in _state or key in _ready:
+    if key in _state:
         return
     _state[key] = "pending"
     if SYNC:
-        _build(key)
+        _build(key, ready, fast)
         return
     with _cv:
-        _todo.append(key)
+        _todo.append((key, ready, fast))
         if _worker is None:
             _worker = threading.Thread(target=_work, name="tapegrad-eager-cc", daemon=True)
             _worker.start()
@@ -344,8 +346,18 @@ def _layout(shape: tuple, xs):
     return m, r, list(zip(outer, inner))
 
 
-def _run(key, fns, xs, shape, out_dtype, par):
+def _run(fns, xs, shape, out_dtype, par):
     """The kernel's result for operands xs broadcast to `shape`, or None when the layout is not one it runs."""
+    mode = 0
+    for j, x in enumerate(xs):  # the common case first: each operand the whole contiguous shape, or one value
+        if x.shape == shape and x.flags.c_contiguous:
+            mode |= 1 << j
+        elif x.size != 1:
+            break
+    else:
+        out = np.empty(shape, out_dtype)
+        fns[0](out.size, mode, par, *[x.ctypes.data for x in xs], out.ctypes.data)
+        return out
     lay = _layout(shape, xs)
     if lay is None:
         return None
@@ -368,8 +380,15 @@ def _run(key, fns, xs, shape, out_dtype, par):
 # *** the wrappers ***
 
 
+# numpy runs these one element at a time (libm, or its own scalar loops); the kernels vectorise the tg_* ones
+# of vmath.py and split all of them across cores, so they pay off early. numpy's arithmetic, compares, sqrt,
+# floor, ... are SIMD loops already: only splitting a long one across cores beats them.
+COSTLY = {"exp", "expm1", "log", "log1p", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "sigmoid", "erf",
+          "erfc", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "pow", "logaddexp", "fmod", "remainder"}
+
+
 def _family(prim) -> str:
-    return "costly" if prim.cost > 1 else "cheap"
+    return "costly" if prim.name in COSTLY else "cheap"
 
 
 def _elementwise(prim, ref):
@@ -377,26 +396,23 @@ def _elementwise(prim, ref):
     name, fam = prim.name, _family(prim)
     limits, parallel = LIMITS, PARALLEL
     to_bool = name in TO_BOOL
+    ready: dict = {}  # (input numpy dtypes..., output numpy dtype) -> (flat, rows), filled by the builder
 
     def impl(*xs, **params):
         n = max(x.size for x in xs) if len(xs) > 1 else xs[0].size
         if n < limits[fam] or _disabled:
             return ref(*xs, **params)
         xs = [x if type(x) is np.ndarray else np.asarray(x) for x in xs]
-        ins = tuple(x.dtype.name for x in xs)
-        if name == "cast":
-            out = params["dtype"].np
-            key = (name, ins, np.dtype(out).name)
-        else:
-            out = np.bool_ if to_bool else xs[-1].dtype
-            key = (name, ins, np.dtype(out).name)
-        fns = _ready.get(key)
+        out = params["dtype"].np if name == "cast" else BOOL if to_bool else xs[-1].dtype
+        fast = (*[x.dtype for x in xs], out)  # numpy dtypes hash fast; their .name is a Python property
+        fns = ready.get(fast)
         if fns is None:
             if _news:
                 _flush()
-            if key not in _state and key[2] in CTYPES and _accepts(name, ins):
-                _request(key)
-                fns = _ready.get(key)  # built now when SYNC
+            key = (name, tuple(x.dtype.name for x in xs), np.dtype(out).name)
+            if key not in _state and key[2] in CTYPES and _accepts(name, key[1]):
+                _request(key, ready, fast)
+                fns = ready.get(fast)  # built now when SYNC
             if fns is None:
                 return ref(*xs, **params)
         shape = xs[0].shape
@@ -404,7 +420,7 @@ def _elementwise(prim, ref):
             if x.shape != shape:
                 shape = np.broadcast_shapes(*(x.shape for x in xs))
                 break
-        res = _run(key, fns, xs, shape, out, parallel[fam])
+        res = _run(fns, xs, shape, out, parallel[fam])
         return ref(*xs, **params) if res is None else res
 
     impl.__name__ = f"{name}_c"
@@ -414,18 +430,19 @@ def _elementwise(prim, ref):
 
 def _reduction(name, ref):
     limits, parallel = LIMITS, PARALLEL
+    ready: dict = {}  # numpy dtype -> the loaded kernel
 
     def impl(x, *, axes, keepdim):
         if x.size < limits["reduce"] or _disabled or type(x) is not np.ndarray or not x.flags.c_contiguous:
             return ref(x, axes=axes, keepdim=keepdim)
-        key = (name, (x.dtype.name,), x.dtype.name)
-        fns = _ready.get(key)
+        fns = ready.get(x.dtype)
         if fns is None:
             if _news:
                 _flush()
-            if key not in _state and x.dtype.name in FLOATS:
-                _request(key)
-                fns = _ready.get(key)
+            key = (name, (x.dtype.name,), x.dtype.name)
+            if key not in _state and key[2] in FLOATS:
+                _request(key, ready, x.dtype)
+                fns = ready.get(x.dtype)
             if fns is None:
                 return ref(x, axes=axes, keepdim=keepdim)
         shape = x.shape
@@ -450,9 +467,19 @@ def _reduction(name, ref):
     return impl
 
 
+_impls: dict = {}
+
+
 def impls(reference: dict) -> dict:
     """primitive name -> eager impl for every elementwise primitive with a C template and sum / amax; `reference`
-    is the numpy backend's table, which each impl falls back on."""
+    is the numpy backend's table, which each impl falls back on. Made once per process: the kernels an impl has
+    loaded stay with it when install_eager switches backends back and forth."""
+    if not _impls:
+        _impls.update(_make_impls(reference))
+    return _impls
+
+
+def _make_impls(reference: dict) -> dict:
     from ...primitives import PRIMITIVES
     from ...primitives.base import BINARY, SELECT, UNARY
     from .scalar import has_template
