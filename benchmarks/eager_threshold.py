@@ -33,8 +33,8 @@ def cases(p):
     """family -> list of (label, impl, args, kwargs); impl has .reference (numpy)."""
     P = p
     return {
-        "cheap": [("add", P["add"], 2, {}), ("mul by 0-d", P["mul"], "scalar", {})],
-        "costly": [("tanh", P["tanh"], 1, {}), ("div", P["div"], 2, {})],
+        "cheap": [("add", P["add"], 2, {}), ("mul by 0-d", P["mul"], "scalar", {}), ("div", P["div"], 2, {})],
+        "costly": [("tanh", P["tanh"], 1, {}), ("exp", P["exp"], 1, {})],
         "reduce": [("sum all", P["sum"], 1, {"axes": None, "keepdim": False})],
     }
 

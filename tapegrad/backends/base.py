@@ -97,6 +97,9 @@ def compile_graph(graph, backend: str | None = None):
     return get(resolve(backend)).compile(graph)
 
 
+installed_eager = REFERENCE  # the backend whose eager impls are on the primitive table
+
+
 def eager_backend() -> str:
     """The backend eager ops run on: $TAPEGRAD_EAGER_BACKEND, else $TAPEGRAD_BACKEND, else DEFAULT. An unknown
     name is a BackendError listing the backends."""
@@ -112,7 +115,9 @@ def install_eager(name: str = REFERENCE) -> None:
     (eager ops call prim.impl). The package installs `eager_backend()` on import; tests switch with this."""
     from ..primitives import PRIMITIVES
 
+    global installed_eager
     impls = {**get(REFERENCE).eager_impls(), **get(name).eager_impls()}
+    installed_eager = name
     for prim_name, prim in PRIMITIVES.items():
         if prim_name in impls:
             prim.impl = impls[prim_name]

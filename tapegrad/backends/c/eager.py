@@ -38,14 +38,20 @@ from .scalar import CTYPES, PRELUDE, expr
 
 # *** which calls go to C ***
 
-# Elements from which the C kernel beats numpy, per family; measured by `python -m tapegrad.backends.c.eager`
-# (numpy and the kernel interleaved in one process, medians of 7; 2-core AVX-512 machine shared with other
-# jobs, 2026-12-07): see docs/performance.md "Eager on C". CHEAP: neg, add, mul, compare, where, cast, ...;
-# COSTLY: exp, log, tanh, sigmoid, div, pow, ... (Primitive.cost > 1); REDUCE: sum, amax.
-LIMITS = {"cheap": 1 << 15, "costly": 1 << 10, "reduce": 1 << 14}
+# Elements from which the C kernel beats numpy, per family, measured by `python -m benchmarks.eager_threshold`
+# (numpy and the kernel interleaved in one process, float32, medians of 5; the 2-core AVX2 machine of
+# docs/performance.md while other jobs kept it busy, 2026-12-07):
+# - cheap (add, mul by a 0-d scalar, div, ...: numpy's SIMD loops, memory-bound): level up to 1M elements (add
+#   1M: numpy 0.48 ms, C 0.56 ms), level or ahead from 4M (mul by 0-d 4M: 3.0 vs 2.1 ms; add 16M: 39 vs 27 ms);
+# - costly (tanh, exp, sigmoid, ...: numpy one element at a time): level at 4096 (26 vs 26 us), ahead from
+#   16384 (62 vs 35 us) to 16M (138 vs 45 ms);
+# - reduce (sum over every axis): level at 65536 (47 vs 48 us), ahead from 262144 (132 vs 113 us).
+# Below these a call costs about 5-15 us of ctypes and pointer handling more than numpy's.
+LIMITS = {"cheap": 1 << 22, "costly": 1 << 13, "reduce": 1 << 18}
 # Elements from which a kernel splits its loop across cores (OpenMP); below it one thread is faster than waking
-# the others. Per family, like LIMITS, from the same measurement.
-PARALLEL = {"cheap": 1 << 17, "costly": 1 << 13, "reduce": 1 << 17}
+# the others (about 10-20 us). With the machine busy, splitting gained nothing measurable below 4M elements; the
+# costly limit is set where one thread's work (about 0.2 ms for tanh on 64K) dwarfs the wake-up.
+PARALLEL = {"cheap": 1 << 22, "costly": 1 << 16, "reduce": 1 << 22}
 
 SYNC = os.environ.get("TAPEGRAD_EAGER_COMPILE", "background").lower() == "sync"
 
@@ -400,19 +406,19 @@ def _elementwise(prim, ref):
 
     def impl(*xs, **params):
         n = max(x.size for x in xs) if len(xs) > 1 else xs[0].size
-        if n < limits[fam] or _disabled:
+        if n < limits[fam] or n == 0:
             return ref(*xs, **params)
         xs = [x if type(x) is np.ndarray else np.asarray(x) for x in xs]
         out = params["dtype"].np if name == "cast" else BOOL if to_bool else xs[-1].dtype
         fast = (*[x.dtype for x in xs], out)  # numpy dtypes hash fast; their .name is a Python property
         fns = ready.get(fast)
         if fns is None:
-            if _news:
-                _flush()
             key = (name, tuple(x.dtype.name for x in xs), np.dtype(out).name)
-            if key not in _state and key[2] in CTYPES and _accepts(name, key[1]):
+            if not _disabled and key not in _state and key[2] in CTYPES and _accepts(name, key[1]):
                 _request(key, ready, fast)
                 fns = ready.get(fast)  # built now when SYNC
+            if _news:
+                _flush()
             if fns is None:
                 return ref(*xs, **params)
         shape = xs[0].shape
@@ -433,16 +439,16 @@ def _reduction(name, ref):
     ready: dict = {}  # numpy dtype -> the loaded kernel
 
     def impl(x, *, axes, keepdim):
-        if x.size < limits["reduce"] or _disabled or type(x) is not np.ndarray or not x.flags.c_contiguous:
+        if x.size < limits["reduce"] or x.size == 0 or type(x) is not np.ndarray or not x.flags.c_contiguous:
             return ref(x, axes=axes, keepdim=keepdim)
         fns = ready.get(x.dtype)
         if fns is None:
-            if _news:
-                _flush()
             key = (name, (x.dtype.name,), x.dtype.name)
-            if key not in _state and key[2] in FLOATS:
+            if not _disabled and key not in _state and key[2] in FLOATS:
                 _request(key, ready, x.dtype)
                 fns = ready.get(x.dtype)
+            if _news:
+                _flush()
             if fns is None:
                 return ref(x, axes=axes, keepdim=keepdim)
         shape = x.shape
