@@ -33,6 +33,7 @@ import warnings
 import _ctypes
 import numpy as np
 
+from ...primitives.base import BINARY, SELECT, UNARY
 from . import compiler
 from .scalar import CTYPES, PRELUDE, expr
 
@@ -405,8 +406,20 @@ def _elementwise(prim, ref):
     ready: dict = {}  # (input numpy dtypes..., output numpy dtype) -> (flat, rows), filled by the builder
 
     def impl(*xs, **params):
-        n = max(x.size for x in xs) if len(xs) > 1 else xs[0].size
+        n = max(x.size for x in xs)
         if n < limits[fam] or n == 0:
+            return ref(*xs, **params)
+        return kernel(xs, params)
+
+    def unary(x):  # the common arities without *args / **params: small calls cost one size test more than numpy
+        return ref(x) if x.size < limits[fam] else kernel((x,), {})
+
+    def binary(x, y):
+        lim = limits[fam]
+        return ref(x, y) if x.size < lim and y.size < lim else kernel((x, y), {})
+
+    def kernel(xs, params):
+        if not min(x.size for x in xs):
             return ref(*xs, **params)
         xs = [x if type(x) is np.ndarray else np.asarray(x) for x in xs]
         out = params["dtype"].np if name == "cast" else BOOL if to_bool else xs[-1].dtype
@@ -429,6 +442,7 @@ def _elementwise(prim, ref):
         res = _run(fns, xs, shape, out, parallel[fam])
         return ref(*xs, **params) if res is None else res
 
+    impl = unary if prim.family == UNARY and name != "cast" else binary if prim.family == BINARY else impl
     impl.__name__ = f"{name}_c"
     impl.reference = ref
     return impl
@@ -487,7 +501,6 @@ def impls(reference: dict) -> dict:
 
 def _make_impls(reference: dict) -> dict:
     from ...primitives import PRIMITIVES
-    from ...primitives.base import BINARY, SELECT, UNARY
     from .scalar import has_template
 
     out = {}
