@@ -517,11 +517,12 @@ def cost_of_first_build(name: str = "tanh", dtype: str = "float32") -> float:
     import tempfile
     import time
 
+    from ...primitives import PRIMITIVES
+    from ...primitives.base import BINARY
+
     cc = compiler.compiler()
-    key = (name, (dtype,), dtype)
+    key = (name, (dtype,) * (2 if PRIMITIVES[name].family == BINARY else 1), dtype)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         compiler._compile_into(source(key), cc, os.path.join(tmp, "k.so"), "k", compiler.entry(source(key), cc)[2])
         return time.perf_counter() - t0
-
-
