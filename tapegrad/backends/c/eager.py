@@ -273,9 +273,10 @@ def wait(timeout: float = 120.0) -> None:
     _flush()
 
 
-def _reset_after_fork() -> None:  # the worker thread does not survive fork(): requeue in the child
-    global _worker
-    _worker = None
+def _reset_after_fork() -> None:
+    """In a forked child: the worker thread is gone and may have held the lock; queued builds are asked again."""
+    global _worker, _cv
+    _worker, _cv = None, threading.Condition()
     for key in [k for k, s in _state.items() if s == "pending"]:
         del _state[key]
     _todo.clear()
