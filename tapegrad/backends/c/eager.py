@@ -9,9 +9,9 @@ work reaches the same kernels.
 
 Kernels are written in the scalar templates of scalar.py (the vectorised exp/log/tanh/sigmoid/erf of vmath.py;
 libm for the rest) and built by compiler.py into its on-disk cache, one small library per (primitive, dtypes)
-(about 0.2-0.5 s of gcc each, once per machine). The build runs on a background thread when the kernel is first
+(about 0.3-0.4 s of gcc each, once per machine). The build runs on a background thread when the kernel is first
 wanted; until it is loaded the op runs on numpy, so no eager op waits for the compiler. A later process loads
-it from the cache (about a millisecond). TAPEGRAD_EAGER_COMPILE=sync builds on the calling thread instead
+it from the cache, also off the calling thread (about 0.1 s for the first, most of it the compiler probe). TAPEGRAD_EAGER_COMPILE=sync builds on the calling thread instead
 (tests). With no working C compiler: one CompilerMissingWarning and numpy from then on.
 
 Layouts: the output is always a fresh C-contiguous array. Operands are described by element strides over the
