@@ -26,6 +26,10 @@ REFERENCE = "numpy"
 # on the sixth, one BLAS matmul (docs/performance.md); a new graph costs one compile (about 0.3-1.5 s, then cached).
 DEFAULT = "c"
 ENV = "TAPEGRAD_BACKEND"
+# Eager ops run on $TAPEGRAD_EAGER_BACKEND, else $TAPEGRAD_BACKEND (so TAPEGRAD_BACKEND=numpy turns C off
+# everywhere), else DEFAULT. The C backend's eager impls run large elementwise ops and reductions as compiled
+# kernels and everything else on numpy; without a compiler they warn once and stay on numpy (c/eager.py).
+EAGER_ENV = "TAPEGRAD_EAGER_BACKEND"
 
 
 class Backend(abc.ABC):
@@ -98,13 +102,28 @@ def compile_graph(graph, backend: str | None = None):
     return get(resolve(backend)).compile(graph)
 
 
+installed_eager = REFERENCE  # the backend whose eager impls are on the primitive table
+
+
+def eager_backend() -> str:
+    """The backend eager ops run on: $TAPEGRAD_EAGER_BACKEND, else $TAPEGRAD_BACKEND, else DEFAULT. An unknown
+    name is a BackendError listing the backends."""
+    name = (os.environ.get(EAGER_ENV) or os.environ.get(ENV) or DEFAULT).lower()
+    if name not in MODULES:
+        where = EAGER_ENV if os.environ.get(EAGER_ENV) else ENV
+        raise BackendError(f"unknown backend {name!r} (from {where}) for eager ops; choose one of {', '.join(MODULES)}")
+    return name
+
+
 def install_eager(name: str = REFERENCE) -> None:
     """Attach a backend's eager implementations to the primitive table, the numpy reference's where it has none
-    (eager ops call prim.impl)."""
+    (eager ops call prim.impl). The package installs `eager_backend()` on import; tests switch with this."""
     from ..primitives import PRIMITIVES
 
+    global installed_eager
     impls = {**get(REFERENCE).eager_impls(), **get(name).eager_impls()}
     vjps = {**get(REFERENCE).eager_vjps(), **get(name).eager_vjps()}
+    installed_eager = name
     for prim_name, prim in PRIMITIVES.items():
         if prim_name in impls:
             prim.impl = impls[prim_name]
