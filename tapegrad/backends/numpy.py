@@ -359,27 +359,43 @@ def _matmul_like(ref, a, b):
     return np.matmul(a, b)
 
 
+def _installed(name):
+    """The eager implementation of a primitive as installed now (the C backend's kernel above its size threshold,
+    numpy's below), so the arithmetic of backward kernels runs where the forward ops run."""
+    from ..primitives import PRIMITIVES
+
+    prim = PRIMITIVES[name]
+    return lambda *arrays: prim.impl(*arrays)
+
+
+_mul, _div, _sub, _neg, _select = (_installed(n) for n in ("mul", "div", "sub", "neg", "where"))
+
+
+def _one(g):
+    return np.ones((), g.dtype)
+
+
 def _where_vjp(g, cond, x, y, out, needs):
     zero = np.zeros((), g.dtype)
-    return None, np.where(cond, g, zero) if needs[1] else None, np.where(cond, zero, g) if needs[2] else None
+    return None, _select(cond, g, zero) if needs[1] else None, _select(cond, zero, g) if needs[2] else None
 
 
 def _div_vjp(g, x, y, out, needs):
-    gx = g / y
-    return gx if needs[0] else None, -gx * out if needs[1] else None
+    gx = _div(g, y)
+    return gx if needs[0] else None, _neg(_mul(gx, out)) if needs[1] else None
 
 
 VJPS = {
     "add": lambda g, x, y, out, needs: (g if needs[0] else None, g if needs[1] else None),
-    "sub": lambda g, x, y, out, needs: (g if needs[0] else None, -g if needs[1] else None),
-    "neg": lambda g, x, out, needs: (-g,),
-    "mul": lambda g, x, y, out, needs: (g * y if needs[0] else None, g * x if needs[1] else None),
+    "sub": lambda g, x, y, out, needs: (g if needs[0] else None, _neg(g) if needs[1] else None),
+    "neg": lambda g, x, out, needs: (_neg(g),),
+    "mul": lambda g, x, y, out, needs: (_mul(g, y) if needs[0] else None, _mul(g, x) if needs[1] else None),
     "div": _quiet(_div_vjp),
-    "exp": lambda g, x, out, needs: (g * out,),
-    "log": _quiet(lambda g, x, out, needs: (g / x,)),
-    "sqrt": _quiet(lambda g, x, out, needs: (g * (0.5 / out),)),
-    "tanh": lambda g, x, out, needs: (g * (1 - out * out),),
-    "sigmoid": lambda g, x, out, needs: (g * (out * (1 - out)),),
+    "exp": lambda g, x, out, needs: (_mul(g, out),),
+    "log": _quiet(lambda g, x, out, needs: (_div(g, x),)),
+    "sqrt": _quiet(lambda g, x, out, needs: (_div(_mul(g, np.full((), 0.5, g.dtype)), out),)),
+    "tanh": lambda g, x, out, needs: (_mul(g, _sub(_one(g), _mul(out, out))),),
+    "sigmoid": lambda g, x, out, needs: (_mul(g, _mul(out, _sub(_one(g), out))),),
     "where": _where_vjp,
     "sum": lambda g, x, out, needs, *, axes, keepdim: (_unreduce(g, x, axes, keepdim),),
     "expand": lambda g, x, out, needs, *, shape: (_sum_to(g, x.shape),),
