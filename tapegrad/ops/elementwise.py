@@ -86,9 +86,12 @@ def _broadcast(op, *xs):
 
 def binary(prim, x, y, *, dtype=None, float_math=False):
     """Promote x and y (to `dtype` when given), broadcast them, and bind prim."""
-    if x.__class__ in _PLAIN and y.__class__ in _PLAIN and x.dtype is y.dtype and x._data.shape == y._data.shape:
-        if not float_math or x.dtype.category == dt.FLOAT:
+    if x.__class__ in _PLAIN and y.__class__ in _PLAIN and x.dtype is y.dtype and (
+            not float_math or x.dtype.category == dt.FLOAT):
+        if x._data.shape == y._data.shape:
             return bind(prim, x, y)  # fast path: nothing to promote or broadcast
+        if dtype is None and not (_base._ANYWHERE[0] and _base.INTERPRETERS):
+            return _eager_broadcast(prim, x, y)  # nothing to promote: x + bias
     if dtype is None and not (_base._ANYWHERE[0] and _base.INTERPRETERS):
         out = _eager_with_scalar(prim, x, y, float_math)
         if out is not None:
@@ -106,19 +109,20 @@ def binary(prim, x, y, *, dtype=None, float_math=False):
     return bind(prim, x, y)
 
 
-def _eager_broadcast(prim, x, y):
+def _eager_broadcast(prim, *operands):
     """Eager prim(x, y) on operands of different shapes: the kernel broadcasts them (numpy does, the C kernels do) and
     the Node sums each gradient back to its operand's shape (engine.BroadcastNode), as PyTorch does, instead of a
     reshape and an expand per operand in front of the op and their vjps behind it. Traced graphs keep the expands:
     the primitives' rules see operands of one shape."""
+    shapes = tuple(t._data.shape for t in operands)
     try:
-        broadcast_shapes(x.shape, y.shape)
+        broadcast_shapes(*shapes)
     except ValueError as e:
         raise ValueError(f"{prim.name}: {e} (at {user_frame()})") from None
-    out = bind(prim, x, y)
+    out = bind(prim, *operands)
     node = out.grad_fn
     if node is not None:
-        _engine.broadcast_node(node, (x._data.shape, y._data.shape))
+        _engine.broadcast_node(node, shapes)
     return out
 
 
@@ -585,6 +589,9 @@ def where(condition, x=None, y=None):
     cond = _as_bool(condition) if isinstance(condition, Tensor) else Tensor._make(np.asarray(condition, bool))
     dtype = dt.result_type(x, y)
     x, y = _as_operand(x, dtype), _as_operand(y, dtype)
+    shapes = (cond._data.shape, x._data.shape, y._data.shape)
+    if (shapes[0] != shapes[1] or shapes[1] != shapes[2]) and not (_base._ANYWHERE[0] and _base.INTERPRETERS):
+        return _eager_broadcast(P.Where, cond, x, y)  # relu's where(x <= 0, 0, x): no expand of the 0
     cond, x, y = _broadcast("where", cond, x, y)
     return bind(P.Where, cond, x, y)
 
