@@ -9,12 +9,15 @@ from ..errors import user_frame
 from ..primitives import bind
 from ..primitives.linalg import Matmul
 from ..tensor import Tensor
-from .elementwise import _as_operand, broadcast_shapes, expand_to
+from .elementwise import _as_operand, broadcast_shapes, expand_to, _PLAIN
 from .reduce import vector_norm  # noqa: F401  (tg.linalg.vector_norm, as torch.linalg.vector_norm)
 
 
 def matmul(x: Tensor, y: Tensor) -> Tensor:
     """Matrix product with numpy/PyTorch rules: 1-D operands are promoted and squeezed, batch dims broadcast."""
+    if (x.__class__ in _PLAIN and y.__class__ in _PLAIN and x.dtype is y.dtype and x._data.ndim == 2
+            and y._data.ndim == 2 and x._data.shape[1] == y._data.shape[0] and x.dtype is not dt.bool_):
+        return bind(Matmul, x, y)  # two matrices of one dtype: nothing to check further, promote or broadcast
     if not isinstance(x, Tensor) or not isinstance(y, Tensor):
         raise TypeError(f"matmul: both operands must be Tensors, got {type(x).__name__} and {type(y).__name__}")
     if x.ndim == 0 or y.ndim == 0:
