@@ -8,6 +8,7 @@ from __future__ import annotations
 
 
 import sys
+import threading
 
 import numpy as np
 
@@ -497,12 +498,14 @@ def _finish_leaf(leaf, grads, capture, accumulate, create_graph):
         if key in capture:
             capture[key] = _call_hooks(leaf._hooks, g)
         return
-    g = _call_hooks(leaf._hooks, g)
+    # NOTE: in the list too, so that a tensor a hook returned (which its caller may hold) is counted as held
+    g = grads[0] = _call_hooks(leaf._hooks, g)
     if accumulate:
         if create_graph:
             leaf.grad = g.clone() if leaf.grad is None else leaf.grad + g
         else:
-            _accumulate(leaf, g)
+            with _ACCUMULATING:  # two threads' backward passes into one leaf must not interleave (PyTorch locks too)
+                _accumulate(leaf, g)
         for hook in leaf._post_accumulate_hooks or ():
             hook(leaf)
 
@@ -518,17 +521,23 @@ def _accumulate(leaf, g):
     old = leaf.grad
     if old is None:
         data = g._data
-        if sys.getrefcount(g) <= 4 and _sole_owner(data) and type(g) is Tensor and g._rg is False:
+        if _COUNTS_EXACT and sys.getrefcount(g) <= 4 and _sole_owner(data) and type(g) is Tensor and g._rg is False:
             leaf.grad = g
         else:
             leaf.grad = Tensor._make(data.copy())
         return
     data = old._data
-    if (sys.getrefcount(old) <= 3 and _sole_owner(data) and data.dtype == g._data.dtype
+    if (_COUNTS_EXACT and sys.getrefcount(old) <= 3 and _sole_owner(data) and data.dtype == g._data.dtype
             and data.shape == g._data.shape and type(old) is Tensor):
         np.add(data, g._data, out=data)
     else:
         leaf.grad = old + g.detach()
+
+
+_ACCUMULATING = threading.Lock()
+# The reference counts above are those of CPython 3.10-3.13 with the GIL. Later versions borrow references for local
+# loads and free-threaded builds count differently; there .grad is always a copy and accumulates out of place.
+_COUNTS_EXACT = sys.version_info < (3, 14) and getattr(sys, "_is_gil_enabled", lambda: True)()
 
 
 def _sole_owner(data) -> bool:

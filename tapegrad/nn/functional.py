@@ -119,8 +119,10 @@ def gelu(input, approximate="none"):
     if approximate == "none":
         return 0.5 * input * (1.0 + erf(input * (1.0 / math.sqrt(2.0))))
     if approximate == "tanh":
-        inner = math.sqrt(2.0 / math.pi) * (input + 0.044715 * input * input * input)
-        return 0.5 * input * (1.0 + tanh(inner))
+        # 0.5 x (1 + tanh(z)) with z = sqrt(2/pi) (x + 0.044715 x^3), written as x sigmoid(2z) (the same function:
+        # 0.5 (1 + tanh(z)) = sigmoid(2z)) with 2z = x (2c + 2c 0.044715 x^2): six ops instead of nine
+        c = 2.0 * math.sqrt(2.0 / math.pi)
+        return input * sigmoid(input * (input * input * (c * 0.044715) + c))
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 

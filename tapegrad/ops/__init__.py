@@ -137,6 +137,7 @@ Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = _v(E.lt), _v(E.le),
 # In-place arithmetic that numpy can do straight into the tensor's memory (x.add_(g, alpha=-lr), x += y, x *= 0.9)
 _UFUNCS = {"add_": np.add, "sub_": np.subtract, "mul_": np.multiply, "div_": np.true_divide, "__iadd__": np.add,
            "__isub__": np.subtract, "__imul__": np.multiply, "__itruediv__": np.true_divide}
+_TAKE_ALPHA = ("add_", "sub_")  # as in PyTorch, only these take alpha=
 _FLOAT_KINDS = (_dt.float16, _dt.float32, _dt.float64)
 _NUMBERS = (float, int)
 
@@ -145,7 +146,7 @@ def _direct(self, ufunc, name, args, kwargs):
     """self op= other computed by numpy into self's memory, when nothing needs recording or tracing and no promotion
     or broadcast of self is involved: an optimizer's update then makes one pass over the parameter instead of
     computing a new tensor and copying it in. Returns self, or None for the general path (Tensor._inplace)."""
-    if len(args) != 1 or (kwargs and (len(kwargs) > 1 or "alpha" not in kwargs)):
+    if len(args) != 1 or (kwargs and (len(kwargs) > 1 or "alpha" not in kwargs or name not in _TAKE_ALPHA)):
         return None
     other, alpha = args[0], kwargs.get("alpha", 1)
     data = self._data
@@ -161,8 +162,8 @@ def _direct(self, ufunc, name, args, kwargs):
             return None
     else:
         return None
-    if STATE.enabled and (self._rg or (self._base is not None and self._base._rg)):
-        return None
+    if STATE.enabled and (self._rg or self._base is not None or getattr(other, "_base", None) is not None):
+        return None  # views go the general way, which brings them up to date with their base first
     if alpha != 1:
         value = np.multiply(value, alpha) if value.__class__ is np.ndarray else value * alpha
     if ufunc is np.true_divide:

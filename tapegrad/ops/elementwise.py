@@ -151,7 +151,7 @@ def _eager_with_scalar(prim, x, y, float_math):
         if kind == dt.BOOL or cls is float and kind != dt.FLOAT:
             return None  # int tensor * 0.5 promotes to the default float; bool tensor + 1 to int64
         value = s
-    elif cls in _PLAIN and not s._data.ndim and not s._rg:
+    elif cls in _PLAIN and not s._data.ndim and not s._rg and s._base is None:  # a view may be stale: general path
         if s.dtype is t.dtype:
             return bind(prim, x, y)
         if not s._weak or s.dtype.category != kind and not (kind == dt.FLOAT and s.dtype.category == dt.INT):

@@ -889,3 +889,66 @@ def test_eager_broadcast_gradients_match_torch(op, shapes):
             assert s is None or np.allclose(s.numpy(), 0)
         else:
             np.testing.assert_allclose(s.numpy(), e.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_grad_from_a_leaf_hook_is_not_taken_over():
+    """A tensor a leaf hook returns (and its caller keeps) becomes a copy in .grad, never .grad itself."""
+    w = tg.tensor([3.0, 4.0], requires_grad=True)
+    logged = {}
+
+    def hook(g):
+        logged["g"] = g * 1.0
+        return logged["g"]
+
+    w.register_hook(hook)
+    (w * w).sum().backward()
+    assert w.grad is not logged["g"]
+    w.grad.zero_()
+    np.testing.assert_array_equal(logged["g"].numpy(), [6.0, 8.0])
+
+
+def test_inplace_add_of_a_stale_view_records_its_history():
+    """x += v where v is a view whose base was changed in place by an op needing grad: v is brought up to date
+    (and records) before the in-place add, as in PyTorch."""
+    a = tg.zeros(3)
+    v = a[:2]
+    w = tg.ones(2, requires_grad=True)
+    a[0:2].copy_(w * 2)
+    x = tg.zeros(2)
+    x += v
+    assert x.requires_grad
+    x.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [2.0, 2.0])
+
+
+def test_stale_zero_dim_view_as_scalar_operand():
+    a = tg.zeros(3, dtype=tg.float64)
+    s = a[0]
+    w = tg.tensor(2.0, requires_grad=True, dtype=tg.float64)
+    a[0] = w * 1
+    y = tg.ones(3, dtype=tg.float32) * s  # float64 0-d with float32: the general path after syncing s
+    y.sum().backward()
+    assert w.grad.item() == 3.0
+
+
+def test_alpha_only_where_pytorch_takes_it():
+    with pytest.raises(TypeError):
+        tg.tensor([1.0, 2.0]).mul_(2.0, alpha=3.0)
+    assert tg.tensor([1.0, 2.0]).add_(1.0, alpha=3.0).tolist() == [4.0, 5.0]
+
+
+def test_concurrent_backward_into_one_leaf_adds_every_gradient():
+    import threading
+
+    w = tg.ones(200_000, requires_grad=True)
+
+    def work():
+        for _ in range(10):
+            (w * 1.0).sum().backward()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    np.testing.assert_array_equal(w.grad.numpy(), np.full(200_000, 20.0, np.float32))
