@@ -84,8 +84,13 @@ class Optimizer:
         """Clear .grad of every parameter (None by default, as PyTorch)."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
-                    p.grad = None if set_to_none else p.grad * 0
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:  # in place, as PyTorch: an inf gradient becomes 0, not inf * 0 = nan
+                    p.grad = p.grad.detach()
+                    p.grad.zero_()
 
     def step(self, closure=None):
         """Update every parameter that has a .grad; closure (optional) re-evaluates and returns the loss."""
