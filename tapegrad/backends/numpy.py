@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from .. import comm
+from . import special_math
 from .base import Backend
 from ..primitives.indexing import decode_key
 from ..primitives.linalg import window_out_size
@@ -36,6 +37,15 @@ def _error_function(name):
 
 
 _erf, _erfc = _error_function("erf"), _error_function("erfc")
+
+
+def _special(fn):
+    """A special function of backends/special_math.py: computed in float64, returned in x's dtype."""
+
+    def run(*xs, **params):
+        return np.asarray(fn(*(x.astype(np.float64) for x in xs), **params)).astype(xs[0].dtype, copy=False)
+
+    return run
 
 
 def _shift(x, s, op):
@@ -257,6 +267,17 @@ IMPLS = {
     "sigmoid": _quiet(_sigmoid),
     "erf": _typed(_erf),
     "erfc": _typed(_erfc),
+    # special functions (primitives/special.py)
+    "lgamma": _special(special_math.lgamma),
+    "polygamma": _special(lambda x, *, n: special_math.polygamma(n, x)),
+    "erfinv": _special(lambda x: special_math.erfinv(x, _erf, _erfc)),
+    "erfcx": _special(lambda x: special_math.erfcx(x, _erfc)),
+    "ndtri": _special(lambda x: special_math.ndtri(x, _erf, _erfc)),
+    "i0": _special(lambda x: special_math.bessel_i(x, 0, False)),
+    "i0e": _special(lambda x: special_math.bessel_i(x, 0, True)),
+    "i1": _special(lambda x: special_math.bessel_i(x, 1, False)),
+    "i1e": _special(lambda x: special_math.bessel_i(x, 1, True)),
+    "zeta": _special(special_math.zeta),
     "abs": np.abs,
     "sign": np.sign,
     "floor": np.floor,

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
-from . import _signature, activation, conv, creation, elementwise, index, linalg, reduce, shape
+from . import _signature, activation, conv, creation, elementwise, index, linalg, reduce, shape, special
 from .activation import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .creation import *  # noqa: F401,F403
@@ -21,6 +21,7 @@ from .index import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
+from .special import *  # noqa: F401,F403
 
 E, S, R, X, L = elementwise, shape, reduce, index, linalg
 
@@ -45,11 +46,12 @@ for _name, _fn in list(globals().items()):
 
 # *** methods: tensor.name(...) == module.name(tensor, ...) ***
 
-_MODULES = (elementwise, shape, reduce, index, linalg, activation)
+_MODULES = (elementwise, shape, reduce, index, linalg, activation, special)
 for _module in _MODULES:
     for _name in _module._METHODS.split():
         setattr(Tensor, _name, _signature.accept_torch_keywords(_v(getattr(_module, _name))))
 
+Tensor.polygamma = _signature.accept_torch_keywords(_v(special._polygamma_method))
 Tensor.where = lambda self, condition, other: _v(elementwise.where)(condition, self, other)
 Tensor._select = elementwise._select
 Tensor.unfold = shape._unfold
@@ -195,7 +197,7 @@ def _public_functions():
     import inspect
 
     # conv: PyTorch's names already, no out=, and nn.functional re-exports the very same functions
-    modules = (activation, creation, elementwise, index, linalg, reduce, shape)
+    modules = (activation, creation, elementwise, index, linalg, reduce, shape, special)
     for name, fn in list(globals().items()):
         if not name.startswith("_") and inspect.isfunction(fn) and getattr(fn, "__module__", "") in {
             m.__name__ for m in modules

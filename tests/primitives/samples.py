@@ -567,7 +567,33 @@ def _random_bits(rng):
               label="negative key float32")]
 
 
+def _polygamma(rng):
+    return [Case([_uniform(rng, s, 0.5, 3)], {"n": n}) for s, n in zip(SHAPES, (0, 1, 2, 3))] + [
+        Case([_uniform(rng, (3,), -2.8, -2.2)], {"n": 1}, label="negative")]
+
+
+def _zeta(rng):
+    # differentiable in q only (diff=(1,)), as in PyTorch
+    return [Case([_uniform(rng, s, 1.5, 4), _uniform(rng, s, 0.5, 3)], diff=(1,)) for s in SHAPES]
+
+
+SPECIAL_DOMAINS = {
+    "lgamma": lambda rng: [Case([_uniform(rng, s, 0.3, 4)]) for s in SHAPES] + [
+        Case([_off_grid(rng, (4,), -3, 0)], label="negative")],
+    "polygamma": _polygamma,
+    "erfinv": _unary(-0.95, 0.95),
+    "erfcx": _unary(-2, 5),
+    "ndtri": _unary(0.02, 0.98),
+    "i0": _unary(-3, 3),
+    "i0e": _unary(0.2, 3, signed=True),
+    "i1": _unary(-3, 3),
+    "i1e": _unary(0.2, 3, signed=True),
+    "zeta": _zeta,
+}
+
+
 SAMPLES = {
+    **SPECIAL_DOMAINS,
     "random_bits": _random_bits,
     # collectives need a process group: their rules are checked on 1, 2 and 3 ranks in tests/distributed/
     **{name: lambda rng: [] for name in ("all_reduce", "all_gather", "reduce_scatter", "broadcast_from")},
