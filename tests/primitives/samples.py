@@ -647,6 +647,12 @@ SAMPLES = {
     "eigh": lambda rng: [Case([_spd(rng, 3)], smooth=True, tol=1e-5)],
     "qr": lambda rng: [Case([_well_conditioned(rng, 3)]), Case([rng.normal(size=(4, 2))])],
     "svd": lambda rng: [Case([_distinct_svd(rng, 3, 3)], tol=1e-5), Case([_distinct_svd(rng, 4, 2)], tol=1e-5)],
+    "lu": lambda rng: [Case([_well_conditioned(rng, 3)]), Case([_well_conditioned(rng, 2, batch=(2,))])],
+    "solve": lambda rng: [Case([_well_conditioned(rng, 3), rng.normal(size=(3, 2))]),
+                          Case([_well_conditioned(rng, 2, batch=(2,)), rng.normal(size=(2, 2, 1))])],
+    "triangular_solve": lambda rng: [
+        Case([_well_conditioned(rng, 3), rng.normal(size=(3, 2))], {"upper": up, "unit": unit})
+        for up in (False, True) for unit in (False, True)],
     "unfold": _unfold,
     "fold": _fold,
 }
