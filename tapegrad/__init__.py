@@ -92,6 +92,7 @@ from . import viz  # noqa: E402
 import importlib as _importlib  # noqa: E402
 
 special = _importlib.import_module(__name__ + ".special")
+linalg = _importlib.import_module(__name__ + ".linalg")
 
 bool = _dtype.bool_  # noqa: A001  (tg.bool, as torch.bool)
 float = float32  # noqa: A001
