@@ -312,8 +312,8 @@ def inv(A):
     """The inverse of square matrices.
 
     >>> tg.linalg.inv(tg.tensor([[2.0, 0.0], [0.0, 4.0]]))
-    tensor([[0.5000, 0.0000],
-            [0.0000, 0.2500]])
+    tensor([[0.5 , 0.  ],
+            [0.  , 0.25]])
     """
     return bind(D.Inv, _float(A))
 
@@ -517,7 +517,7 @@ def solve(A, B, *, left=True):
     """X with A X = B (left) or X A = B (left=False); B a vector or a stack of columns, batches broadcast.
 
     >>> tg.linalg.solve(tg.tensor([[2.0, 0.0], [0.0, 4.0]]), tg.tensor([2.0, 2.0]))
-    tensor([1.0000, 0.5000])
+    tensor([1. , 0.5])
     """
     A, B = _float(A), _float(B)
     _square("solve", A)
@@ -662,8 +662,8 @@ def tensorinv(A, ind=2):
     """The inverse of A as a tensor map: A's first `ind` dims against the rest (their products must match).
 
     >>> tg.linalg.tensorinv(tg.tensor([[2.0, 0.0], [0.0, 4.0]]), ind=1)
-    tensor([[0.5000, 0.0000],
-            [0.0000, 0.2500]])
+    tensor([[0.5 , 0.  ],
+            [0.  , 0.25]])
     """
     out_shape, in_shape = tuple(A.shape[:ind]), tuple(A.shape[ind:])
     rows, cols = math.prod(out_shape), math.prod(in_shape)

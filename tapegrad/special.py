@@ -44,7 +44,7 @@ def softmax(input, dim, *, dtype=None):
     """torch.special.softmax: nn.functional.softmax with dim required.
 
     >>> tg.special.softmax(tg.tensor([0.0, 1.0, 2.0]), 0)
-    tensor([0.0900, 0.2447, 0.6652])
+    tensor([0.09  , 0.2447, 0.6652])
     """
     return _F.softmax(input, dim, dtype=dtype)
 

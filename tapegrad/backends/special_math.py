@@ -220,7 +220,7 @@ def ndtri(p, erf, erfc):
         y_low = _erfcinv_tail(np.where(c < 0.5, np.maximum(c, 0.0), 0.5), erfc)
         y_high = -_erfcinv_tail(np.where(c > 1.5, np.maximum(2.0 - c, 0.0), 0.5), erfc)
         y = np.where(mid, y_mid, np.where(c < 0.5, y_low, y_high))
-        out = -math.sqrt(2.0) * y
+        out = -math.sqrt(2.0) * y + 0.0  # + 0.0: ndtri(0.5) is 0, not -0
         return np.where((p < 0) | (p > 1) | np.isnan(p), np.nan, out)
 
 

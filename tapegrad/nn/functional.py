@@ -64,13 +64,21 @@ def _maybe_inplace(input, out, inplace, name):
 
 @_tensor_input
 def relu(input, inplace=False):
-    """max(x, 0); the gradient at 0 is 0 and nan propagates, as in PyTorch."""
+    """max(x, 0); the gradient at 0 is 0 and nan propagates, as in PyTorch.
+
+    >>> F.relu(tg.tensor([-1.0, 2.0]))
+    tensor([0., 2.])
+    """
     return _maybe_inplace(input, _act.relu(input), inplace, "relu_")
 
 
 @_tensor_input
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
-    """x clamped to [min_val, max_val]; the gradient is 1 strictly inside and 0 elsewhere (PyTorch's rule)."""
+    """x clamped to [min_val, max_val]; the gradient is 1 strictly inside and 0 elsewhere (PyTorch's rule).
+
+    >>> F.hardtanh(tg.tensor([-2.0, 0.5, 2.0]))
+    tensor([-1. ,  0.5,  1. ])
+    """
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
     out = where(input <= min_val, min_val, where(input >= max_val, max_val, input))
@@ -79,11 +87,21 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 @_tensor_input
 def relu6(input, inplace=False):
+    """min(max(x, 0), 6).
+
+    >>> F.relu6(tg.tensor([-1.0, 3.0, 8.0]))
+    tensor([0., 3., 6.])
+    """
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
 @_tensor_input
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x for x >= 0, negative_slope * x below.
+
+    >>> F.leaky_relu(tg.tensor([-10.0, 2.0]), 0.1)
+    tensor([-1.,  2.])
+    """
     return _maybe_inplace(input, where(input > 0, input, input * negative_slope), inplace, "leaky_relu_")
 
 
@@ -94,11 +112,21 @@ def _expm1_negative(x):
 
 @_tensor_input
 def elu(input, alpha=1.0, inplace=False):
+    """x for x > 0, alpha * (exp(x) - 1) below.
+
+    >>> F.elu(tg.tensor([-1.0, 2.0]))
+    tensor([-0.6321,  2.    ])
+    """
     return _maybe_inplace(input, where(input > 0, input, alpha * _expm1_negative(input)), inplace, "elu_")
 
 
 @_tensor_input
 def celu(input, alpha=1.0, inplace=False):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)).
+
+    >>> F.celu(tg.tensor([-1.0, 2.0]))
+    tensor([-0.6321,  2.    ])
+    """
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0 (it divides the input)")
     return _maybe_inplace(input, where(input > 0, input, alpha * _expm1_negative(input / alpha)), inplace, "celu_")
@@ -110,12 +138,23 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 @_tensor_input
 def selu(input, inplace=False):
+    """scale * elu(x, alpha) with the self-normalising constants.
+
+    >>> F.selu(tg.tensor([-1.0, 2.0]))
+    tensor([-1.1113,  2.1014])
+    """
     return _maybe_inplace(input, _SELU_SCALE * elu(input, _SELU_ALPHA), inplace, "selu_")
 
 
 @_tensor_input
 def gelu(input, approximate="none"):
-    """x * Phi(x) (approximate='none') or its tanh approximation (approximate='tanh')."""
+    """x * Phi(x) (approximate='none') or its tanh approximation (approximate='tanh').
+
+    >>> F.gelu(tg.tensor([-1.0, 0.0, 1.0]))
+    tensor([-0.1587,  0.    ,  0.8413])
+    >>> F.gelu(tg.tensor([1.0]), approximate='tanh')
+    tensor([0.8412])
+    """
     if approximate == "none":
         return 0.5 * input * (1.0 + erf(input * (1.0 / math.sqrt(2.0))))
     if approximate == "tanh":
@@ -126,6 +165,11 @@ def gelu(input, approximate="none"):
 
 @_tensor_input
 def silu(input, inplace=False):
+    """x * sigmoid(x).
+
+    >>> F.silu(tg.tensor([-1.0, 0.0, 1.0]))
+    tensor([-0.2689,  0.    ,  0.7311])
+    """
     return _maybe_inplace(input, input * sigmoid(input), inplace, "silu_")
 
 
@@ -141,50 +185,92 @@ def _softplus(z):
 
 @_tensor_input
 def softplus(input, beta=1.0, threshold=20.0):
-    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (PyTorch's linear tail)."""
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (PyTorch's linear tail).
+
+    >>> F.softplus(tg.tensor([-1.0, 0.0, 30.0]))
+    tensor([ 0.3133,  0.6931, 30.    ])
+    """
     scaled = input * beta
     return where(scaled > threshold, input, _softplus(scaled) / beta)
 
 
 @_tensor_input
 def mish(input, inplace=False):
+    """x * tanh(softplus(x)).
+
+    >>> F.mish(tg.tensor([-1.0, 1.0]))
+    tensor([-0.3034,  0.8651])
+    """
     return _maybe_inplace(input, input * tanh(_softplus(input)), inplace, "mish_")
 
 
 @_tensor_input
 def hardsigmoid(input, inplace=False):
+    """relu6(x + 3) / 6.
+
+    >>> F.hardsigmoid(tg.tensor([-4.0, 0.0, 1.0]))
+    tensor([0.    , 0.5   , 0.6667])
+    """
     return _maybe_inplace(input, hardtanh(input + 3.0, 0.0, 6.0) / 6.0, inplace, "hardsigmoid_")
 
 
 @_tensor_input
 def hardswish(input, inplace=False):
+    """x * relu6(x + 3) / 6.
+
+    >>> F.hardswish(tg.tensor([-4.0, 0.0, 1.0]))
+    tensor([-0.    ,  0.    ,  0.6667])
+    """
     return _maybe_inplace(input, input * hardtanh(input + 3.0, 0.0, 6.0) / 6.0, inplace, "hardswish_")
 
 
 @_tensor_input
 def logsigmoid(input):
+    """log(sigmoid(x)), computed stably.
+
+    >>> F.logsigmoid(tg.tensor([-100.0, 0.0]))
+    tensor([-100.    ,   -0.6931])
+    """
     return -_softplus(-input)
 
 
 @_tensor_input
 def softsign(input):
+    """x / (1 + |x|).
+
+    >>> F.softsign(tg.tensor([-1.0, 3.0]))
+    tensor([-0.5 ,  0.75])
+    """
     return input / (1.0 + input.abs())
 
 
 @_tensor_input
 def tanhshrink(input):
+    """x - tanh(x).
+
+    >>> F.tanhshrink(tg.tensor([0.0, 1.0]))
+    tensor([0.    , 0.2384])
+    """
     return input - tanh(input)
 
 
 @_tensor_input
 def threshold(input, threshold, value, inplace=False):
-    """x where x > threshold, else value."""
+    """x where x > threshold, else value.
+
+    >>> F.threshold(tg.tensor([0.5, 2.0]), 1.0, -1.0)
+    tensor([-1.,  2.])
+    """
     return _maybe_inplace(input, where(input > threshold, input, value), inplace, "threshold_")
 
 
 @_tensor_input
 def glu(input, dim=-1):
-    """a * sigmoid(b) where a, b are the two halves of input along dim."""
+    """a * sigmoid(b) where a, b are the two halves of input along dim.
+
+    >>> F.glu(tg.tensor([1.0, 2.0, 0.0, 0.0]))
+    tensor([0.5, 1. ])
+    """
     if input.ndim == 0 or input.shape[dim] % 2:
         raise ValueError(f"glu: dimension {dim} of input {tuple(input.shape)} must have an even size (it is halved)")
     a, b = input.chunk(2, dim)
@@ -193,7 +279,11 @@ def glu(input, dim=-1):
 
 @_tensor_input
 def prelu(input, weight):
-    """leaky_relu with a learned slope: one per channel (dim 1), or a single one."""
+    """leaky_relu with a learned slope: one per channel (dim 1), or a single one.
+
+    >>> F.prelu(tg.tensor([-2.0, 3.0]), tg.tensor([0.25]))
+    tensor([-0.5,  3. ])
+    """
     if weight.numel() != 1 and (input.ndim < 2 or weight.numel() != input.shape[1]):
         raise ValueError(
             f"prelu: weight has {weight.numel()} slopes but input {tuple(input.shape)} has "
@@ -214,18 +304,31 @@ hardtanh_ = functools.partial(hardtanh, inplace=True)
 
 @_tensor_input
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
-    """exp(x) / sum(exp(x)) along dim, shifted by the (detached) maximum for stability."""
+    """exp(x) / sum(exp(x)) along dim, shifted by the (detached) maximum for stability.
+
+    >>> F.softmax(tg.tensor([1.0, 1.0, 2.0]), dim=0)
+    tensor([0.2119, 0.2119, 0.5761])
+    """
     return _act.softmax(input, dim, dtype)
 
 
 @_tensor_input
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-x) along dim.
+
+    >>> F.softmin(tg.tensor([1.0, 1.0, 2.0]), dim=0)
+    tensor([0.4223, 0.4223, 0.1554])
+    """
     return _act.softmax(-(input if dtype is None else input.to(dtype)), dim)
 
 
 @_tensor_input
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
-    """(x - max) - log(sum(exp(x - max))) along dim (stable, and precise for large float32 logits)."""
+    """(x - max) - log(sum(exp(x - max))) along dim (stable, and precise for large float32 logits).
+
+    >>> F.log_softmax(tg.tensor([0.0, 0.0]), dim=0)
+    tensor([-0.6931, -0.6931])
+    """
     return _act.log_softmax(input, dim, dtype)
 
 
@@ -280,7 +383,11 @@ def _standardize(x, axes, eps):
 
 @_tensor_input
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
-    """Normalise over the last len(normalized_shape) dims, then scale by weight and shift by bias."""
+    """Normalise over the last len(normalized_shape) dims, then scale by weight and shift by bias.
+
+    >>> F.layer_norm(tg.tensor([[1.0, 2.0, 3.0]]), (3,))
+    tensor([[-1.2247,  0.    ,  1.2247]])
+    """
     shape, axes = _normalized_axes("layer_norm", input, normalized_shape)
     _check_param("layer_norm", "weight", weight, shape)
     _check_param("layer_norm", "bias", bias, shape)
@@ -289,7 +396,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 @_tensor_input
 def rms_norm(input, normalized_shape, weight=None, eps=None):
-    """x / sqrt(mean(x^2) + eps) over the last dims; eps defaults to the dtype's machine epsilon."""
+    """x / sqrt(mean(x^2) + eps) over the last dims; eps defaults to the dtype's machine epsilon.
+
+    >>> F.rms_norm(tg.tensor([[3.0, 4.0]]), (2,))
+    tensor([[0.8485, 1.1314]])
+    """
     shape, axes = _normalized_axes("rms_norm", input, normalized_shape)
     _check_param("rms_norm", "weight", weight, shape)
     eps = float(np.finfo(input.dtype.np).eps) if eps is None else eps
@@ -307,6 +418,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
     In training, running_mean / running_var (when given) are updated in place, outside autograd:
     running = (1 - momentum) * running + momentum * batch statistic (the variance unbiased).
+
+    >>> F.batch_norm(tg.tensor([[1.0], [3.0]]), None, None, training=True)
+    tensor([[-1.],
+            [ 1.]])
     """
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected input of shape (N, C, ...), got {tuple(input.shape)}")
@@ -344,7 +459,12 @@ def _update_running(input, axes, count, running_mean, running_var, momentum):
 
 @_tensor_input
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
-    """Normalise over each group of num_groups channel groups (and all spatial positions), per sample."""
+    """Normalise over each group of num_groups channel groups (and all spatial positions), per sample.
+
+    >>> F.group_norm(tg.tensor([[[1.0], [3.0]]]), 1)
+    tensor([[[-1.],
+             [ 1.]]])
+    """
     if input.ndim < 2 or input.shape[1] % num_groups:
         raise ValueError(
             f"group_norm: the {input.shape[1] if input.ndim > 1 else '?'} channels of input {tuple(input.shape)} "
@@ -359,7 +479,11 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 
 @_tensor_input
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
-    """x / max(||x||_p, eps) along dim."""
+    """x / max(||x||_p, eps) along dim.
+
+    >>> F.normalize(tg.tensor([[3.0, 4.0]]))
+    tensor([[0.6, 0.8]])
+    """
     return input / input.norm(p, dim, keepdim=True).clamp_min(eps)
 
 
@@ -371,6 +495,9 @@ def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability p and scale the rest by 1 / (1 - p); the identity when not training.
 
     Uses tapegrad's generator, so tg.manual_seed makes it reproducible.
+
+    >>> F.dropout(tg.tensor([1.0, 2.0]), 0.5, training=False)
+    tensor([1., 2.])
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: probability p must be between 0 and 1, got {p}")
@@ -395,6 +522,10 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     """Rows of weight (num_embeddings, dim) picked by the integer tensor input: shape input.shape + (dim,).
 
     The row at padding_idx receives no gradient. With max_norm, the rows used are first renormalised in place.
+
+    >>> F.embedding(tg.tensor([1, 0]), tg.tensor([[0.0, 0.0], [1.0, 2.0]]))
+    tensor([[1., 2.],
+            [0., 0.]])
     """
     _check_indices("embedding", input)
     if weight.ndim != 2:
@@ -429,7 +560,12 @@ def _renorm_rows(weight, flat, max_norm, norm_type):
 
 
 def one_hot(tensor, num_classes=-1):
-    """int64 tensor of shape tensor.shape + (num_classes,) with a 1 at each index; num_classes=-1 infers max + 1."""
+    """int64 tensor of shape tensor.shape + (num_classes,) with a 1 at each index; num_classes=-1 infers max + 1.
+
+    >>> F.one_hot(tg.tensor([0, 2]), 3)
+    tensor([[1, 0, 0],
+            [0, 0, 1]])
+    """
     _check_indices("one_hot", tensor)
     if num_classes == -1:
         if tensor.numel() == 0 or not _concrete():
@@ -446,7 +582,11 @@ def one_hot(tensor, num_classes=-1):
 
 @_tensor_input
 def linear(input, weight, bias=None):
-    """input @ weight.T + bias, weight (out_features, in_features)."""
+    """input @ weight.T + bias, weight (out_features, in_features).
+
+    >>> F.linear(tg.tensor([[1.0, 2.0]]), tg.tensor([[1.0, 1.0]]), tg.tensor([0.5]))
+    tensor([[3.5]])
+    """
     if input.ndim == 0 or weight.ndim not in (1, 2) or input.shape[-1] != weight.shape[-1]:
         raise ValueError(
             f"linear: input of shape {tuple(input.shape)} has {input.shape[-1] if input.ndim else 0} features (last "
@@ -640,6 +780,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """The deprecated name of interpolate.
+
+    >>> F.upsample(tg.tensor([[[1.0, 2.0]]]), scale_factor=2)
+    tensor([[[1., 1., 2., 2.]]])
+    """
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
@@ -691,6 +836,11 @@ def _weighted_pointwise(op, loss, weight, reduction, input, mean_by_weight=True)
 
 @_tensor_input
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """The mean (or sum, or none) of squared differences.
+
+    >>> F.mse_loss(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 4.0]))
+    tensor(2.)
+    """
     reduction = _reduction("mse_loss", size_average, reduce, reduction)
     _check_target("mse_loss", input, target)
     d = input - target
@@ -699,6 +849,11 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 
 @_tensor_input
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """The mean (or sum, or none) of absolute differences.
+
+    >>> F.l1_loss(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 4.0]))
+    tensor(1.)
+    """
     reduction = _reduction("l1_loss", size_average, reduce, reduction)
     _check_target("l1_loss", input, target)
     return _weighted_pointwise("l1_loss", (input - target).abs(), weight, reduction, input)
@@ -706,7 +861,11 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 
 @_tensor_input
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
-    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (beta=0 is the l1 loss)."""
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (beta=0 is the l1 loss).
+
+    >>> F.smooth_l1_loss(tg.tensor([0.0, 0.0]), tg.tensor([0.5, 3.0]))
+    tensor(1.3125)
+    """
     reduction = _reduction("smooth_l1_loss", size_average, reduce, reduction)
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
@@ -720,7 +879,11 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 
 @_tensor_input
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
-    """0.5 d^2 where |d| < delta, else delta * (|d| - 0.5 delta)."""
+    """0.5 d^2 where |d| < delta, else delta * (|d| - 0.5 delta).
+
+    >>> F.huber_loss(tg.tensor([0.0, 0.0]), tg.tensor([0.5, 3.0]))
+    tensor(1.3125)
+    """
     reduction = _reduction("huber_loss", None, None, reduction)
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
@@ -733,7 +896,11 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 
 @_tensor_input
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
-    """-(t log x + (1 - t) log(1 - x)) with each log clamped at -100, as PyTorch does; x must be in [0, 1]."""
+    """-(t log x + (1 - t) log(1 - x)) with each log clamped at -100, as PyTorch does; x must be in [0, 1].
+
+    >>> F.binary_cross_entropy(tg.tensor([0.5, 0.9]), tg.tensor([1.0, 1.0]))
+    tensor(0.3993)
+    """
     reduction = _reduction("binary_cross_entropy", size_average, reduce, reduction)
     _check_target("binary_cross_entropy", input, target, strict=True)
     if _concrete() and input.numel() and bool(((input < 0) | (input > 1)).any()):
@@ -749,7 +916,11 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 def binary_cross_entropy_with_logits(
     input, target, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None
 ):
-    """Sigmoid + binary cross-entropy in one stable expression: (1 - t) x + (1 + (pos_weight - 1) t) softplus(-x)."""
+    """Sigmoid + binary cross-entropy in one stable expression: (1 - t) x + (1 + (pos_weight - 1) t) softplus(-x).
+
+    >>> F.binary_cross_entropy_with_logits(tg.tensor([0.0, 2.0]), tg.tensor([1.0, 0.0]))
+    tensor(1.41)
+    """
     reduction = _reduction("binary_cross_entropy_with_logits", size_average, reduce, reduction)
     _check_target("binary_cross_entropy_with_logits", input, target, strict=True)
     log_weight = 1.0 if pos_weight is None else (pos_weight - 1) * target + 1
@@ -762,6 +933,9 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     """Pointwise KL divergence t (log t - x) with input x given as log-probabilities (target too if log_target).
 
     reduction='batchmean' divides the sum by the batch size (the mathematical KL); 'mean' by every element.
+
+    >>> F.kl_div(tg.tensor([-1.0, -1.0]), tg.tensor([0.5, 0.5]), reduction='sum')
+    tensor(0.3069)
     """
     reduction = _reduction("kl_div", size_average, reduce, reduction, _REDUCTIONS + ("batchmean",))
     if log_target:
@@ -820,6 +994,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     """Negative log-likelihood of class indices target (N, d1, ...) under log-probabilities input (N, C, d1, ...).
 
     'mean' divides by the summed weights of the targets that are not ignore_index, as PyTorch does.
+
+    >>> F.nll_loss(tg.tensor([[-1.0, -2.0], [-0.5, -3.0]]), tg.tensor([0, 1]))
+    tensor(2.)
     """
     reduction = _reduction("nll_loss", size_average, reduce, reduction)
     input, target, unbatched = _batched_classes("nll_loss", input, target)
@@ -893,7 +1070,11 @@ def _cross_entropy_probs(logp, target, weight, reduction, smoothing):
 
 @_tensor_input
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
-    """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along dim (broadcast)."""
+    """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along dim (broadcast).
+
+    >>> F.cosine_similarity(tg.tensor([[1.0, 0.0]]), tg.tensor([[1.0, 1.0]]))
+    tensor([0.7071])
+    """
     n1, n2 = _clamped_norm(x1, dim, eps), _clamped_norm(x2, dim, eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
 
@@ -915,6 +1096,10 @@ def scaled_dot_product_attention(
 
     attn_mask: bool (True = may attend) or float (added to the scores). is_causal masks the upper triangle.
     A row with nothing to attend to gives zeros (not nan). dropout_p always applies, as in PyTorch.
+
+    >>> q = k = v = tg.tensor([[[1.0, 0.0], [0.0, 1.0]]])
+    >>> F.scaled_dot_product_attention(q, k, v).shape
+    (1, 2, 2)
     """
     _check_attention(query, key, value, attn_mask, is_causal, enable_gqa)
     if enable_gqa and key.shape[-3] != query.shape[-3]:

@@ -14,7 +14,11 @@ from .reduce import vector_norm  # noqa: F401  (tg.linalg.vector_norm, as torch.
 
 
 def matmul(x: Tensor, y: Tensor) -> Tensor:
-    """Matrix product with numpy/PyTorch rules: 1-D operands are promoted and squeezed, batch dims broadcast."""
+    """Matrix product with numpy/PyTorch rules: 1-D operands are promoted and squeezed, batch dims broadcast.
+
+    >>> tg.matmul(tg.tensor([[1.0, 2.0]]), tg.tensor([[3.0], [4.0]]))
+    tensor([[11.]])
+    """
     if not isinstance(x, Tensor) or not isinstance(y, Tensor):
         raise TypeError(f"matmul: both operands must be Tensors, got {type(x).__name__} and {type(y).__name__}")
     if x.ndim == 0 or y.ndim == 0:
@@ -49,22 +53,47 @@ def matmul(x: Tensor, y: Tensor) -> Tensor:
 
 
 def mm(x, y):
+    """The product of two matrices.
+
+    >>> tg.mm(tg.tensor([[1, 2], [3, 4]]), tg.tensor([[1, 0], [0, 1]]))
+    tensor([[1, 2],
+            [3, 4]])
+    """
     if x.ndim != 2 or y.ndim != 2:
         raise ValueError(f"mm: expects two 2-D tensors, got shapes {tuple(x.shape)} and {tuple(y.shape)}; use matmul")
     return matmul(x, y)
 
 
 def bmm(x, y):
+    """Batched matrix products of (b, n, m) and (b, m, p).
+
+    >>> tg.bmm(tg.ones(2, 1, 3), tg.ones(2, 3, 1))
+    tensor([[[3.]],
+    <BLANKLINE>
+            [[3.]]])
+    
+            [[3.]]])
+    """
     if x.ndim != 3 or y.ndim != 3 or x.shape[0] != y.shape[0]:
         raise ValueError(f"bmm: expects two 3-D tensors with equal batch sizes, got {tuple(x.shape)} and {tuple(y.shape)}")
     return matmul(x, y)
 
 
 def mv(x, v):
+    """A matrix times a vector.
+
+    >>> tg.mv(tg.tensor([[1.0, 2.0], [3.0, 4.0]]), tg.tensor([1.0, 1.0]))
+    tensor([3., 7.])
+    """
     return matmul(x, v)
 
 
 def dot(x, y):
+    """The dot product of two vectors.
+
+    >>> tg.dot(tg.tensor([1, 2]), tg.tensor([3, 4]))
+    tensor(11)
+    """
     if x.ndim != 1 or y.ndim != 1 or x.shape != y.shape:
         raise ValueError(f"dot: expects two 1-D tensors of equal size, got {tuple(x.shape)} and {tuple(y.shape)}")
     return matmul(x, y)
@@ -74,6 +103,12 @@ inner = vdot = dot
 
 
 def outer(x, y):
+    """The outer product of two vectors.
+
+    >>> tg.outer(tg.tensor([1, 2]), tg.tensor([1, 10]))
+    tensor([[ 1, 10],
+            [ 2, 20]])
+    """
     return x.reshape(-1, 1) * y.reshape(1, -1)
 
 
@@ -140,7 +175,11 @@ def _take_diagonals(s, t):
 
 
 def einsum(equation: str, *operands) -> Tensor:
-    """Einstein summation, contracted pairwise with matmul: einsum('bij,bjk->bik', a, b)."""
+    """Einstein summation, contracted pairwise with matmul: einsum('bij,bjk->bik', a, b).
+
+    >>> tg.einsum('ij,j->i', tg.tensor([[1.0, 2.0], [3.0, 4.0]]), tg.tensor([1.0, 1.0]))
+    tensor([3., 7.])
+    """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     terms, out = _parse_einsum(equation, operands)

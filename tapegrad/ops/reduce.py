@@ -25,7 +25,11 @@ def _axes(op, x, dim):
 
 
 def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
-    """Sum over dim (an int, a tuple, or None for all); bool and int tensors sum to int64."""
+    """Sum over dim (an int, a tuple, or None for all); bool and int tensors sum to int64.
+
+    >>> tg.sum(tg.tensor([[1, 2], [3, 4]]), 0)
+    tensor([4, 6])
+    """
     if dtype is not None:
         x = x.to(dtype)
     axes = _axes("sum", x, dim)
@@ -50,6 +54,11 @@ def _count(x, axes):
 
 
 def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The mean over dim (all elements by default).
+
+    >>> tg.mean(tg.tensor([[1.0, 2.0], [3.0, 4.0]]), 1)
+    tensor([1.5, 3.5])
+    """
     x = _require_float("mean", x, dtype)
     axes = _axes("mean", x, dim)
     total, n = bind(R.Sum, x, axes=axes, keepdim=keepdim), _count(x, axes)
@@ -63,15 +72,30 @@ builtins_max = max
 
 
 def nansum(x, dim=None, keepdim=False):
+    """The sum ignoring nan.
+
+    >>> tg.nansum(tg.tensor([1.0, float('nan'), 2.0]))
+    tensor(3.)
+    """
     return sum(where(x.isnan(), 0, x), dim, keepdim)
 
 
 def nanmean(x, dim=None, keepdim=False):
+    """The mean ignoring nan.
+
+    >>> tg.nanmean(tg.tensor([1.0, float('nan'), 3.0]))
+    tensor(2.)
+    """
     keep = x.isnan().logical_not()
     return nansum(x, dim, keepdim) / sum(keep, dim, keepdim)
 
 
 def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """The product over dim (all elements by default).
+
+    >>> tg.prod(tg.tensor([[1, 2], [3, 4]]), 1)
+    tensor([ 2, 12])
+    """
     if dtype is not None:
         x = x.to(dtype)
     if x.dtype.category != dt.FLOAT and x.dtype is not dt.int64:
@@ -86,13 +110,22 @@ def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
 
 
 def amax(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
-    """Maximum over dims (all when dim is () or None); ties share the gradient evenly."""
+    """Maximum over dims (all when dim is () or None); ties share the gradient evenly.
+
+    >>> tg.amax(tg.tensor([[1, 5], [3, 2]]), 1)
+    tensor([5, 3])
+    """
     axes = _axes("amax", x, None if dim == () else dim)
     _check_nonempty("amax", x, axes)
     return bind(R.Amax, x, axes=axes, keepdim=keepdim)
 
 
 def amin(x: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """The minimum over dims (the gradient is shared at ties).
+
+    >>> tg.amin(tg.tensor([[1, 5], [3, 2]]), 1)
+    tensor([1, 2])
+    """
     if x.dtype.category == dt.FLOAT:
         return -amax(-x, dim, keepdim)
     axes = _axes("amin", x, None if dim == () else dim)
@@ -118,10 +151,20 @@ def _arg(prim, op, x, dim, keepdim):
 
 
 def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """The index of the (first) maximum, over dim or the flattened input.
+
+    >>> tg.argmax(tg.tensor([[1, 5], [3, 2]]), 1)
+    tensor([1, 0])
+    """
     return _arg(R.Argmax, "argmax", x, dim, keepdim)
 
 
 def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """The index of the (first) minimum, over dim or the flattened input.
+
+    >>> tg.argmin(tg.tensor([3, 1, 2]))
+    tensor(1)
+    """
     return _arg(R.Argmin, "argmin", x, dim, keepdim)
 
 
@@ -143,20 +186,40 @@ def _extreme(which, x, dim, keepdim, other):
 
 
 def max(x: Tensor, dim=None, keepdim: bool = False, *, other=None):
-    """max() of all elements; max(dim) -> (values, indices); max(other) elementwise."""
+    """max() of all elements; max(dim) -> (values, indices); max(other) elementwise.
+
+    >>> tg.max(tg.tensor([[1, 5], [3, 2]]), 1)
+    ValuesIndices(values=tensor([5, 3]), indices=tensor([1, 0]))
+    >>> tg.max(tg.tensor([1, 5]))
+    tensor(5)
+    """
     return _extreme("max", x, dim, keepdim, other)
 
 
 def min(x: Tensor, dim=None, keepdim: bool = False, *, other=None):
+    """The minimum: of all elements, (values, indices) over dim, or elementwise of two tensors.
+
+    >>> tg.min(tg.tensor([[1, 5], [3, 2]]), 1)
+    ValuesIndices(values=tensor([1, 2]), indices=tensor([0, 1]))
+    """
     return _extreme("min", x, dim, keepdim, other)
 
 
 def aminmax(x, *, dim=None, keepdim=False):
+    """(min, max) over dim or all elements.
+
+    >>> tg.aminmax(tg.tensor([3, 1, 2]))
+    aminmax(min=tensor(1), max=tensor(3))
+    """
     return namedtuple("aminmax", ["min", "max"])(amin(x, dim if dim is not None else (), keepdim), amax(x, dim if dim is not None else (), keepdim))
 
 
 def var(x: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=None) -> Tensor:
-    """Variance with Bessel's correction by default (correction=1; 0 gives the population variance)."""
+    """Variance with Bessel's correction by default (correction=1; 0 gives the population variance).
+
+    >>> tg.var(tg.tensor([1.0, 2.0, 3.0, 4.0]))
+    tensor(1.6667)
+    """
     if unbiased is not None:
         correction = 1 if unbiased else 0
     x = _require_float("var", x)
@@ -167,17 +230,31 @@ def var(x: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=No
 
 
 def std(x: Tensor, dim=None, *, correction=1, keepdim: bool = False, unbiased=None) -> Tensor:
-    """sqrt(var); where the variance is 0 the gradient is 0 (not inf * 0 = nan), as in PyTorch."""
+    """sqrt(var); where the variance is 0 the gradient is 0 (not inf * 0 = nan), as in PyTorch.
+
+    >>> tg.std(tg.tensor([1.0, 2.0, 3.0, 4.0]), correction=0)
+    tensor(1.118)
+    """
     v = var(x, dim, correction=correction, keepdim=keepdim, unbiased=unbiased)
     zero = eq(v, 0)
     return where(zero, 0.0, sqrt(where(zero, 1.0, v)))
 
 
 def var_mean(x, dim=None, *, correction=1, keepdim=False):
+    """(var, mean) over dim.
+
+    >>> tg.var_mean(tg.tensor([1.0, 2.0, 3.0]))
+    (tensor(1.), tensor(2.))
+    """
     return var(x, dim, correction=correction, keepdim=keepdim), mean(x, dim, keepdim)
 
 
 def std_mean(x, dim=None, *, correction=1, keepdim=False):
+    """(std, mean) over dim.
+
+    >>> tg.std_mean(tg.tensor([1.0, 2.0, 3.0]))
+    (tensor(1.), tensor(2.))
+    """
     return std(x, dim, correction=correction, keepdim=keepdim), mean(x, dim, keepdim)
 
 
@@ -189,7 +266,11 @@ def _safe_sqrt_of_sum_squares(x, axes, keepdim):
 
 
 def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
-    """Vector p-norm over dim (all elements by default); p in {'fro', 2, 1, inf, -inf, 0, other numbers}."""
+    """Vector p-norm over dim (all elements by default); p in {'fro', 2, 1, inf, -inf, 0, other numbers}.
+
+    >>> tg.norm(tg.tensor([3.0, 4.0]))
+    tensor(5.)
+    """
     x = _require_float("norm", x, dtype)
     axes = _axes("norm", x, dim)
     if p in ("fro", 2, 2.0):
@@ -208,11 +289,20 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Ten
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    """The vector ord-norm over dim (all elements by default), as torch.linalg.vector_norm.
+
+    >>> tg.vector_norm(tg.tensor([3.0, -4.0]), 1)
+    tensor(7.)
+    """
     return norm(x, ord, dim, keepdim, dtype)
 
 
 def logsumexp(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """log(sum(exp(x))) computed stably by shifting by the (detached) maximum."""
+    """log(sum(exp(x))) computed stably by shifting by the (detached) maximum.
+
+    >>> tg.logsumexp(tg.tensor([0.0, 0.0]), 0)
+    tensor(0.6931)
+    """
     x = x if x.dtype.category == dt.FLOAT else x.float()
     axes = _axes("logsumexp", x, dim)
     if x.numel() == 0:
@@ -224,18 +314,38 @@ def logsumexp(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 
 def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Whether every element is nonzero (over dim, or all elements).
+
+    >>> tg.all(tg.tensor([[1, 0], [1, 1]]), 1)
+    tensor([False,  True])
+    """
     return eq(sum(eq(x, 0), dim, keepdim), 0)
 
 
 def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Whether some element is nonzero (over dim, or all elements).
+
+    >>> tg.any(tg.tensor([[0, 0], [0, 1]]), 1)
+    tensor([False,  True])
+    """
     return ne(sum(ne(x, 0), dim, keepdim), 0)
 
 
 def count_nonzero(x, dim=None):
+    """The number of nonzero elements over dim.
+
+    >>> tg.count_nonzero(tg.tensor([0, 1, 2, 0]))
+    tensor(2)
+    """
     return sum(ne(x, 0), dim)
 
 
 def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """The running sum along dim.
+
+    >>> tg.cumsum(tg.tensor([1, 2, 3]), 0)
+    tensor([1, 3, 6])
+    """
     if dtype is not None:
         x = x.to(dtype)
     if x.ndim == 0:
@@ -244,6 +354,11 @@ def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
 
 
 def cumprod(x: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """The running product along dim.
+
+    >>> tg.cumprod(tg.tensor([1.0, 2.0, 3.0]), 0)
+    tensor([1., 2., 6.])
+    """
     if dtype is not None:
         x = x.to(dtype)
     if x.ndim == 0:
@@ -252,6 +367,11 @@ def cumprod(x: Tensor, dim: int, *, dtype=None) -> Tensor:
 
 
 def logcumsumexp(x, dim):
+    """log(cumsum(exp(x))) along dim, computed stably.
+
+    >>> tg.logcumsumexp(tg.tensor([0.0, 0.0, 0.0]), 0)
+    tensor([0.    , 0.6931, 1.0986])
+    """
     d = norm_dim("logcumsumexp", dim, x.ndim)
     m = amax(x.detach(), d, keepdim=True)
     m = where(isinf(m), 0.0, m)
@@ -307,18 +427,31 @@ def cummax(x: Tensor, dim: int):
 
 
 def cummin(x: Tensor, dim: int):
-    """(values, indices) of the running minimum along dim (a tie picks the later index)."""
+    """(values, indices) of the running minimum along dim (a tie picks the later index).
+
+    >>> tg.cummin(tg.tensor([3, 1, 2]), 0)
+    ValuesIndices(values=tensor([3, 1, 1]), indices=tensor([0, 1, 1]))
+    """
     return _cumulative_extreme("cummin", x, dim, False)
 
 
 def argsort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """The indices that sort x along dim.
+
+    >>> tg.argsort(tg.tensor([3, 1, 2]))
+    tensor([1, 2, 0])
+    """
     if x.ndim == 0:
         return Tensor._make(np.array(0, np.int64))
     return bind(R.Argsort, x, axis=norm_dim("argsort", dim, x.ndim), descending=descending)
 
 
 def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = False):
-    """(values, indices) sorted along dim; values are differentiable (gradients go back by index)."""
+    """(values, indices) sorted along dim; values are differentiable (gradients go back by index).
+
+    >>> tg.sort(tg.tensor([3, 1, 2]), descending=True)
+    ValuesIndices(values=tensor([3, 2, 1]), indices=tensor([0, 2, 1]))
+    """
     idx = argsort(x, dim, descending)
     if x.ndim == 0:
         return ValuesIndices(x.clone(), idx)
@@ -326,6 +459,11 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
 
 
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    """(values, indices) of the k largest (or smallest) along dim.
+
+    >>> tg.topk(tg.tensor([1, 5, 3, 4]), 2)
+    ValuesIndices(values=tensor([5, 4]), indices=tensor([1, 3]))
+    """
     d = norm_dim("topk", dim, x.ndim)
     n = x.shape[d] if x.ndim else 1
     if not 0 <= k <= n:
@@ -335,6 +473,11 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
 
 
 def kthvalue(x, k, dim=-1, keepdim=False):
+    """(value, index) of the k-th smallest along dim.
+
+    >>> tg.kthvalue(tg.tensor([5.0, 1.0, 3.0]), 2)
+    ValuesIndices(values=tensor(3.), indices=tensor(2))
+    """
     d = norm_dim("kthvalue", dim, x.ndim)
     idx = argsort(x, d).narrow(d, k - 1, 1)
     values = x.gather(d, idx)
@@ -344,7 +487,11 @@ def kthvalue(x, k, dim=-1, keepdim=False):
 
 
 def median(x, dim=None, keepdim=False):
-    """The lower median (like PyTorch); with dim, (values, indices)."""
+    """The lower median (like PyTorch); with dim, (values, indices).
+
+    >>> tg.median(tg.tensor([5.0, 1.0, 3.0, 4.0]))
+    tensor(3.)
+    """
     if dim is None:
         flat = x.reshape(-1)
         return kthvalue(flat, (flat.shape[0] + 1) // 2, 0).values

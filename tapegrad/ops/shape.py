@@ -71,7 +71,12 @@ def _infer_shape(op, x, shape):
 
 
 def reshape(x: Tensor, *shape) -> Tensor:
-    """x with a new shape (one -1 is inferred); a view when the data layout allows, else a copy."""
+    """x with a new shape (one -1 is inferred); a view when the data layout allows, else a copy.
+
+    >>> tg.reshape(tg.arange(6), (2, 3))
+    tensor([[0, 1, 2],
+            [3, 4, 5]])
+    """
     shape = _infer_shape("reshape", x, _sizes(shape))
     if shape == x.shape:
         return x
@@ -79,7 +84,13 @@ def reshape(x: Tensor, *shape) -> Tensor:
 
 
 def view(x: Tensor, *shape) -> Tensor:
-    """Like reshape, but only as a view: an error when the layout needs a copy (use reshape then)."""
+    """Like reshape, but only as a view: an error when the layout needs a copy (use reshape then).
+
+    >>> tg.arange(6).view(3, -1)
+    tensor([[0, 1],
+            [2, 3],
+            [4, 5]])
+    """
     if len(shape) == 1 and not isinstance(shape[0], (int, list, tuple)):
         return _view_bits(x, dt.as_dtype(shape[0]))
     out = reshape(x, *shape)
@@ -106,14 +117,33 @@ def _view_bits(x, d):
 
 
 def view_as(x, other):
+    """x reshaped to other's shape.
+
+    >>> tg.arange(4).view_as(tg.zeros(2, 2))
+    tensor([[0, 1],
+            [2, 3]])
+    """
     return view(x, other.shape)
 
 
 def reshape_as(x, other):
+    """x reshaped to other's shape.
+
+    >>> tg.arange(4).reshape_as(tg.zeros(4, 1))
+    tensor([[0],
+            [1],
+            [2],
+            [3]])
+    """
     return reshape(x, other.shape)
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """x with dims start_dim..end_dim merged into one.
+
+    >>> tg.flatten(tg.zeros(2, 3, 4), 1).shape
+    (2, 12)
+    """
     if x.ndim == 0:
         return reshape(x, 1)
     s, e = norm_dim("flatten", start_dim, x.ndim), norm_dim("flatten", end_dim, x.ndim)
@@ -124,10 +154,21 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def ravel(x):
+    """x as one dimension.
+
+    >>> tg.ravel(tg.tensor([[1, 2], [3, 4]]))
+    tensor([1, 2, 3, 4])
+    """
     return flatten(x)
 
 
 def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
+    """dim split into the given sizes.
+
+    >>> tg.unflatten(tg.arange(6), 0, (2, 3))
+    tensor([[0, 1, 2],
+            [3, 4, 5]])
+    """
     d = norm_dim("unflatten", dim, x.ndim)
     sizes = tuple(sizes)
     if -1 in sizes:
@@ -139,6 +180,13 @@ def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
 
 
 def squeeze(x: Tensor, dim=None) -> Tensor:
+    """x without its size-1 dims (or only those in dim).
+
+    >>> tg.squeeze(tg.zeros(1, 3, 1)).shape
+    (3,)
+    >>> tg.zeros(1, 3, 1).squeeze(0).shape
+    (3, 1)
+    """
     if dim is None:
         axes = [i for i, n in enumerate(x.shape) if n == 1]
     else:
@@ -147,11 +195,22 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    """x with a size-1 dim inserted at dim.
+
+    >>> tg.unsqueeze(tg.tensor([1, 2]), 1)
+    tensor([[1],
+            [2]])
+    """
     d = norm_dim("unsqueeze", dim, x.ndim + 1)
     return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
 
 
 def permute(x: Tensor, *dims) -> Tensor:
+    """x with its dims reordered.
+
+    >>> tg.permute(tg.zeros(2, 3, 4), (2, 0, 1)).shape
+    (4, 2, 3)
+    """
     dims = _sizes(dims)
     perm = tuple(norm_dim("permute", d, x.ndim) for d in dims)
     if sorted(perm) != list(range(x.ndim)):
@@ -162,6 +221,13 @@ def permute(x: Tensor, *dims) -> Tensor:
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    """x with dims dim0 and dim1 swapped.
+
+    >>> tg.transpose(tg.tensor([[1, 2, 3]]), 0, 1)
+    tensor([[1],
+            [2],
+            [3]])
+    """
     if x.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
         return x
     a, b = norm_dim("transpose", dim0, x.ndim), norm_dim("transpose", dim1, x.ndim)
@@ -174,6 +240,12 @@ swapaxes = swapdims = transpose
 
 
 def t(x: Tensor) -> Tensor:
+    """The transpose of a matrix (a vector is returned as is).
+
+    >>> tg.t(tg.tensor([[1, 2], [3, 4]]))
+    tensor([[1, 3],
+            [2, 4]])
+    """
     if x.ndim > 2:
         raise ValueError(f"t() expects a tensor with <= 2 dimensions, got {x.ndim}; use transpose(dim0, dim1) or .mT")
     return transpose(x, 0, -1) if x.ndim == 2 else x
@@ -190,6 +262,11 @@ def mT(x: Tensor) -> Tensor:
 
 
 def movedim(x: Tensor, source, destination) -> Tensor:
+    """x with the source dims moved to the destination positions.
+
+    >>> tg.movedim(tg.zeros(2, 3, 4), 0, -1).shape
+    (3, 4, 2)
+    """
     src = (source,) if isinstance(source, int) else tuple(source)
     dst = (destination,) if isinstance(destination, int) else tuple(destination)
     src = [norm_dim("movedim", s, x.ndim) for s in src]
@@ -206,7 +283,12 @@ moveaxis = movedim
 
 
 def expand(x: Tensor, *sizes) -> Tensor:
-    """Broadcast x to sizes without copying; -1 keeps a dimension's size."""
+    """Broadcast x to sizes without copying; -1 keeps a dimension's size.
+
+    >>> tg.tensor([[1], [2]]).expand(2, 3)
+    tensor([[1, 1, 1],
+            [2, 2, 2]])
+    """
     sizes = _sizes(sizes)
     if len(sizes) < x.ndim:
         raise ValueError(f"expand: the number of sizes ({len(sizes)}) must be >= the tensor's dimensions ({x.ndim})")
@@ -227,14 +309,31 @@ def expand(x: Tensor, *sizes) -> Tensor:
 
 
 def expand_as(x, other):
+    """x broadcast to other's shape (a view).
+
+    >>> tg.tensor([1, 2]).expand_as(tg.zeros(2, 2))
+    tensor([[1, 2],
+            [1, 2]])
+    """
     return expand(x, other.shape)
 
 
 def broadcast_to(x, shape):
+    """x broadcast to shape (a view).
+
+    >>> tg.broadcast_to(tg.tensor([1, 2]), (2, 2))
+    tensor([[1, 2],
+            [1, 2]])
+    """
     return expand(x, shape)
 
 
 def broadcast_tensors(*tensors):
+    """The tensors broadcast to their common shape.
+
+    >>> [t.shape for t in tg.broadcast_tensors(tg.zeros(2, 1), tg.zeros(3))]
+    [(2, 3), (2, 3)]
+    """
     from .elementwise import broadcast_shapes
 
     shape = broadcast_shapes(*(t.shape for t in tensors))
@@ -242,7 +341,11 @@ def broadcast_tensors(*tensors):
 
 
 def repeat(x: Tensor, *sizes) -> Tensor:
-    """Tile x: repeat(2, 3) on a (a, b) tensor gives (2a, 3b) (PyTorch's repeat, numpy's tile)."""
+    """Tile x: repeat(2, 3) on a (a, b) tensor gives (2a, 3b) (PyTorch's repeat, numpy's tile).
+
+    >>> tg.tensor([1, 2]).repeat(2)
+    tensor([1, 2, 1, 2])
+    """
     sizes = _sizes(sizes)
     if len(sizes) < x.ndim:
         raise ValueError(f"repeat: give at least {x.ndim} repeat counts (one per dimension), got {sizes}")
@@ -262,11 +365,21 @@ def _fresh(out: Tensor) -> Tensor:
 
 
 def tile(x: Tensor, dims) -> Tensor:
+    """x repeated along each dim (numpy's tile).
+
+    >>> tg.tile(tg.tensor([1, 2]), (2,))
+    tensor([1, 2, 1, 2])
+    """
     dims = tuple(dims)
     return repeat(x, (1,) * (x.ndim - len(dims)) + dims)
 
 
 def repeat_interleave(x: Tensor, repeats: int, dim=None) -> Tensor:
+    """Each element repeated `repeats` times along dim.
+
+    >>> tg.repeat_interleave(tg.tensor([1, 2]), 2)
+    tensor([1, 1, 2, 2])
+    """
     if not isinstance(repeats, int):
         raise TypeError("repeat_interleave: only an integer number of repeats is supported")
     if dim is None:
@@ -278,15 +391,33 @@ def repeat_interleave(x: Tensor, repeats: int, dim=None) -> Tensor:
 
 
 def flip(x: Tensor, dims) -> Tensor:
+    """x reversed along the given dims.
+
+    >>> tg.flip(tg.tensor([[1, 2], [3, 4]]), (0,))
+    tensor([[3, 4],
+            [1, 2]])
+    """
     axes = norm_dims("flip", dims, x.ndim)
     return bind(M.Flip, x, axes=axes) if axes else x
 
 
 def fliplr(x):
+    """x reversed along dim 1.
+
+    >>> tg.fliplr(tg.tensor([[1, 2], [3, 4]]))
+    tensor([[2, 1],
+            [4, 3]])
+    """
     return flip(x, 1)
 
 
 def flipud(x):
+    """x reversed along dim 0.
+
+    >>> tg.flipud(tg.tensor([[1, 2], [3, 4]]))
+    tensor([[3, 4],
+            [1, 2]])
+    """
     return flip(x, 0)
 
 
@@ -297,6 +428,11 @@ def slice_along(x: Tensor, dim: int, start: int, stop: int, step: int = 1) -> Te
 
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """The slice [start, start + length) of dim (a view).
+
+    >>> tg.narrow(tg.arange(5), 0, 1, 3)
+    tensor([1, 2, 3])
+    """
     d = norm_dim("narrow", dim, x.ndim)
     n = x.shape[d]
     if start < 0:
@@ -307,6 +443,11 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
 
 
 def roll(x: Tensor, shifts, dims=None) -> Tensor:
+    """x shifted circularly by shifts along dims (flattened when dims is None).
+
+    >>> tg.roll(tg.tensor([1, 2, 3]), 1)
+    tensor([3, 1, 2])
+    """
     if dims is None:
         return reshape(roll(flatten(x), shifts, 0), x.shape)
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
@@ -330,6 +471,11 @@ def _fresh_copy(x):
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """x split into `chunks` pieces along dim (the last may be smaller).
+
+    >>> tg.chunk(tg.arange(5), 2)
+    (tensor([0, 1, 2]), tensor([3, 4]))
+    """
     d = norm_dim("chunk", dim, x.ndim)
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
@@ -339,6 +485,11 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
 
 
 def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """x split into pieces of a size (or a list of sizes) along dim.
+
+    >>> tg.split(tg.arange(5), [2, 3])
+    (tensor([0, 1]), tensor([2, 3, 4]))
+    """
     d = norm_dim("split", dim, x.ndim)
     n = x.shape[d]
     if isinstance(split_size_or_sections, int):
@@ -358,6 +509,11 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
 
 
 def tensor_split(x, indices_or_sections, dim=0):
+    """x split into n nearly equal pieces, or at the given indices, along dim.
+
+    >>> tg.tensor_split(tg.arange(5), 3)
+    (tensor([0, 1]), tensor([2, 3]), tensor([4]))
+    """
     d = norm_dim("tensor_split", dim, x.ndim)
     n = x.shape[d]
     if isinstance(indices_or_sections, int):
@@ -370,12 +526,21 @@ def tensor_split(x, indices_or_sections, dim=0):
 
 
 def unbind(x: Tensor, dim: int = 0) -> tuple:
+    """The slices of x along dim, as a tuple.
+
+    >>> tg.unbind(tg.tensor([[1, 2], [3, 4]]))
+    (tensor([1, 2]), tensor([3, 4]))
+    """
     d = norm_dim("unbind", dim, x.ndim)
     return tuple(squeeze(slice_along(x, d, i, i + 1), d) for i in range(x.shape[d]))
 
 
 def cat(tensors, dim: int = 0) -> Tensor:
-    """Join tensors along an existing dimension (dtypes promoted; 1-D empty tensors fit any shape)."""
+    """Join tensors along an existing dimension (dtypes promoted; 1-D empty tensors fit any shape).
+
+    >>> tg.cat([tg.tensor([1, 2]), tg.tensor([3])])
+    tensor([1, 2, 3])
+    """
     tensors = [t for t in tensors]
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
@@ -417,6 +582,12 @@ concat = concatenate = cat
 
 
 def stack(tensors, dim: int = 0) -> Tensor:
+    """The tensors stacked along a new dim.
+
+    >>> tg.stack([tg.tensor([1, 2]), tg.tensor([3, 4])], 1)
+    tensor([[1, 3],
+            [2, 4]])
+    """
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: expected a non-empty list of tensors")
@@ -428,11 +599,22 @@ def stack(tensors, dim: int = 0) -> Tensor:
 
 
 def hstack(tensors):
+    """Concatenation along dim 1 (dim 0 for vectors).
+
+    >>> tg.hstack([tg.tensor([1, 2]), tg.tensor([3])])
+    tensor([1, 2, 3])
+    """
     tensors = list(tensors)
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
 def vstack(tensors):
+    """Concatenation along dim 0, vectors as rows.
+
+    >>> tg.vstack([tg.tensor([1, 2]), tg.tensor([3, 4])])
+    tensor([[1, 2],
+            [3, 4]])
+    """
     return cat([t if t.ndim > 1 else unsqueeze(t, 0) for t in tensors], 0)
 
 
@@ -495,13 +677,24 @@ def triu(x: Tensor, diagonal: int = 0) -> Tensor:
 
 
 def tril(x: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dims (below the diagonal-th diagonal zeroed above).
+
+    >>> tg.tril(tg.ones(3, 3, dtype=tg.int64))
+    tensor([[1, 0, 0],
+            [1, 1, 0],
+            [1, 1, 1]])
+    """
     from .elementwise import where
 
     return where(_tri_mask(x, diagonal, False), x, _zero(x))
 
 
 def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
-    """The diagonal of the (dim1, dim2) planes, as a new last dimension (a copy, not a view)."""
+    """The diagonal of the (dim1, dim2) planes, as a new last dimension (a copy, not a view).
+
+    >>> tg.diagonal(tg.tensor([[1, 2], [3, 4]]))
+    tensor([1, 4])
+    """
     a, b = norm_dim("diagonal", dim1, x.ndim), norm_dim("diagonal", dim2, x.ndim)
     if a == b:
         raise ValueError("diagonal: dim1 and dim2 must differ")
@@ -517,6 +710,12 @@ def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor
 
 
 def diag(x: Tensor, diagonal_: int = 0) -> Tensor:
+    """A vector's diagonal matrix, or a matrix's diagonal.
+
+    >>> tg.diag(tg.tensor([1, 2]))
+    tensor([[1, 0],
+            [0, 2]])
+    """
     if x.ndim == 2:
         return diagonal(x, diagonal_)
     if x.ndim != 1:
@@ -531,12 +730,22 @@ def diag(x: Tensor, diagonal_: int = 0) -> Tensor:
 
 
 def contiguous(x: Tensor, memory_format=None) -> Tensor:
+    """x itself (tapegrad tensors are always usable as contiguous).
+
+    >>> tg.tensor([1, 2]).contiguous()
+    tensor([1, 2])
+    """
     from .elementwise import clone
 
     return x if x._data.flags.c_contiguous else clone(x)
 
 
 def is_contiguous(x: Tensor, memory_format=None) -> bool:
+    """Whether x is laid out contiguously.
+
+    >>> tg.zeros(2, 3).is_contiguous()
+    True
+    """
     return bool(x._data.flags.c_contiguous)
 
 
