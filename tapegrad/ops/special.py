@@ -189,14 +189,14 @@ def xlog1py(x, y):
 
 
 def _x_times(fn, x, y):
-    x, y = binary_operands(x, y)
+    x, y = _binary_operands(x, y)
     zero = logical_and(x == 0, logical_not(isnan(y)))
     # NOTE: fn reads 1 where x == 0 (log1p reads 0), so 0 * log(0) never makes the masked gradient nan
     safe_y = where(zero, 1.0 if fn is log else 0.0, y)
     return where(zero, 0.0, x * fn(safe_y))
 
 
-def binary_operands(x, y):
+def _binary_operands(x, y):
     """x and y promoted to one floating dtype and broadcast (both as tensors)."""
     from .elementwise import _as_operand, _broadcast
 
