@@ -855,3 +855,137 @@ def _attach_examples():
 
 
 _attach_examples()
+
+
+# *** more of PyTorch's elementwise names, composed of the ops above ***
+
+
+def deg2rad(x):
+    """Degrees to radians.
+
+    >>> tg.deg2rad(tg.tensor([180.0, 90.0]))
+    tensor([3.1416, 1.5708])
+    """
+    return mul(_float_of(x), math.pi / 180)
+
+
+def rad2deg(x):
+    """Radians to degrees.
+
+    >>> tg.rad2deg(tg.tensor([3.141592653589793]))
+    tensor([180.])
+    """
+    return mul(_float_of(x), 180 / math.pi)
+
+
+def _float_of(x):
+    return x if x.dtype.category == dt.FLOAT else x.to(dt.get_default_dtype())
+
+
+def hypot(x, y):
+    """sqrt(x^2 + y^2) without overflow or underflow in the squares.
+
+    >>> tg.hypot(tg.tensor([3.0, 1e200], dtype=tg.float64), tg.tensor([4.0, 1e200], dtype=tg.float64))
+    tensor([5.0000e+000, 1.4142e+200], dtype=tg.float64)
+    """
+    ax, ay = abs(x), abs(y)
+    big, small = maximum(ax, ay), minimum(ax, ay)
+    zero = eq(big, 0)
+    safe = where(zero, 1.0, big)
+    r = div(where(zero, 0.0, small), safe)
+    # NOTE: inf beside inf or nan would give inf/inf = nan; hypot(inf, anything) is inf, as in C
+    out = where(zero, 0.0, mul(safe, sqrt(add(1.0, mul(r, r)))))
+    return where(logical_or(isinf(x), isinf(y)), math.inf, out)
+
+
+def heaviside(x, values):
+    """0 where x < 0, values where x == 0, 1 where x > 0 (nan stays nan), as torch.heaviside.
+
+    >>> tg.heaviside(tg.tensor([-1.0, 0.0, 2.0]), tg.tensor([0.5]))
+    tensor([0. , 0.5, 1. ])
+    """
+    d = dt.result_type(x, values)
+    out = where(eq(x, 0), _as_operand(values, d), where(gt(x, 0), _as_operand(1, d), _as_operand(0, d)))
+    return where(isnan(x), x, out) if d.category == dt.FLOAT else out
+
+
+def float_power(x, y):
+    """x ** y computed in float64, as torch.float_power.
+
+    >>> tg.float_power(tg.tensor([2, 3]), 2)
+    tensor([4., 9.], dtype=tg.float64)
+    """
+    return pow(_as_operand(x, dt.float64), _as_operand(y, dt.float64))
+
+
+def ldexp(x, y):
+    """x * 2 ** y.
+
+    >>> tg.ldexp(tg.tensor([1.0, 3.0]), tg.tensor([3, -1]))
+    tensor([8. , 1.5])
+    """
+    return mul(x, exp2(_float_of(y) if isinstance(y, Tensor) else float(y)))
+
+
+def gcd(x, y):
+    """The greatest common divisor of integer tensors (non-negative; gcd(0, 0) = 0), by Euclid's algorithm.
+
+    >>> tg.gcd(tg.tensor([12, -9, 0]), tg.tensor([18, 6, 5]))
+    tensor([6, 3, 5])
+    """
+    a, b = abs(x), abs(y)
+    a, b = (_as_operand(v, dt.result_type(x, y)) for v in (a, b))
+    if a.dtype.category == dt.FLOAT or a.dtype is dt.bool_:
+        raise TypeError(f"gcd: expects integer tensors, got {a.dtype.name}")
+    a, b = _broadcast_pair(a, b)
+    while bool(ne(b, 0).any()):  # at most ~90 rounds for int64 (consecutive Fibonacci numbers are the worst case)
+        nz = ne(b, 0)
+        a, b = where(nz, b, a), where(nz, remainder(a, where(nz, b, 1)), 0)
+    return a
+
+
+def lcm(x, y):
+    """The least common multiple of integer tensors (non-negative; 0 if either is 0).
+
+    >>> tg.lcm(tg.tensor([4, 6, 0]), tg.tensor([6, 4, 3]))
+    tensor([12, 12,  0])
+    """
+    g = gcd(x, y)
+    return abs(mul(floor_divide(x, where(eq(g, 0), 1, g)), y))
+
+
+def _broadcast_pair(a, b):
+    return _broadcast("broadcast", a, b)
+
+
+def is_floating_point(x):
+    """Whether x has a floating dtype.
+
+    >>> tg.is_floating_point(tg.tensor([1.0])), tg.is_floating_point(tg.tensor([1]))
+    (True, False)
+    """
+    return x.dtype.is_floating_point
+
+
+def is_signed(x):
+    """Whether x's dtype can hold negative values.
+
+    >>> tg.is_signed(tg.tensor([1], dtype=tg.uint8)), tg.is_signed(tg.tensor([1]))
+    (False, True)
+    """
+    return x.dtype not in (dt.bool_, dt.uint8) and not x.dtype.name.startswith("uint")
+
+
+def is_nonzero(x):
+    """Whether a one-element tensor is nonzero (an error for any other size), as torch.is_nonzero.
+
+    >>> tg.is_nonzero(tg.tensor([0.5]))
+    True
+    """
+    if x.numel() != 1:
+        raise RuntimeError(f"is_nonzero: expects a tensor with exactly one element, got shape {tuple(x.shape)}")
+    return bool(x.reshape(()).item() != 0)
+
+
+_METHODS += """ deg2rad rad2deg hypot heaviside float_power ldexp gcd lcm is_floating_point is_signed is_nonzero"""
+_INPLACE += """ deg2rad rad2deg hypot heaviside ldexp gcd lcm"""

@@ -417,3 +417,81 @@ _METHODS = """gather take_along_dim scatter scatter_add scatter_reduce index_sel
     nonzero argwhere index_put index_put_"""
 # of those, the ones that also get an in-place form tensor.name_(...)
 _INPLACE = """masked_fill scatter scatter_add scatter_reduce index_add"""
+
+
+# *** PyTorch's out-of-place copy / fill / scatter of slices (a clone written in place: differentiable) ***
+
+
+def _written(x, key, value):
+    out = x.clone()
+    setitem(out, key, value)
+    return out
+
+
+def _dim_key(x, dim, index, op):
+    from .shape import norm_dim
+
+    d = norm_dim(op, dim, x.ndim)
+    return (slice(None),) * d + (index,)
+
+
+def index_copy(x, dim, index, source):
+    """x with source's slices copied to the positions index along dim.
+
+    >>> tg.index_copy(tg.zeros(3), 0, tg.tensor([2, 0]), tg.tensor([5.0, 7.0]))
+    tensor([7., 0., 5.])
+    """
+    return _written(x, _dim_key(x, dim, index, "index_copy"), source)
+
+
+def index_fill(x, dim, index, value):
+    """x with value at the positions index along dim.
+
+    >>> tg.index_fill(tg.tensor([[1, 2], [3, 4]]), 1, tg.tensor([0]), -1)
+    tensor([[-1,  2],
+            [-1,  4]])
+    """
+    return _written(x, _dim_key(x, dim, index, "index_fill"), value)
+
+
+def select_scatter(x, src, dim, index):
+    """x with src written into the slice at index along dim.
+
+    >>> tg.select_scatter(tg.zeros(2, 2), tg.tensor([1.0, 2.0]), 0, 1)
+    tensor([[0., 0.],
+            [1., 2.]])
+    """
+    return _written(x, _dim_key(x, dim, index, "select_scatter"), src)
+
+
+def slice_scatter(x, src, dim=0, start=None, end=None, step=1):
+    """x with src written into the slice start:end:step along dim.
+
+    >>> tg.slice_scatter(tg.zeros(4), tg.tensor([1.0, 2.0]), start=0, step=2)
+    tensor([1., 0., 2., 0.])
+    """
+    return _written(x, _dim_key(x, dim, slice(start, end, step), "slice_scatter"), src)
+
+
+def diagonal_scatter(x, src, offset=0, dim1=0, dim2=1):
+    """x with src written onto its offset-th diagonal in the (dim1, dim2) planes.
+
+    >>> tg.diagonal_scatter(tg.zeros(2, 2), tg.tensor([1.0, 2.0]))
+    tensor([[1., 0.],
+            [0., 2.]])
+    """
+    from .shape import norm_dim, permute
+
+    a, b = norm_dim("diagonal_scatter", dim1, x.ndim), norm_dim("diagonal_scatter", dim2, x.ndim)
+    rest = [i for i in range(x.ndim) if i not in (a, b)]
+    order = rest + [a, b]
+    y = permute(x, order).clone()
+    n, m = y.shape[-2], y.shape[-1]
+    rows = np.arange(max(0, -offset), min(n, m - offset)) if m - offset > 0 else np.arange(0)
+    i, j = Tensor._make(rows.astype(np.int64)), Tensor._make((rows + offset).astype(np.int64))
+    setitem(y, (Ellipsis, i, j), src)
+    return permute(y, [order.index(k) for k in range(x.ndim)])
+
+
+_METHODS += """ index_copy index_fill select_scatter slice_scatter diagonal_scatter"""
+_INPLACE += """ index_copy index_fill"""

@@ -502,3 +502,291 @@ def median(x, dim=None, keepdim=False):
 # Tensor methods: tensor.name(...) == name(tensor, ...) (attached by ops/__init__.py)
 _METHODS = """sum mean nansum nanmean prod amax amin argmax argmin max min aminmax var std norm logsumexp all any
     count_nonzero cumsum cumprod logcumsumexp cummax cummin argsort sort topk kthvalue median"""
+
+
+# *** more of PyTorch's reductions and statistics, composed of the ops above ***
+
+
+def msort(x):
+    """x sorted along dim 0.
+
+    >>> tg.msort(tg.tensor([[3, 1], [2, 4]]))
+    tensor([[2, 1],
+            [3, 4]])
+    """
+    return sort(x, 0).values
+
+
+def cov(x, *, correction=1, fweights=None, aweights=None):
+    """The covariance matrix of the variables in x's rows (observations in columns), with frequency and
+    analytic weights, as torch.cov.
+
+    >>> tg.cov(tg.tensor([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]]))
+    tensor([[ 1., -1.],
+            [-1.,  1.]])
+    """
+    if x.ndim > 2:
+        raise ValueError(f"cov: expects a 1-D or 2-D tensor, got shape {tuple(x.shape)}")
+    x = x.reshape(1, -1) if x.ndim < 2 else x
+    x = x if x.dtype.category == dt.FLOAT else x.to(dt.get_default_dtype())
+    w = None
+    if fweights is not None:
+        w = fweights.to(x.dtype)
+    if aweights is not None:
+        w = aweights.to(x.dtype) if w is None else w * aweights.to(x.dtype)
+    if w is None:
+        avg = mean(x, 1, keepdim=True)
+        fact = x.shape[1] - correction
+    else:
+        w_sum = sum(w)
+        avg = sum(x * w, 1, keepdim=True) / w_sum
+        fact = w_sum - correction if aweights is None else w_sum - correction * sum(w * aweights.to(x.dtype)) / w_sum
+    from .elementwise import clamp_min
+    from .linalg import matmul
+
+    xm = x - avg
+    fact = clamp_min(fact, 0) if isinstance(fact, Tensor) else builtins.max(fact, 0)
+    c = matmul(xm if w is None else xm * w, xm.mT) / fact
+    return c.squeeze() if c.shape == (1, 1) else c
+
+
+def corrcoef(x):
+    """The Pearson correlation coefficients of the variables in x's rows, clipped to [-1, 1].
+
+    >>> tg.corrcoef(tg.tensor([[0.0, 1.0, 2.0], [0.0, 2.0, 4.0]]))
+    tensor([[1., 1.],
+            [1., 1.]])
+    """
+    from .elementwise import clamp
+
+    c = cov(x)
+    if c.ndim == 0:
+        return c / c
+    d = c.diagonal()
+    return clamp(c / sqrt(d.unsqueeze(1) * d.unsqueeze(0)), -1, 1)
+
+
+def _trapezoid_steps(y, x, dx, d):
+    from .shape import narrow
+
+    n = y.shape[d]
+    mids = (narrow(y, d, 1, n - 1) + narrow(y, d, 0, n - 1)) * 0.5 if n else y
+    if x is None:
+        return mids * (1.0 if dx is None else dx)
+    if x.ndim == 1:
+        steps = x[1:] - x[:-1]
+        shape = [1] * y.ndim
+        shape[d] = n - 1
+        return mids * steps.reshape(tuple(shape))
+    return mids * (narrow(x, d, 1, n - 1) - narrow(x, d, 0, n - 1))
+
+
+def trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The trapezoidal rule along dim, with sample points x (or a spacing dx, default 1).
+
+    >>> tg.trapezoid(tg.tensor([1.0, 2.0, 3.0]))
+    tensor(4.)
+    """
+    d = norm_dim("trapezoid", dim, y.ndim)
+    if y.shape[d] == 0:
+        return sum(y, d)
+    return sum(_trapezoid_steps(y, x, dx, d), d)
+
+
+def trapz(y, x=None, *, dx=None, dim=-1):
+    """torch.trapz: trapezoid.
+
+    >>> tg.trapz(tg.tensor([0.0, 1.0]), tg.tensor([0.0, 2.0]))
+    tensor(1.)
+    """
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
+def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The running trapezoidal integral along dim (one element shorter than y).
+
+    >>> tg.cumulative_trapezoid(tg.tensor([1.0, 2.0, 3.0]))
+    tensor([1.5, 4. ])
+    """
+    d = norm_dim("cumulative_trapezoid", dim, y.ndim)
+    return cumsum(_trapezoid_steps(y, x, dx, d), d)
+
+
+def frobenius_norm(x, dim=(-2, -1), keepdim=False):
+    """The Frobenius norm over dim (the last two by default).
+
+    >>> tg.frobenius_norm(tg.tensor([[3.0, 4.0]]))
+    tensor(5.)
+    """
+    return norm(x, "fro", dim, keepdim)
+
+
+def nuclear_norm(x, dim=None, keepdim=False):
+    """The sum of the singular values (over the last two dims, or over dim).
+
+    >>> tg.nuclear_norm(tg.tensor([[3.0, 0.0], [0.0, -4.0]]))
+    tensor(7.)
+    """
+    from ..linalg import matrix_norm
+
+    if isinstance(dim, bool):  # nuclear_norm(x, keepdim) positionally
+        dim, keepdim = None, dim
+    return matrix_norm(x, "nuc", (-2, -1) if dim is None else dim, keepdim)
+
+
+def renorm(x, p, dim, maxnorm):
+    """x with each slice along dim whose p-norm exceeds maxnorm scaled down to that norm.
+
+    >>> tg.renorm(tg.tensor([[3.0, 4.0], [0.3, 0.4]]), 2, 0, 1.0)
+    tensor([[0.6, 0.8],
+            [0.3, 0.4]])
+    """
+    d = norm_dim("renorm", dim, x.ndim)
+    others = tuple(i for i in range(x.ndim) if i != d)
+    n = norm(x, p, others, keepdim=True)
+    return x * where(n > maxnorm, maxnorm / (n + 1e-7), 1.0)
+
+
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    """Whether each element occurs in test_elements (bool, elements' shape).
+
+    >>> tg.isin(tg.tensor([1, 2, 3]), tg.tensor([2, 5]))
+    tensor([False,  True, False])
+    """
+    from .elementwise import _as_operand, logical_not
+
+    if not isinstance(elements, Tensor):
+        elements = _as_operand(elements, dt.result_type(elements))
+    if not isinstance(test_elements, Tensor):
+        test_elements = _as_operand(test_elements, dt.result_type(test_elements))
+    found = any(eq(elements.unsqueeze(-1), test_elements.reshape(-1)), -1)
+    return logical_not(found) if invert else found
+
+
+def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=None, sorter=None):
+    """Where values would be inserted into the sorted last dimension of sorted_sequence to keep it sorted
+    (leftmost place; rightmost with right=True or side='right').
+
+    >>> tg.searchsorted(tg.tensor([1, 3, 5, 7]), tg.tensor([3, 6, 9]))
+    tensor([1, 3, 4])
+    """
+    from .elementwise import _as_operand, le, lt
+
+    if sorter is not None:
+        sorted_sequence = sorted_sequence.gather(-1, sorter)
+    right = right or side == "right"
+    if not isinstance(values, Tensor):
+        values = _as_operand(values, sorted_sequence.dtype)
+    seq = sorted_sequence
+    if seq.ndim == 1:
+        below = (le if right else lt)(seq, values.unsqueeze(-1))
+    else:
+        below = (le if right else lt)(seq.unsqueeze(-2), values.unsqueeze(-1))
+    return sum(below, -1, dtype=dt.int32 if out_int32 else dt.int64)
+
+
+def bucketize(x, boundaries, *, out_int32=False, right=False):
+    """The index of the bucket of each element: boundaries[i-1] < x <= boundaries[i] (with right=True:
+    boundaries[i-1] <= x < boundaries[i]).
+
+    >>> tg.bucketize(tg.tensor([1, 5, 9]), tg.tensor([1, 3, 5, 7]))
+    tensor([0, 2, 4])
+    """
+    from .elementwise import le, lt
+
+    below = (le if right else lt)(boundaries, x.unsqueeze(-1))
+    return sum(below, -1, dtype=dt.int32 if out_int32 else dt.int64)
+
+
+def histc(x, bins=100, min=0, max=0):
+    """The histogram of x's values in `bins` equal bins over [min, max] (the data's range when min == max);
+    values outside are ignored. Not differentiable.
+
+    >>> tg.histc(tg.tensor([1.0, 2.0, 1.0, 4.0]), bins=4, min=0, max=4)
+    tensor([0., 2., 1., 1.])
+    """
+    from ..autograd.grad_mode import no_grad
+    from .creation import arange
+    from .elementwise import clamp_max, floor, ge, logical_and
+
+    with no_grad():
+        v = x.reshape(-1)
+        v = v if v.dtype.category == dt.FLOAT else v.to(dt.get_default_dtype())
+        lo, hi = float(min), float(max)
+        if lo == hi and v.numel():
+            lo, hi = float(amin(v).item()), float(amax(v).item())
+        if lo == hi:
+            lo, hi = lo - 1, hi + 1
+        inside = logical_and(ge(v, lo), v <= hi)
+        idx = clamp_max(floor((v - lo) * (bins / (hi - lo))), bins - 1)
+        hits = eq(idx.unsqueeze(-1), arange(bins, dtype=v.dtype)) & inside.unsqueeze(-1)
+        return sum(hits, 0, dtype=v.dtype)
+
+
+def bincount(x, weights=None, minlength=0):
+    """The count of each value 0..max(x) in a 1-D non-negative integer tensor (summed weights, if given).
+
+    >>> tg.bincount(tg.tensor([0, 1, 1, 3]))
+    tensor([1, 2, 0, 1])
+    """
+    data = np.asarray(x._data)
+    if x.ndim != 1 or data.dtype.kind not in "iu" or (data.size and data.min() < 0):
+        raise ValueError(f"bincount: expects a 1-D tensor of non-negative integers, got {x.dtype.name} "
+                         f"shape {tuple(x.shape)}")
+    n = int(builtins.max(int(data.max()) + 1 if data.size else 0, minlength))
+    if weights is None:
+        return Tensor._make(np.bincount(data, minlength=n).astype(np.int64))
+    from .index import index_add
+    from .creation import zeros
+
+    w = weights if weights.dtype.category == dt.FLOAT else weights.to(dt.float64)
+    return index_add(zeros(n, dtype=w.dtype), 0, x, w)
+
+
+def unique(x, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct values of x (sorted), with the inverse indices and counts when asked. Not differentiable.
+
+    >>> tg.unique(tg.tensor([3, 1, 3, 2]), return_counts=True)
+    (tensor([1, 2, 3]), tensor([1, 1, 2]))
+    """
+    data = x.detach()._data
+    if dim is None:
+        vals, inv, counts = np.unique(data, return_inverse=True, return_counts=True)
+        inv = inv.reshape(data.shape)
+    else:
+        d = norm_dim("unique", dim, x.ndim)
+        vals, inv, counts = np.unique(data, return_inverse=True, return_counts=True, axis=d)
+    out = [Tensor._make(vals)]
+    if return_inverse:
+        out.append(Tensor._make(inv.astype(np.int64)))
+    if return_counts:
+        out.append(Tensor._make(counts.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def unique_consecutive(x, return_inverse=False, return_counts=False, dim=None):
+    """x with runs of equal consecutive values collapsed to one (flattened unless dim is given).
+
+    >>> tg.unique_consecutive(tg.tensor([1, 1, 2, 2, 3, 1, 1]))
+    tensor([1, 2, 3, 1])
+    """
+    data = x.detach()._data
+    d = 0 if dim is None else norm_dim("unique_consecutive", dim, x.ndim)
+    arr = data.reshape(-1) if dim is None else data
+    n = arr.shape[d]
+    if n == 0:
+        starts = np.zeros(0, np.int64)
+    else:
+        moved = np.moveaxis(arr, d, 0).reshape(n, -1)
+        change = np.any(moved[1:] != moved[:-1], axis=1)
+        starts = np.concatenate([[0], np.flatnonzero(change) + 1]).astype(np.int64)
+    out = [Tensor._make(np.take(arr, starts, axis=d))]
+    if return_inverse:
+        inv = np.cumsum(np.isin(np.arange(n), starts)) - 1
+        out.append(Tensor._make(inv.reshape(data.shape if dim is None else (n,)).astype(np.int64)))
+    if return_counts:
+        out.append(Tensor._make(np.diff(np.append(starts, n)).astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+_METHODS += """ msort cov corrcoef renorm isin histc bincount unique unique_consecutive"""

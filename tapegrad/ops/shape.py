@@ -753,3 +753,265 @@ def is_contiguous(x: Tensor, memory_format=None) -> bool:
 _METHODS = """reshape view view_as reshape_as flatten ravel unflatten squeeze unsqueeze permute transpose swapaxes
     swapdims t movedim moveaxis expand expand_as broadcast_to repeat tile repeat_interleave flip fliplr
     flipud narrow roll chunk split tensor_split unbind triu tril diagonal diag contiguous is_contiguous"""
+
+
+# *** more of PyTorch's shape functions, composed of the ones above ***
+
+
+def _tensors_arg(tensors):
+    """f(t), f(t1, t2) and f([t1, t2]): (the tensors, whether one tensor alone was given)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        return list(tensors[0]), False
+    return list(tensors), len(tensors) == 1
+
+
+def _at_least(shape_of, tensors):
+    ts, single = _tensors_arg(tensors)
+    out = [t if t.ndim >= len(shape_of(t)) else t.reshape(shape_of(t)) for t in ts]
+    return out[0] if single else tuple(out)
+
+
+def atleast_1d(*tensors):
+    """Each tensor with at least one dimension (a 0-d tensor becomes (1,)).
+
+    >>> tg.atleast_1d(tg.tensor(3))
+    tensor([3])
+    """
+    return _at_least(lambda t: (1,) if t.ndim == 0 else tuple(t.shape), tensors)
+
+
+def atleast_2d(*tensors):
+    """Each tensor with at least two dimensions: (n,) becomes (1, n).
+
+    >>> tg.atleast_2d(tg.tensor([1, 2]))
+    tensor([[1, 2]])
+    """
+    return _at_least(lambda t: {0: (1, 1), 1: (1,) + tuple(t.shape)}.get(t.ndim, tuple(t.shape)), tensors)
+
+
+def atleast_3d(*tensors):
+    """Each tensor with at least three dimensions: (n,) becomes (1, n, 1), (m, n) becomes (m, n, 1).
+
+    >>> tg.atleast_3d(tg.tensor([1, 2])).shape
+    (1, 2, 1)
+    """
+    shapes = {0: lambda t: (1, 1, 1), 1: lambda t: (1, t.shape[0], 1), 2: lambda t: tuple(t.shape) + (1,)}
+    return _at_least(lambda t: shapes[t.ndim](t) if t.ndim < 3 else tuple(t.shape), tensors)
+
+
+def column_stack(tensors):
+    """The tensors side by side as columns (vectors become (n, 1) first).
+
+    >>> tg.column_stack([tg.tensor([1, 2]), tg.tensor([3, 4])])
+    tensor([[1, 3],
+            [2, 4]])
+    """
+    return cat([t.reshape(t.numel(), 1) if t.ndim <= 1 else t for t in tensors], 1)
+
+
+def row_stack(tensors):
+    """torch.row_stack: vstack.
+
+    >>> tg.row_stack([tg.tensor([1, 2]), tg.tensor([3, 4])])
+    tensor([[1, 2],
+            [3, 4]])
+    """
+    return vstack(tensors)
+
+
+def dstack(tensors):
+    """The tensors stacked depthwise (along dim 2, after atleast_3d).
+
+    >>> tg.dstack([tg.tensor([1, 2]), tg.tensor([3, 4])])
+    tensor([[[1, 3],
+             [2, 4]]])
+    """
+    return cat(list(atleast_3d(list(tensors))), 2)
+
+
+def _split_along(op, x, sections, dim, need):
+    if x.ndim < need:
+        raise ValueError(f"{op}: needs a tensor of at least {need} dimensions, got shape {tuple(x.shape)}")
+    if isinstance(sections, int) and x.shape[dim] % sections:
+        raise ValueError(f"{op}: dimension {dim} of size {x.shape[dim]} does not split into {sections} equal parts")
+    return tensor_split(x, sections, dim)
+
+
+def hsplit(x, sections):
+    """x split horizontally (dim 1; dim 0 for a vector) into equal parts or at indices.
+
+    >>> tg.hsplit(tg.arange(4), 2)
+    (tensor([0, 1]), tensor([2, 3]))
+    """
+    return _split_along("hsplit", x, sections, 0 if x.ndim == 1 else 1, 1)
+
+
+def vsplit(x, sections):
+    """x split vertically (dim 0) into equal parts or at indices.
+
+    >>> tg.vsplit(tg.arange(4).reshape(2, 2), 2)
+    (tensor([[0, 1]]), tensor([[2, 3]]))
+    """
+    return _split_along("vsplit", x, sections, 0, 2)
+
+
+def dsplit(x, sections):
+    """x split depthwise (dim 2) into equal parts or at indices.
+
+    >>> [t.shape for t in tg.dsplit(tg.zeros(1, 1, 4), 2)]
+    [(1, 1, 2), (1, 1, 2)]
+    """
+    return _split_along("dsplit", x, sections, 2, 3)
+
+
+def rot90(x, k=1, dims=(0, 1)):
+    """x rotated by k quarter turns in the plane of dims (from the first towards the second).
+
+    >>> tg.rot90(tg.tensor([[1, 2], [3, 4]]))
+    tensor([[2, 4],
+            [1, 3]])
+    """
+    d0, d1 = (norm_dim("rot90", d, x.ndim) for d in dims)
+    if d0 == d1:
+        raise ValueError(f"rot90: the two dims must differ, got {tuple(dims)}")
+    k %= 4
+    if k == 1:
+        return transpose(flip(x, (d1,)), d0, d1)
+    if k == 2:
+        return flip(x, (d0, d1))
+    if k == 3:
+        return transpose(flip(x, (d0,)), d0, d1)
+    return x.clone()
+
+
+def diag_embed(x, offset=0, dim1=-2, dim2=-1):
+    """Matrices with x's last dimension on their offset-th diagonal, in the planes (dim1, dim2) of the result.
+
+    >>> tg.diag_embed(tg.tensor([[1, 2]]))
+    tensor([[[1, 0],
+             [0, 2]]])
+    """
+    from .creation import zeros
+    from .index import index_put_key
+
+    n = x.shape[-1] + abs(offset)
+    rows = np.arange(x.shape[-1]) + max(-offset, 0)
+    i, j = Tensor._make(rows.astype(np.int64)), Tensor._make((rows + offset).astype(np.int64))
+    out = index_put_key(zeros(tuple(x.shape[:-1]) + (n, n), dtype=x.dtype), ("ellipsis", "idx", "idx"), (i, j), x)
+    nd = x.ndim + 1
+    a, b = norm_dim("diag_embed", dim1, nd), norm_dim("diag_embed", dim2, nd)
+    return movedim(out, (nd - 2, nd - 1), (a, b))
+
+
+def diagflat(x, offset=0):
+    """The flattened x on the offset-th diagonal of a square matrix.
+
+    >>> tg.diagflat(tg.tensor([[1, 2]]))
+    tensor([[1, 0],
+            [0, 2]])
+    """
+    return diag(x.reshape(-1), offset)
+
+
+def block_diag(*tensors):
+    """The tensors (0-d, 1-d as one row, or 2-d) as blocks along the diagonal of one matrix.
+
+    >>> tg.block_diag(tg.tensor([[1, 2]]), tg.tensor([[3], [4]]))
+    tensor([[1, 2, 0],
+            [0, 0, 3],
+            [0, 0, 4]])
+    """
+    from .creation import zeros
+
+    blocks = [t.reshape(1, 1) if t.ndim == 0 else t.reshape(1, -1) if t.ndim == 1 else t for t in tensors]
+    if any(b.ndim != 2 for b in blocks):
+        raise ValueError("block_diag: expects tensors of at most 2 dimensions")
+    d = dt.result_type(*blocks) if blocks else dt.get_default_dtype()
+    width = sum(b.shape[1] for b in blocks)
+    rows, left = [], 0
+    for b in blocks:
+        r, c = b.shape
+        rows.append(cat([zeros(r, left, dtype=d), b.to(d), zeros(r, width - left - c, dtype=d)], 1))
+        left += c
+    return cat(rows, 0) if rows else zeros(0, 0, dtype=d)
+
+
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-D tensors: indexing 'ij' (matrix, PyTorch's default) or 'xy' (Cartesian).
+
+    >>> tg.meshgrid(tg.tensor([1, 2]), tg.tensor([3, 4, 5]))[1]
+    tensor([[3, 4, 5],
+            [3, 4, 5]])
+    """
+    ts, _ = _tensors_arg(tensors)
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    ts = [t.reshape(-1) for t in ts]
+    swap = indexing == "xy" and len(ts) >= 2
+    order = [1, 0] + list(range(2, len(ts))) if swap else list(range(len(ts)))
+    shape = tuple(ts[i].shape[0] for i in order)
+    out = []
+    for k, t in enumerate(ts):
+        pos = order.index(k)
+        view = [1] * len(ts)
+        view[pos] = t.shape[0]
+        out.append(t.reshape(tuple(view)).expand(shape))
+    return tuple(out)
+
+
+def cartesian_prod(*tensors):
+    """All combinations of the elements of the 1-D tensors, one per row.
+
+    >>> tg.cartesian_prod(tg.tensor([1, 2]), tg.tensor([3, 4]))
+    tensor([[1, 3],
+            [1, 4],
+            [2, 3],
+            [2, 4]])
+    """
+    if len(tensors) == 1:
+        return tensors[0]
+    return stack([g.reshape(-1) for g in meshgrid(*tensors, indexing="ij")], 1)
+
+
+def select(x, dim, index):
+    """The slice of x at index along dim, without that dim (x.select(0, i) is x[i]).
+
+    >>> tg.select(tg.tensor([[1, 2], [3, 4]]), 1, -1)
+    tensor([2, 4])
+    """
+    d = norm_dim("select", dim, x.ndim)
+    n = x.shape[d]
+    if not -n <= index < n:
+        raise IndexError(f"select: index {index} is out of range for dimension {dim} of size {n}")
+    return squeeze(narrow(x, d, index % n, 1), d)
+
+
+def diff(x, n=1, dim=-1, prepend=None, append=None):
+    """The n-th forward difference along dim (bool: logical xor), with optional prepended / appended values.
+
+    >>> tg.diff(tg.tensor([1, 4, 9, 16]))
+    tensor([3, 5, 7])
+    """
+    d = norm_dim("diff", dim, x.ndim)
+    parts = [p for p in (prepend, x, append) if p is not None]
+    if len(parts) > 1:
+        parts = [p if isinstance(p, Tensor) else _as_operand(p, x.dtype) for p in parts]
+        parts = [p.expand(tuple(x.shape[:d]) + (1,) + tuple(x.shape[d + 1 :])) if p.ndim == 0 else p for p in parts]
+        x = cat(parts, d)
+    for _ in range(n):
+        m = x.shape[d]
+        a, b = narrow(x, d, 1, max(m - 1, 0)), narrow(x, d, 0, max(m - 1, 0))
+        x = (a != b) if x.dtype is dt.bool_ else a - b
+    return x
+
+
+def take(x, index):
+    """x's elements at the positions of index in the flattened x (the result has index's shape).
+
+    >>> tg.take(tg.tensor([[1, 2], [3, 4]]), tg.tensor([0, 3]))
+    tensor([1, 4])
+    """
+    return x.reshape(-1)[index]
+
+
+_METHODS += """ rot90 diag_embed diagflat select diff take hsplit vsplit dsplit"""
