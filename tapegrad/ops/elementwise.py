@@ -899,14 +899,13 @@ def hypot(x, y):
 
 
 def heaviside(x, values):
-    """0 where x < 0, values where x == 0, 1 where x > 0 (nan stays nan), as torch.heaviside.
+    """0 where x < 0, values where x == 0, 1 where x > 0 (and 0 at nan, as torch.heaviside).
 
     >>> tg.heaviside(tg.tensor([-1.0, 0.0, 2.0]), tg.tensor([0.5]))
     tensor([0. , 0.5, 1. ])
     """
     d = dt.result_type(x, values)
-    out = where(eq(x, 0), _as_operand(values, d), where(gt(x, 0), _as_operand(1, d), _as_operand(0, d)))
-    return where(isnan(x), x, out) if d.category == dt.FLOAT else out
+    return where(eq(x, 0), _as_operand(values, d), where(gt(x, 0), _as_operand(1, d), _as_operand(0, d)))
 
 
 def float_power(x, y):

@@ -682,7 +682,7 @@ def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=
         below = (le if right else lt)(seq, values.unsqueeze(-1))
     else:
         below = (le if right else lt)(seq.unsqueeze(-2), values.unsqueeze(-1))
-    return sum(below, -1, dtype=dt.int32 if out_int32 else dt.int64)
+    return sum(below, -1).to(dt.int32 if out_int32 else dt.int64)
 
 
 def bucketize(x, boundaries, *, out_int32=False, right=False):
@@ -695,7 +695,7 @@ def bucketize(x, boundaries, *, out_int32=False, right=False):
     from .elementwise import le, lt
 
     below = (le if right else lt)(boundaries, x.unsqueeze(-1))
-    return sum(below, -1, dtype=dt.int32 if out_int32 else dt.int64)
+    return sum(below, -1).to(dt.int32 if out_int32 else dt.int64)
 
 
 def histc(x, bins=100, min=0, max=0):
@@ -789,4 +789,4 @@ def unique_consecutive(x, return_inverse=False, return_counts=False, dim=None):
     return out[0] if len(out) == 1 else tuple(out)
 
 
-_METHODS += """ msort cov corrcoef renorm isin histc bincount unique unique_consecutive"""
+_METHODS += """ msort cov corrcoef renorm histc bincount unique unique_consecutive"""

@@ -1,0 +1,211 @@
+"""Issue 15, the names `python -m tapegrad.coverage` showed missing: each against PyTorch 2.13 (values, dtypes,
+first- and second-order gradients where differentiable), as functions and as Tensor methods."""
+
+# ruff: noqa: B023
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+from .helpers import check_op
+
+torch = pytest.importorskip("torch")
+
+RNG = np.random.default_rng(5)
+A = RNG.standard_normal((3, 3)) + 3 * np.eye(3)
+SPD = A @ A.T + np.eye(3)
+LOW = np.linalg.cholesky(SPD)
+V3, W3 = RNG.standard_normal(3), RNG.standard_normal(3)
+M23, M34 = RNG.standard_normal((2, 3)), RNG.standard_normal((3, 4))
+B234 = RNG.standard_normal((2, 3, 4))
+POS = RNG.uniform(0.5, 2.0, (2, 3))
+
+
+def both(name, *args, **kwargs):
+    """(tapegrad fn, torch fn) calling the top-level function `name` with extra arguments."""
+    return (lambda *xs: getattr(tg, name)(*xs, *args, **kwargs), lambda *xs: getattr(torch, name)(*xs, *args, **kwargs))
+
+
+# name: (inputs, (tapegrad fn, torch fn), second order?)
+DIFFERENTIABLE = {
+    "det": ([A], both("det"), True),
+    "logdet": ([SPD], both("logdet"), True),
+    "slogdet": ([A], (lambda a: tg.slogdet(a)[1], lambda a: torch.slogdet(a)[1]), True),
+    "inverse": ([A], both("inverse"), True),
+    "pinverse": ([M23], both("pinverse"), True),
+    "matrix_exp": ([A * 0.3], both("matrix_exp"), True),
+    "matrix_power": ([A], both("matrix_power", 3), True),
+    "cholesky": ([SPD], (lambda a: tg.cholesky((a + a.mT) / 2), lambda a: torch.cholesky((a + a.mT) / 2)), True),
+    # the factor's other triangle is never read: torch still gives it a gradient, so both see tril / triu of it
+    "cholesky_solve": ([M34[:, :2], LOW], (lambda b, u: tg.cholesky_solve(b, u.tril()),
+                                           lambda b, u: torch.cholesky_solve(b, u.tril())), True),
+    "cholesky_solve_upper": ([M34[:, :2], LOW.T], (lambda b, u: tg.cholesky_solve(b, u.triu(), True),
+                                                   lambda b, u: torch.cholesky_solve(b, u.triu(), True)), True),
+    "cholesky_inverse": ([LOW], (lambda u: tg.cholesky_inverse(u.tril()), lambda u: torch.cholesky_inverse(u.tril())),
+                         True),
+    "triangular_solve": ([M34[:, :2], A], (lambda b, a: tg.triangular_solve(b, a)[0],
+                                           lambda b, a: torch.triangular_solve(b, a)[0]), True),
+    "triangular_solve_t": ([M34[:, :2], A], (lambda b, a: tg.triangular_solve(b, a, False, True)[0],
+                                             lambda b, a: torch.triangular_solve(b, a, False, True)[0]), True),
+    "qr": ([M34.T], (lambda a: tg.qr(a).R.abs(), lambda a: torch.qr(a).R.abs()), True),
+    "svd": ([M23], (lambda a: tg.svd(a).S, lambda a: torch.svd(a).S), True),
+    "svd_v": ([M34.T], (lambda a: tg.svd(a).V.abs(), lambda a: torch.svd(a).V.abs()), False),
+    "lu_solve": ([M34[:, :2], A], (lambda b, a: tg.lu_solve(b, *tg.lu(a)), lambda b, a: torch.lu_solve(b, *torch.lu(a))),
+                 True),
+    "lu_unpack": ([A], (lambda a: tg.lu_unpack(*tg.lu(a))[1:], lambda a: torch.lu_unpack(*torch.lu(a))[1:]), True),
+    "kron": ([M23, M34], both("kron"), True),
+    "trace": ([A], both("trace"), True),
+    "addmm": ([M23[:, :1], M23, M34], both("addmm", beta=0.5, alpha=2.0), True),
+    "addmv": ([V3[:2], M23, V3], both("addmv", alpha=-1.0), True),
+    "addr": ([M23, V3[:2], W3], both("addr", beta=2.0), True),
+    "baddbmm": ([B234[:, :2, :], B234[:, :2, :3], np.ones((2, 3, 4))], both("baddbmm", alpha=0.5), True),
+    "addbmm": ([M34[:2], B234.transpose(0, 2, 1)[:, :2, :], B234[:, :, :4]], both("addbmm"), True),
+    "chain_matmul": ([M23, M34, M34.T], both("chain_matmul"), True),
+    "cross": ([RNG.standard_normal((2, 3)), RNG.standard_normal((2, 3))], both("cross", dim=1), True),
+    "cdist": ([M23, RNG.standard_normal((4, 3))], both("cdist"), False),  # torch: no double backward
+    "cdist_p1": ([M23, RNG.standard_normal((4, 3))], both("cdist", p=1.0), False),
+    "dist": ([M23, M23[::-1].copy()], both("dist"), True),
+    "atleast_3d": ([V3], both("atleast_3d"), False),
+    "column_stack": ([V3, W3], (lambda a, b: tg.column_stack([a, b]), lambda a, b: torch.column_stack([a, b])), False),
+    "dstack": ([M23, M23], (lambda a, b: tg.dstack([a, b]), lambda a, b: torch.dstack([a, b])), False),
+    "hsplit": ([M34], both("hsplit", 2), False),
+    "vsplit": ([M34], both("vsplit", [1]), False),
+    "rot90": ([M23], both("rot90", 3, [1, 0]), False),
+    "diag_embed": ([M23], both("diag_embed", 1, 0, 2), True),
+    "diagflat": ([M23], both("diagflat", -1), False),
+    "block_diag": ([M23, V3], both("block_diag"), False),
+    "meshgrid_xy": ([V3, W3[:2]], (lambda a, b: tg.meshgrid(a, b, indexing="xy"),
+                                   lambda a, b: torch.meshgrid(a, b, indexing="xy")), False),
+    "cartesian_prod": ([V3, W3[:2]], both("cartesian_prod"), False),
+    "select": ([B234], both("select", 1, -2), False),
+    "diff": ([B234], both("diff", 2, 1), True),
+    "diff_prepend": ([M23, M23[:, :1]], (lambda a, p: tg.diff(a, prepend=p), lambda a, p: torch.diff(a, prepend=p)),
+                     False),
+    "take": ([M34], (lambda a: tg.take(a, tg.tensor([[0, 11], [5, -1]])),
+                     lambda a: torch.take(a, torch.tensor([[0, 11], [5, -1]]))), True),
+    "index_copy": ([M34, M23.T], (lambda a, s: tg.index_copy(a, 1, tg.tensor([3, 0]), s),
+                                  lambda a, s: torch.index_copy(a, 1, torch.tensor([3, 0]), s)), True),
+    "index_fill": ([M34], (lambda a: tg.index_fill(a, 0, tg.tensor([1]), -2.0),
+                           lambda a: torch.index_fill(a, 0, torch.tensor([1]), -2.0)), True),
+    "select_scatter": ([M34, V3], (lambda a, s: tg.select_scatter(a, s, 1, 2),
+                                   lambda a, s: torch.select_scatter(a, s, 1, 2)), True),
+    "slice_scatter": ([M34, M23.T], (lambda a, s: tg.slice_scatter(a, s, 1, 1, None, 2),
+                                     lambda a, s: torch.slice_scatter(a, s, 1, 1, None, 2)), True),
+    "diagonal_scatter": ([M34, V3[:2]], (lambda a, s: tg.diagonal_scatter(a, s, 2),
+                                         lambda a, s: torch.diagonal_scatter(a, s, 2)), True),
+    "deg2rad": ([M23], both("deg2rad"), False),
+    "rad2deg": ([M23], both("rad2deg"), False),
+    "hypot": ([M23, M23[::-1].copy()], both("hypot"), True),
+    "float_power": ([POS, M23], both("float_power"), True),
+    # (torch's gradient of ldexp is 0 where the exponent is negative, while its value is right: positive ones here)
+    "ldexp": ([M23, np.array([1, 2, 3])], both("ldexp"), True),
+    "msort": ([M34], both("msort"), True),
+    "cov": ([M34], both("cov"), True),
+    "cov_weights": ([M34, np.array([1, 2, 1, 3]), np.array([0.5, 1.0, 2.0, 1.0])],
+                    (lambda x, f, a: tg.cov(x, correction=0, fweights=f, aweights=a),
+                     lambda x, f, a: torch.cov(x, correction=0, fweights=f, aweights=a)), True),
+    "corrcoef": ([M34], both("corrcoef"), True),
+    "trapezoid": ([M34, np.array([0.0, 0.5, 1.5, 3.0])], both("trapezoid"), True),
+    "trapezoid_dx": ([M34], both("trapezoid", dx=0.5, dim=0), False),
+    "cumulative_trapezoid": ([M34], both("cumulative_trapezoid"), True),
+    "frobenius_norm": ([B234], both("frobenius_norm", (1, 2)), True),
+    "nuclear_norm": ([M34], both("nuclear_norm"), True),
+    "renorm": ([M34], both("renorm", 2, 0, 1.0), True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DIFFERENTIABLE))
+def test_against_torch(name):
+    inputs, (ours, theirs), second = DIFFERENTIABLE[name]
+    check_op(ours, theirs, inputs, rtol=1e-10, atol=1e-12, grad_rtol=1e-8, grad_atol=1e-10)
+    if second:
+        check_op(ours, theirs, inputs, grad2=True, seed=1, grad_rtol=1e-7, grad_atol=1e-9)
+
+
+METHODS = ["det", "logdet", "inverse", "matrix_exp", "trace", "kron", "cross", "dist", "diff", "rot90", "diag_embed",
+           "diagflat", "take", "msort", "cov", "corrcoef", "renorm", "deg2rad", "rad2deg", "hypot", "heaviside",
+           "float_power", "ldexp", "addmm", "select", "index_fill", "hsplit"]
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_is_a_tensor_method(name):
+    assert callable(getattr(tg.Tensor, name)), name
+    assert callable(getattr(torch.Tensor, name)), name
+
+
+def test_integer_and_search_functions():
+    check_op(tg.heaviside, torch.heaviside, [np.array([-1.0, 0.0, 2.0, np.nan]), np.array([0.5])], grad=False)
+    a, b = np.array([12, -9, 0, 7]), np.array([18, 6, 5, 0])
+    check_op(tg.gcd, torch.gcd, [a, b], grad=False)
+    check_op(tg.lcm, torch.lcm, [a, b], grad=False)
+    seq = np.array([1.0, 3.0, 5.0, 7.0])
+    vals = np.array([[0.0, 3.0, 6.0], [7.0, 8.0, 1.0]])
+    for right in (False, True):
+        check_op(lambda s, v: tg.searchsorted(s, v, right=right), lambda s, v: torch.searchsorted(s, v, right=right),
+                 [seq, vals], grad=False)
+        check_op(lambda v, s: tg.bucketize(v, s, right=right), lambda v, s: torch.bucketize(v, s, right=right),
+                 [vals, seq], grad=False)
+    batched = np.sort(RNG.standard_normal((2, 5)), -1)
+    check_op(lambda s, v: tg.searchsorted(s, v, out_int32=True), lambda s, v: torch.searchsorted(s, v, out_int32=True),
+             [batched, vals], grad=False)
+    check_op(lambda x, t: tg.isin(x, t), lambda x, t: torch.isin(x, t), [np.array([[1, 2], [3, 4]]), np.array([2, 3])],
+             grad=False)
+    check_op(lambda x, t: tg.isin(x, t, invert=True), lambda x, t: torch.isin(x, t, invert=True),
+             [np.array([1, 2, 3]), np.array([2])], grad=False)
+
+
+def test_counting_functions():
+    x = np.array([1.0, 2.0, 1.0, 4.0, -1.0, 2.5])
+    check_op(lambda t: tg.histc(t, bins=4, min=0, max=4), lambda t: torch.histc(t, bins=4, min=0, max=4), [x],
+             grad=False)
+    check_op(lambda t: tg.histc(t, bins=5), lambda t: torch.histc(t, bins=5), [x], grad=False)
+    ints = np.array([0, 1, 1, 3, 1])
+    check_op(tg.bincount, torch.bincount, [ints], grad=False)
+    check_op(lambda t: tg.bincount(t, minlength=7), lambda t: torch.bincount(t, minlength=7), [ints], grad=False)
+    w = np.array([0.5, 1.0, 2.0, 0.25, 1.0])
+    check_op(lambda t, w: tg.bincount(t, w), lambda t, w: torch.bincount(t, w), [ints, w], grad=False)
+    u = np.array([[3, 1], [3, 2], [1, 1]])
+    check_op(lambda t: tg.unique(t, return_inverse=True, return_counts=True),
+             lambda t: torch.unique(t, return_inverse=True, return_counts=True), [u], grad=False)
+    check_op(lambda t: tg.unique(t, dim=0), lambda t: torch.unique(t, dim=0), [u], grad=False)
+    run = np.array([1, 1, 2, 2, 3, 1, 1, 2])
+    check_op(lambda t: tg.unique_consecutive(t, return_inverse=True, return_counts=True),
+             lambda t: torch.unique_consecutive(t, return_inverse=True, return_counts=True), [run], grad=False)
+
+
+def test_predicates_and_shapes():
+    for x in (tg.tensor([1.0]), tg.tensor([1]), tg.tensor([1], dtype=tg.uint8), tg.tensor([True])):
+        t = torch.tensor(x.numpy())
+        assert tg.is_floating_point(x) == torch.is_floating_point(t)
+        assert tg.is_signed(x) == torch.is_signed(t)
+    assert tg.is_nonzero(tg.tensor([2])) and not tg.is_nonzero(tg.tensor(0.0))
+    with pytest.raises(RuntimeError, match="one element"):
+        tg.is_nonzero(tg.tensor([1, 2]))
+    assert tg.atleast_1d(tg.tensor(1.0)).shape == (1,)
+    assert [t.shape for t in tg.atleast_2d(tg.tensor(1.0), tg.tensor([1.0, 2.0]))] == [(1, 1), (1, 2)]
+    assert tg.atleast_3d(tg.zeros(2, 3)).shape == tuple(torch.atleast_3d(torch.zeros(2, 3)).shape)
+    assert [t.shape for t in tg.dsplit(tg.zeros(1, 2, 4), [1, 3])] == [tuple(t.shape) for t in
+                                                                      torch.dsplit(torch.zeros(1, 2, 4), [1, 3])]
+    with pytest.raises(ValueError, match="equal parts"):
+        tg.hsplit(tg.zeros(2, 3), 2)
+    with pytest.raises(IndexError, match="out of range"):
+        tg.select(tg.zeros(2, 3), 0, 2)
+    assert tg.diff(tg.tensor([True, False, False])).tolist() == torch.diff(torch.tensor([True, False, False])).tolist()
+
+
+def test_legacy_decomposition_results():
+    lu, piv = tg.lu(tg.tensor(A))
+    want_lu, want_piv = torch.lu(torch.tensor(A))
+    np.testing.assert_allclose(lu.numpy(), want_lu.numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(piv.numpy(), want_piv.numpy())
+    assert len(tg.lu(tg.tensor(A), get_infos=True)) == 3
+    p = tg.lu_unpack(lu, piv).P
+    np.testing.assert_array_equal(p.numpy(), torch.lu_unpack(want_lu, want_piv).P.numpy())
+    u, s, v = tg.svd(tg.tensor(M34.T), some=False)
+    assert u.shape == (4, 4) and v.shape == (3, 3)
+    np.testing.assert_allclose((u.numpy()[:, :3] * s.numpy()) @ v.numpy().T, M34.T, atol=1e-12)
+    out = tg.triangular_solve(tg.tensor(M34[:, :2]), tg.tensor(A), unitriangular=True)
+    want = torch.triangular_solve(torch.tensor(M34[:, :2]), torch.tensor(A), unitriangular=True)
+    np.testing.assert_allclose(out.solution.numpy(), want.solution.numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(out.cloned_coefficient.numpy(), A)
