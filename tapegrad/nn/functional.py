@@ -1133,3 +1133,463 @@ def _check_attention(query, key, value, attn_mask, is_causal, enable_gqa):
         raise ValueError(
             f"scaled_dot_product_attention: with enable_gqa, query heads must be a multiple of key heads; got {shapes}"
         )
+
+
+# *** more of torch.nn.functional, composed of the functions above ***
+
+
+@_tensor_input
+def hardshrink(input, lambd=0.5):
+    """x where |x| > lambd, else 0.
+
+    >>> F.hardshrink(tg.tensor([-1.0, 0.2, 0.7]))
+    tensor([-1. ,  0. ,  0.7])
+    """
+    return where(_ops.abs(input) > lambd, input, 0.0)
+
+
+@_tensor_input
+def softshrink(input, lambd=0.5):
+    """x - lambd above lambd, x + lambd below -lambd, 0 between.
+
+    >>> F.softshrink(tg.tensor([-1.0, 0.2, 0.75]))
+    tensor([-0.5 ,  0.  ,  0.25])
+    """
+    return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, 0.0))
+
+
+@_tensor_input
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Leaky ReLU with a random negative slope drawn from U(lower, upper) per element in training, and their mean
+    (lower + upper) / 2 otherwise.
+
+    >>> F.rrelu(tg.tensor([-3.0, 2.0]), 0.25, 0.75)
+    tensor([-1.5,  2. ])
+    """
+    if training:
+        slope = rand(*input.shape, dtype=input.dtype) * (upper - lower) + lower
+    else:
+        slope = (lower + upper) / 2
+    return _maybe_inplace(input, where(input >= 0, input, input * slope), inplace, "rrelu_")
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    """rrelu in place."""
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+def celu_(input, alpha=1.0):
+    """celu in place."""
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input):
+    """selu in place."""
+    return selu(input, inplace=True)
+
+
+def threshold_(input, threshold_value, value):
+    """threshold in place."""
+    return threshold(input, threshold_value, value, inplace=True)
+
+
+@_tensor_input
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """The p-norm of x1 - x2 + eps along the last dim.
+
+    >>> F.pairwise_distance(tg.tensor([[0.0, 0.0]]), tg.tensor([[3.0, 4.0]]))
+    tensor([5.])
+    """
+    return _ops.norm(x1 - x2 + eps, p, -1, keepdim)
+
+
+@_tensor_input
+def pdist(input, p=2):
+    """The p-norm distances between all pairs of rows i < j of an (N, M) input, in row-major order.
+
+    >>> F.pdist(tg.tensor([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]]))
+    tensor([ 5., 10.,  5.])
+    """
+    n = input.shape[0]
+    i, j = np.triu_indices(n, 1)
+    rows = Tensor._make(i.astype(np.int64)), Tensor._make(j.astype(np.int64))
+    return _ops.norm(input[rows[0]] - input[rows[1]], p, -1)
+
+
+def _margin_reduce(op, loss, size_average, reduce, reduction):
+    return _reduce(loss, _reduction(op, size_average, reduce, reduction))
+
+
+@_tensor_input
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    """1 - cos(x1, x2) where target is 1, max(0, cos(x1, x2) - margin) where it is -1.
+
+    >>> F.cosine_embedding_loss(tg.tensor([[1.0, 0.0]]), tg.tensor([[1.0, 1.0]]), tg.tensor([1]))
+    tensor(0.2929)
+    """
+    eps = 1e-12
+    dot = (input1 * input2).sum(-1)
+    cos = dot / _ops.sqrt(((input1 * input1).sum(-1) + eps) * ((input2 * input2).sum(-1) + eps))
+    loss = where(target == 1, 1 - cos, where(target == -1, _ops.clamp_min(cos - margin, 0), 0.0))
+    return _margin_reduce("cosine_embedding_loss", loss, size_average, reduce, reduction)
+
+
+@_tensor_input
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+    """x where target is 1, max(0, margin - x) where it is -1.
+
+    >>> F.hinge_embedding_loss(tg.tensor([0.3, 0.3]), tg.tensor([1, -1]), reduction="none")
+    tensor([0.3, 0.7])
+    """
+    loss = where(target != 1, _ops.clamp_min(margin - input, 0), 0.0) + where(target != -1, input, 0.0)
+    return _margin_reduce("hinge_embedding_loss", loss, size_average, reduce, reduction)
+
+
+@_tensor_input
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    """max(0, -target * (x1 - x2) + margin).
+
+    >>> F.margin_ranking_loss(tg.tensor([1.0, 2.0]), tg.tensor([2.0, 1.0]), tg.tensor([1.0, 1.0]))
+    tensor(0.5)
+    """
+    loss = _ops.clamp_min(-target * (input1 - input2) + margin, 0)
+    return _margin_reduce("margin_ranking_loss", loss, size_average, reduce, reduction)
+
+
+@_tensor_input
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """log(1 + exp(-target * x)), the two-class logistic loss with targets +-1.
+
+    >>> F.soft_margin_loss(tg.tensor([0.0, 2.0]), tg.tensor([1.0, -1.0]), reduction="none")
+    tensor([0.6931, 2.1269])
+    """
+    loss = _softplus(-target * input)
+    return _margin_reduce("soft_margin_loss", loss, size_average, reduce, reduction)
+
+
+@_tensor_input
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """The mean over classes of the binary logistic losses (targets 0 / 1), per sample.
+
+    >>> F.multilabel_soft_margin_loss(tg.tensor([[0.0, 2.0]]), tg.tensor([[1.0, 0.0]]))
+    tensor(1.41)
+    """
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.mean(-1)
+    return _margin_reduce("multilabel_soft_margin_loss", loss, size_average, reduce, reduction)
+
+
+@_tensor_input
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
+                        reduce=None, reduction="mean"):
+    """max(0, d(a, p) - d(a, n) + margin) with pairwise_distance d (swap: the closer of d(a, n), d(p, n)).
+
+    >>> F.triplet_margin_loss(tg.tensor([[0.0, 0.0]]), tg.tensor([[0.0, 1.0]]), tg.tensor([[0.0, 1.5]]))
+    tensor(0.5)
+    """
+    d_ap = pairwise_distance(anchor, positive, p, eps)
+    d_an = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_an = _ops.minimum(d_an, pairwise_distance(positive, negative, p, eps))
+    loss = _ops.clamp_min(margin + d_ap - d_an, 0)
+    return _margin_reduce("triplet_margin_loss", loss, size_average, reduce, reduction)
+
+
+@_tensor_input
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                     reduction="mean"):
+    """The Poisson negative log likelihood: exp(x) - target * x (log_input), else x - target * log(x + eps);
+    full adds Stirling's approximation of log(target!) where target > 1.
+
+    >>> F.poisson_nll_loss(tg.tensor([0.0, 1.0]), tg.tensor([1.0, 2.0]))
+    tensor(0.8591)
+    """
+    loss = exp(input) - target * input if log_input else input - target * log(input + eps)
+    if full:
+        safe = where(target > 1, target, 1.0)
+        stirling = safe * log(safe) - safe + 0.5 * log(2 * math.pi * safe)
+        loss = loss + where(target > 1, stirling, 0.0)
+    return _margin_reduce("poisson_nll_loss", loss, size_average, reduce, reduction)
+
+
+@_tensor_input
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """0.5 * (log(var) + (input - target)^2 / var) (+ 0.5 log(2 pi) with full), var clamped to eps (the clamp
+    passes no gradient, as in PyTorch); var may lack input's last dim.
+
+    >>> F.gaussian_nll_loss(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 4.0]), tg.tensor([1.0, 2.0]))
+    tensor(0.6733)
+    """
+    if var.ndim == input.ndim - 1 or (var.ndim == input.ndim and var.shape[-1] == 1 and input.shape[-1] != 1):
+        var = var.unsqueeze(-1) if var.ndim == input.ndim - 1 else var
+    if bool((var < 0).any()):
+        raise ValueError("gaussian_nll_loss: var has negative entries; variances must be non-negative")
+    var = var + (_ops.clamp_min(var, eps) - var).detach()
+    loss = 0.5 * (log(var) + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, _reduction("gaussian_nll_loss", None, None, reduction))
+
+
+@_tensor_input
+def pixel_shuffle(input, upscale_factor):
+    """(*, C r^2, H, W) -> (*, C, H r, W r): channels moved into space.
+
+    >>> F.pixel_shuffle(tg.arange(4.0).reshape(1, 4, 1, 1), 2)
+    tensor([[[[0., 1.],
+              [2., 3.]]]])
+    """
+    r = int(upscale_factor)
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise ValueError(f"pixel_shuffle: channels {c} are not divisible by upscale_factor^2 = {r * r}")
+    x = input.reshape(tuple(lead) + (c // (r * r), r, r, h, w))
+    n = len(lead)
+    x = x.permute(tuple(range(n)) + (n, n + 3, n + 1, n + 4, n + 2))
+    return x.reshape(tuple(lead) + (c // (r * r), h * r, w * r))
+
+
+@_tensor_input
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H r, W r) -> (*, C r^2, H, W): the inverse of pixel_shuffle.
+
+    >>> F.pixel_unshuffle(tg.arange(4.0).reshape(1, 1, 2, 2), 2).reshape(-1)
+    tensor([0., 1., 2., 3.])
+    """
+    r = int(downscale_factor)
+    *lead, c, h, w = input.shape
+    if h % r or w % r:
+        raise ValueError(f"pixel_unshuffle: height {h} and width {w} must be divisible by {r}")
+    x = input.reshape(tuple(lead) + (c, h // r, r, w // r, r))
+    n = len(lead)
+    x = x.permute(tuple(range(n)) + (n, n + 2, n + 4, n + 1, n + 3))
+    return x.reshape(tuple(lead) + (c * r * r, h // r, w // r))
+
+
+@_tensor_input
+def channel_shuffle(input, groups):
+    """(N, g k, ...) with the channels regrouped: channel i of group j goes to position i g + j.
+
+    >>> F.channel_shuffle(tg.arange(4.0).reshape(1, 4, 1), 2).reshape(-1)
+    tensor([0., 2., 1., 3.])
+    """
+    n, c = input.shape[:2]
+    if c % groups:
+        raise ValueError(f"channel_shuffle: channels {c} are not divisible by groups {groups}")
+    rest = tuple(input.shape[2:])
+    return input.reshape((n, groups, c // groups) + rest).transpose(1, 2).reshape((n, c) + rest)
+
+
+@_tensor_input
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """x / (k + alpha * mean of x^2 over `size` neighbouring channels)^beta (zero padded), as PyTorch.
+
+    >>> F.local_response_norm(tg.ones(1, 2, 1), 2, alpha=1.0)
+    tensor([[[0.7378],
+             [0.5946]]])
+    """
+    sq = (input * input).unsqueeze(1)  # (N, 1, C, ...)
+    c = input.shape[1]
+    padded = pad(sq, (0, 0) * (input.ndim - 2) + (size // 2, (size - 1) // 2))
+    windows = _ops.stack([padded.narrow(2, i, c) for i in range(size)], 0).sum(0) / size
+    return input / (windows.squeeze(1) * alpha + k) ** beta
+
+
+@_tensor_input
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Normalises each channel of each sample over its spatial dims (the running statistics, when given, are
+    updated with the batch mean of the per-instance ones, or used instead when use_input_stats is False).
+
+    >>> F.instance_norm(tg.tensor([[[1.0, 3.0], [0.0, 4.0]]]))
+    tensor([[[-1., 1.],
+             [-1., 1.]]])
+    """
+    axes = tuple(range(2, input.ndim))
+    shape = (1, input.shape[1]) + (1,) * len(axes)
+    if use_input_stats:
+        out = _standardize(input, axes, eps)
+        if running_mean is not None or running_var is not None:
+            with no_grad():
+                count = math.prod(input.shape[i] for i in axes)
+                mean = input.mean(axes).mean(0)
+                var = input.var(axes, correction=1 if count > 1 else 0).mean(0)
+                if running_mean is not None:
+                    running_mean.copy_(running_mean * (1 - momentum) + mean * momentum)
+                if running_var is not None:
+                    running_var.copy_(running_var * (1 - momentum) + var * momentum)
+    else:
+        out = (input - running_mean.reshape(shape)) / _ops.sqrt(running_var.reshape(shape) + eps)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def _lp_pool(pool, input, norm_type, kernel_size, stride, ceil_mode, nd):
+    k = (kernel_size,) * nd if isinstance(kernel_size, int) else tuple(kernel_size)
+    out = pool(input ** norm_type, k, stride, 0, ceil_mode)
+    return (_ops.sign(out) * relu(_ops.abs(out)) * math.prod(k)) ** (1.0 / norm_type)
+
+
+@_tensor_input
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """The p-norm over sliding windows: (sum of x^p)^(1/p).
+
+    >>> F.lp_pool1d(tg.tensor([[[3.0, 4.0]]]), 2, 2)
+    tensor([[[5.]]])
+    """
+    return _lp_pool(avg_pool1d, input, norm_type, kernel_size, stride, ceil_mode, 1)
+
+
+@_tensor_input
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """The p-norm over sliding 2-D windows: (sum of x^p)^(1/p).
+
+    >>> F.lp_pool2d(tg.ones(1, 1, 2, 2), 1, 2)
+    tensor([[[[4.]]]])
+    """
+    return _lp_pool(avg_pool2d, input, norm_type, kernel_size, stride, ceil_mode, 2)
+
+
+def _feature_dropout(op, input, p, training, inplace, nd):
+    if not 0 <= p <= 1:
+        raise ValueError(f"{op}: dropout probability must be in [0, 1], got {p}")
+    if not training or p == 0:
+        return input
+    batched = input.ndim == nd + 2
+    if input.ndim not in (nd + 1, nd + 2):
+        raise ValueError(f"{op}: expects a {nd + 1}-D or {nd + 2}-D input, got shape {tuple(input.shape)}")
+    keep_shape = tuple(input.shape[: 2 if batched else 1]) + (1,) * nd
+    keep = (rand(*keep_shape, dtype=input.dtype) >= p).to(input.dtype)
+    out = input * keep / (1 - p) if p < 1 else input * 0
+    return _maybe_inplace(input, out, inplace, op + "_")
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zeroes whole channels of (N, C, L) (or (C, L)) with probability p in training, scaling the rest by
+    1 / (1 - p).
+
+    >>> F.dropout1d(tg.ones(1, 2, 3), 0.5, training=False).sum()
+    tensor(6.)
+    """
+    return _feature_dropout("dropout1d", input, p, training, inplace, 1)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zeroes whole channels of (N, C, H, W) (or (C, H, W)) with probability p in training.
+
+    >>> F.dropout2d(tg.ones(1, 2, 2, 2), 0.0).sum()
+    tensor(8.)
+    """
+    return _feature_dropout("dropout2d", input, p, training, inplace, 2)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zeroes whole channels of (N, C, D, H, W) (or (C, D, H, W)) with probability p in training.
+
+    >>> F.dropout3d(tg.ones(1, 1, 1, 1, 2), 1.0).sum()
+    tensor(0.)
+    """
+    return _feature_dropout("dropout3d", input, p, training, inplace, 3)
+
+
+@_tensor_input
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """A sample of the Gumbel-softmax (concrete) distribution over dim; with hard, one-hot in the forward pass
+    with the soft sample's gradient (straight-through).
+
+    >>> F.gumbel_softmax(tg.zeros(2, 3), hard=True).sum(-1)
+    tensor([1., 1.])
+    """
+    u = rand(*logits.shape, dtype=logits.dtype)
+    gumbels = -log(-log(u + eps) + eps)
+    soft = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return soft
+    index = soft.argmax(dim, keepdim=True)
+    hard_sample = zeros(*logits.shape, dtype=logits.dtype).scatter(dim, index, 1.0)
+    return hard_sample - soft.detach() + soft
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """interpolate(mode='nearest') (deprecated in PyTorch).
+
+    >>> F.upsample_nearest(tg.tensor([[[1.0, 2.0]]]), scale_factor=2)
+    tensor([[[1., 1., 2., 2.]]])
+    """
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """interpolate(mode='bilinear', align_corners=True) (deprecated in PyTorch).
+
+    >>> F.upsample_bilinear(tg.tensor([[[[0.0, 1.0]]]]), size=(1, 3))
+    tensor([[[[0. , 0.5, 1. ]]]])
+    """
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+@_tensor_input
+def bilinear(input1, input2, weight, bias=None):
+    """x1^T W_o x2 (+ b_o) for each output o: weight (out, in1, in2).
+
+    >>> F.bilinear(tg.tensor([[1.0, 2.0]]), tg.tensor([[3.0]]), tg.ones(1, 2, 1))
+    tensor([[9.]])
+    """
+    out = _ops.einsum("...i,oij,...j->...o", input1, weight, input2)
+    return out if bias is None else out + bias
+
+
+@_tensor_input
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """im2col: the sliding 2-D blocks of (N, C, H, W) as columns (N, C k_h k_w, L).
+
+    >>> F.unfold(tg.arange(4.0).reshape(1, 1, 2, 2), 1).shape
+    (1, 1, 4)
+    """
+    from ..primitives import bind as _bind
+    from ..primitives.linalg import Unfold as _Unfold
+
+    k, d, p, s = (_pair(v) for v in (kernel_size, dilation, padding, stride))
+    if input.ndim != 4:
+        raise ValueError(f"unfold: expects a 4-D (N, C, H, W) input, got shape {tuple(input.shape)}")
+    x = pad(input, (p[1], p[1], p[0], p[0])) if any(p) else input
+    cols = _bind(_Unfold, x, kernel=k, stride=s, dilation=d)  # (N, C, oh, ow, kh, kw)
+    n, c, oh, ow = cols.shape[:4]
+    return cols.permute(0, 1, 4, 5, 2, 3).reshape(n, c * k[0] * k[1], oh * ow)
+
+
+@_tensor_input
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """col2im: the transpose of unfold, summing overlapping blocks into (N, C, H, W).
+
+    >>> F.fold(tg.ones(1, 4, 1), (2, 2), 2)
+    tensor([[[[1., 1.],
+              [1., 1.]]]])
+    """
+    from ..primitives import bind as _bind
+    from ..primitives.linalg import Fold as _Fold, window_out_size
+
+    k, d, p, s = (_pair(v) for v in (kernel_size, dilation, padding, stride))
+    size = _pair(output_size)
+    padded = (size[0] + 2 * p[0], size[1] + 2 * p[1])
+    oh, ow = (window_out_size(padded[i], k[i], s[i], d[i]) for i in range(2))
+    batched = input.ndim == 3
+    x = input if batched else input.unsqueeze(0)
+    n, ckk, length = x.shape
+    if ckk % (k[0] * k[1]) or length != oh * ow:
+        raise ValueError(f"fold: input {tuple(input.shape)} does not hold ({k[0]}x{k[1]}) blocks at {oh}x{ow} "
+                         "positions")
+    c = ckk // (k[0] * k[1])
+    cols = x.reshape(n, c, k[0], k[1], oh, ow).permute(0, 1, 4, 5, 2, 3)
+    out = _bind(_Fold, cols, size=padded, kernel=k, stride=s, dilation=d)
+    out = out[:, :, p[0]: p[0] + size[0], p[1]: p[1] + size[1]]
+    return out if batched else out.squeeze(0)
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)

@@ -207,3 +207,30 @@ def _public_functions():
 
 for _name, _fn in list(_public_functions()):
     globals()[_name] = _signature.torch_function(_fn)
+
+
+# *** the rest of PyTorch's in-place methods, for methods defined above (out of place, then written into x) ***
+_MORE_INPLACE = """absolute acosh arccos arccosh arcsin arcsinh arctan arctan2 arctanh asinh atanh cumsum cumprod divide
+    greater greater_equal less less_equal multiply subtract not_equal logical_xor negative sgn fix tril triu polygamma
+    hypot heaviside ldexp renorm"""
+for _name in _MORE_INPLACE.split():
+    if not hasattr(Tensor, _name + "_"):
+        setattr(Tensor, _name + "_", _inplace(getattr(Tensor, _name), _name + "_"))
+
+
+# torch.abs_(x) and the like: PyTorch's top-level spelling of the in-place methods
+def _inplace_function(name):
+    def function(x, *args, **kwargs):
+        return getattr(x, name)(*args, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"torch.{name}(x, ...): x.{name}(...), in place."
+    return function
+
+
+for _name in """abs_ acos_ acosh_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ asin_ asinh_ atan_ atanh_ ceil_
+        clamp_ clamp_max_ clamp_min_ clip_ cos_ cosh_ deg2rad_ erf_ erfc_ exp2_ exp_ expm1_ fix_ floor_ frac_ gcd_ i0_
+        lcm_ ldexp_ log10_ log1p_ log2_ log_ logit_ nan_to_num_ neg_ negative_ rad2deg_ reciprocal_ relu_ round_ rsqrt_
+        sigmoid_ sin_ sinc_ sinh_ sqrt_ square_ tan_ tanh_ trunc_ xlogy_""".split():
+    if hasattr(Tensor, _name) and _name not in globals():
+        globals()[_name] = _inplace_function(_name)
