@@ -209,3 +209,39 @@ def test_legacy_decomposition_results():
     want = torch.triangular_solve(torch.tensor(M34[:, :2]), torch.tensor(A), unitriangular=True)
     np.testing.assert_allclose(out.solution.numpy(), want.solution.numpy(), rtol=1e-12)
     np.testing.assert_array_equal(out.cloned_coefficient.numpy(), A)
+
+
+INPLACE_ARGS = {"clamp_": (0.3, 0.6), "clamp_max_": (0.5,), "clamp_min_": (0.5,), "clip_": (0.2, 0.4),
+                "xlogy_": (2.0,), "fill_": (2.0,)}
+TOP_INPLACE = sorted(n for n in dir(tg) if n.endswith("_") and not n.startswith("_") and hasattr(torch, n)
+                     and n not in ("gcd_", "lcm_", "ldexp_", "index_put_") and callable(getattr(tg, n)))
+
+
+@pytest.mark.parametrize("name", TOP_INPLACE)
+def test_top_level_inplace_functions(name):
+    x = np.array([0.15, 0.4, 0.85])
+    a, b = tg.tensor(x), torch.tensor(x)
+    out = getattr(tg, name)(a, *INPLACE_ARGS.get(name, ()))
+    getattr(torch, name)(b, *INPLACE_ARGS.get(name, ()))
+    assert out is a
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, err_msg=name)
+
+
+TENSOR_ARG = ("arctan2_", "hypot_", "logical_xor_", "ldexp_")
+
+
+@pytest.mark.parametrize("name,args", [("absolute_", ()), ("arcsin_", ()), ("arctan2_", (0.5,)), ("cumsum_", (0,)),
+                                       ("cumprod_", (0,)), ("divide_", (4.0,)), ("multiply_", (3.0,)),
+                                       ("subtract_", (1.0,)), ("negative_", ()), ("fix_", ()), ("sgn_", ()),
+                                       ("hypot_", (0.5,)), ("polygamma_", (1,)), ("renorm_", (2, 0, 0.5)),
+                                       ("greater_", (0.3,)), ("logical_xor_", (0.4,)), ("tril_", ()), ("triu_", (1,)),
+                                       ("ldexp_", (2.0,))])
+def test_more_inplace_methods(name, args):
+    # (torch's trigamma is good to ~5e-10 here: polygamma_ gets that tolerance)
+    x = np.array([[0.15, 0.4], [0.85, 0.5]])
+    a, b = tg.tensor(x), torch.tensor(x)
+    args_tg = tuple(tg.tensor(np.full((2, 2), v)) if isinstance(v, float) and name in TENSOR_ARG else v for v in args)
+    args_th = tuple(torch.tensor(np.full((2, 2), v)) if isinstance(v, float) and name in TENSOR_ARG else v for v in args)
+    assert getattr(a, name)(*args_tg) is a
+    getattr(b, name)(*args_th)
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-9 if name == "polygamma_" else 1e-12, err_msg=name)
