@@ -2,10 +2,11 @@
 
 Composites over the existing ops where torch.special renames one (expit is sigmoid, gammaln is lgamma, psi is
 digamma, ...), and the special-function primitives of primitives/special.py (computed by
-backends/special_math.py) for the rest. Not provided: the Bessel functions of the first and second kind
-(bessel_j0/j1, bessel_y0/y1, modified_bessel_k0/k1 and their scaled forms, spherical_bessel_j0, airy_ai), the
-orthogonal polynomials (chebyshev_*, hermite_*, laguerre_*, legendre_*) and gammainc / gammaincc: PyTorch
-gives none of them a gradient, and each would need its own numpy algorithm.
+backends/special_math.py) for the rest. The orthogonal polynomials
+(chebyshev_*, hermite_*, laguerre_*, legendre_*) are their three-term recurrences, differentiable in input
+(PyTorch gives them no gradient). Not provided: bessel_j0/j1, bessel_y0/y1, modified_bessel_k0/k1 and their
+scaled forms, airy_ai and gammainc / gammaincc: PyTorch gives none of them a gradient (gammainc only in its
+second argument), and each would need its own numpy algorithm.
 """
 
 from __future__ import annotations
@@ -56,3 +57,8 @@ def log_softmax(input, dim, *, dtype=None):
     tensor([-2.4076, -1.4076, -0.4076])
     """
     return _F.log_softmax(input, dim, dtype=dtype)
+
+modified_bessel_i0, modified_bessel_i1 = _export(_S.i0, "modified_bessel_i0"), _export(_S.i1, "modified_bessel_i1")
+spherical_bessel_j0 = _export(_S.spherical_bessel_j0)
+for _name, _fn in _S.POLYNOMIALS.items():
+    globals()[_name] = _export(_fn)

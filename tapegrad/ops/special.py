@@ -253,3 +253,67 @@ __all__ = ["lgamma", "digamma", "polygamma", "mvlgamma", "erfinv", "i0", "xlogy"
 # Tensor methods: tensor.name(...) == name(tensor, ...) (attached by ops/__init__.py)
 _METHODS = """lgamma digamma erfinv i0 sinc xlogy mvlgamma"""
 _INPLACE = """lgamma digamma erfinv i0 sinc xlogy mvlgamma"""
+
+
+# *** orthogonal polynomials by their three-term recurrences (torch.special's *_polynomial_*(input, n)) ***
+
+# name: (p_1 as a function of x, the recurrence p_{k+1} = f(x, k, p_k, p_{k-1}))
+_RECURRENCES = {
+    "chebyshev_polynomial_t": (lambda x: x, lambda x, k, p, q: 2 * x * p - q),
+    "chebyshev_polynomial_u": (lambda x: 2 * x, lambda x, k, p, q: 2 * x * p - q),
+    "chebyshev_polynomial_v": (lambda x: 2 * x - 1, lambda x, k, p, q: 2 * x * p - q),
+    "chebyshev_polynomial_w": (lambda x: 2 * x + 1, lambda x, k, p, q: 2 * x * p - q),
+    "hermite_polynomial_h": (lambda x: 2 * x, lambda x, k, p, q: 2 * x * p - 2 * k * q),
+    "hermite_polynomial_he": (lambda x: x, lambda x, k, p, q: x * p - k * q),
+    "laguerre_polynomial_l": (lambda x: 1 - x, lambda x, k, p, q: ((2 * k + 1 - x) * p - k * q) / (k + 1)),
+    "legendre_polynomial_p": (lambda x: x, lambda x, k, p, q: ((2 * k + 1) * x * p - k * q) / (k + 1)),
+}
+
+
+def _polynomial(kind, x, n, shifted=False):
+    """p_n(x) elementwise (0 where n < 0), n a non-negative integer or an integer tensor broadcast with x."""
+    from .elementwise import _as_operand, _broadcast
+
+    x = _float(x if isinstance(x, Tensor) else _as_operand(x, dt.result_type(x)))
+    n = n if isinstance(n, Tensor) else _as_operand(n, dt.int64)
+    if n.dtype.category == dt.FLOAT:
+        n = n.to(dt.int64)
+    x, n = _broadcast(kind, x, n.to(x.dtype))
+    if shifted:
+        x = 2 * x - 1
+    first, step = _RECURRENCES[kind]
+    top = int(n.max().item()) if n.numel() else 0
+    prev, cur = x * 0 + 1, first(x)
+    out = where(n == 0, prev, 0.0)
+    for k in range(1, top + 1):
+        out = where(n == k, cur, out)
+        if k < top:
+            prev, cur = cur, step(x, k, cur, prev)
+    return out
+
+
+def _make_polynomial(kind, shifted=False):
+    name = ("shifted_" if shifted else "") + kind
+
+    def polynomial(input, n):
+        return _polynomial(kind, input, n, shifted)
+
+    polynomial.__name__ = polynomial.__qualname__ = name
+    polynomial.__doc__ = f"torch.special.{name}(input, n): the degree-n polynomial at input, by its recurrence."
+    return polynomial
+
+
+POLYNOMIALS = {f.__name__: f for f in [_make_polynomial(k) for k in _RECURRENCES] + [
+    _make_polynomial(k, shifted=True) for k in _RECURRENCES if k.startswith("chebyshev")]}
+
+
+def spherical_bessel_j0(x):
+    """sin(x) / x, 1 at 0 (the spherical Bessel function of the first kind, order 0).
+
+    >>> tg.special.spherical_bessel_j0(tg.tensor([0.0, 3.14159265]))
+    tensor([ 1., -0.])
+    """
+    x = _float(x)
+    zero = x == 0
+    safe = where(zero, 1.0, x)
+    return where(zero, 1.0, sin(safe) / safe)

@@ -173,3 +173,29 @@ def test_special_works_under_jit_and_vmap():
     batched = tg.vmap(lambda q: tg.special.zeta(2.0, q))(tg.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=tg.float64))
     np.testing.assert_allclose(batched.numpy(), torch.special.zeta(2.0, torch.tensor([[1.0, 2.0], [3.0, 4.0]],
                                                                                      dtype=torch.float64)).numpy())
+
+
+POLYNOMIAL_NAMES = sorted(n for n in dir(torch.special) if "polynomial" in n)
+
+
+@pytest.mark.parametrize("name", POLYNOMIAL_NAMES)
+def test_polynomials(name):
+    x = np.linspace(-1.5, 2.5, 9)
+    n = np.array([0, 1, 2, 3, 5, 8, 12, -1, 4])
+    ours, theirs = getattr(tg.special, name), getattr(torch.special, name)
+    check_op(ours, theirs, [x, n], grad=False, rtol=1e-10, atol=1e-10)
+    check_op(lambda t: ours(t, 4), lambda t: theirs(t, 4), [x], grad=False)
+    check_op(lambda t: ours(t, 3), lambda t: theirs(t, 3), [x.astype(np.float32)], dtype="float32", grad=False)
+    # a gradient torch does not give: checked against finite differences
+    xs = tg.tensor(np.array([-0.7, 0.2, 0.9]), requires_grad=True)
+    assert tg.autograd.gradcheck(lambda t: ours(t, 5), [xs])
+
+
+def test_bessel_aliases_and_spherical_j0():
+    x = np.concatenate([np.linspace(-20, 20, 81), [0.0]])
+    for name in ("modified_bessel_i0", "modified_bessel_i1", "spherical_bessel_j0"):
+        check_op(getattr(tg.special, name), getattr(torch.special, name), [x], grad=False, rtol=1e-12, atol=1e-14)
+    # torch gives spherical_bessel_j0 no gradient; ours against finite differences, first and second order
+    xs = tg.tensor(np.array([0.5, -2.0, 7.0]), requires_grad=True)
+    assert tg.autograd.gradcheck(tg.special.spherical_bessel_j0, [xs])
+    assert tg.autograd.gradgradcheck(tg.special.spherical_bessel_j0, [xs])
