@@ -1,0 +1,120 @@
+"""The torch.nn layers added for issue 15 against PyTorch 2.13: the same construction in both, the same
+parameters, then outputs and input / parameter gradients compared in float64."""
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+torch = pytest.importorskip("torch")
+RNG = np.random.default_rng(9)
+
+
+NO_GRAD = {"SoftMarginLoss": {1}}  # torch refuses a gradient for this target
+
+
+def _compare(name, args, kwargs, inputs, train=True, atol=1e-10):
+    ours, theirs = getattr(tg.nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
+    ours, theirs = ours.double(), theirs.double()
+    for (pname, p), (tname, t) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert pname == tname
+        p.data = tg.tensor(t.detach().numpy().copy())
+    if not train:
+        ours.eval()
+        theirs.eval()
+    grads = [a.dtype.kind == "f" and i not in NO_GRAD.get(name, ()) for i, a in enumerate(inputs)]
+    xs = [tg.tensor(a, requires_grad=g) for a, g in zip(inputs, grads)]
+    ts = [torch.tensor(a, requires_grad=g) for a, g in zip(inputs, grads)]
+    out, want = ours(*xs), theirs(*ts)
+    np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-9, atol=atol, err_msg=name)
+    assert tuple(out.shape) == tuple(want.shape)
+    weights = RNG.standard_normal(tuple(want.shape))
+    (out * tg.tensor(weights)).sum().backward()
+    (want * torch.tensor(weights)).sum().backward()
+    for x, t in zip(xs, ts):
+        if t.grad is not None:
+            np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-8, atol=atol, err_msg=name)
+    for (pname, p), (_, t) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), t.grad.numpy(), rtol=1e-8, atol=atol, err_msg=f"{name}.{pname}")
+    return ours, theirs
+
+
+X4 = RNG.standard_normal((2, 8, 5, 6))
+X5 = RNG.standard_normal((2, 3, 4, 5, 6))
+X3 = RNG.standard_normal((2, 4, 7))
+V = RNG.standard_normal((4, 5))
+
+CASES = {
+    "Hardshrink": ((0.3,), {}, [V]),
+    "Softshrink": ((), {"lambd": 0.3}, [V]),
+    "Softmax2d": ((), {}, [X4]),
+    "ConvTranspose3d": ((3, 2, 2), {"stride": 2, "padding": 1, "output_padding": 1}, [X5]),
+    "MaxPool3d": ((2,), {}, [X5]),
+    "AvgPool3d": ((2,), {"stride": 1}, [X5]),
+    "AdaptiveAvgPool3d": (((2, 2, 3),), {}, [X5]),
+    "AdaptiveMaxPool3d": ((2,), {}, [X5]),
+    "LPPool1d": ((2, 3), {"stride": 2}, [np.abs(X3) + 0.1]),
+    "LPPool2d": ((1.5, 2), {}, [np.abs(X4) + 0.1]),
+    "Unfold": ((2,), {"padding": 1, "stride": 2}, [X4]),
+    "Fold": (((4, 5), 2), {}, [RNG.standard_normal((2, 12, 12))]),
+    "PixelShuffle": ((2,), {}, [X4]),
+    "PixelUnshuffle": ((2,), {}, [RNG.standard_normal((2, 3, 4, 6))]),
+    "ChannelShuffle": ((4,), {}, [X4]),
+    "Upsample": ((), {"scale_factor": 2, "mode": "bilinear"}, [X4]),
+    "UpsamplingNearest2d": ((), {"size": (7, 9)}, [X4]),
+    "UpsamplingBilinear2d": ((), {"scale_factor": 2}, [X4]),
+    "ZeroPad2d": (((1, 2, 0, 3),), {}, [X4]),
+    "ConstantPad1d": ((2, 3.5), {}, [X3]),
+    "ConstantPad3d": ((1, -1.0), {}, [X5]),
+    "ReflectionPad1d": ((2,), {}, [X3]),
+    "ReflectionPad2d": (((1, 2, 2, 1),), {}, [X4]),
+    "ReflectionPad3d": ((1,), {}, [X5]),
+    "ReplicationPad1d": (((3, 1),), {}, [X3]),
+    "ReplicationPad2d": ((2,), {}, [X4]),
+    "ReplicationPad3d": ((1,), {}, [X5]),
+    "CircularPad1d": ((2,), {}, [X3]),
+    "CircularPad2d": ((1,), {}, [X4]),
+    "CircularPad3d": ((1,), {}, [X5]),
+    "InstanceNorm1d": ((4,), {"affine": True}, [X3]),
+    "InstanceNorm2d": ((8,), {}, [X4]),
+    "InstanceNorm3d": ((3,), {"affine": True, "track_running_stats": True}, [X5]),
+    "LocalResponseNorm": ((3,), {"alpha": 0.1}, [X4]),
+    "RMSNorm": ((6,), {"eps": 1e-6}, [X4]),
+    "Bilinear": ((5, 3, 2), {}, [V, RNG.standard_normal((4, 3))]),
+    "PairwiseDistance": ((), {"p": 3.0}, [V, V[::-1].copy()]),
+    "CosineEmbeddingLoss": ((), {"margin": 0.2}, [V, V[::-1].copy(), np.array([1.0, -1.0, 1.0, -1.0])]),
+    "HingeEmbeddingLoss": ((), {}, [V, np.sign(V[::-1]).copy()]),
+    "MarginRankingLoss": ((), {"margin": 0.1}, [V[0], V[1], np.sign(V[2])]),
+    "SoftMarginLoss": ((), {}, [V, np.sign(V[::-1]).copy()]),
+    "MultiLabelSoftMarginLoss": ((), {}, [V, (V[::-1] > 0).astype(float)]),
+    "TripletMarginLoss": ((), {"swap": True}, [V, V[::-1].copy(), V * 0.5]),
+    "PoissonNLLLoss": ((), {"full": True}, [V, np.abs(V[::-1]) * 3]),
+    "GaussianNLLLoss": ((), {}, [V, V[::-1].copy(), np.abs(V) + 0.1]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_layer_matches_torch(name):
+    args, kwargs, inputs = CASES[name]
+    ours, theirs = _compare(name, args, kwargs, inputs)
+    assert type(ours).__name__ == name
+
+
+def test_modes_and_state():
+    _compare("RReLU", (0.1, 0.3), {}, [V], train=False)
+    m = tg.nn.RReLU(0.1, 0.3)
+    out = m(tg.tensor(V)).numpy()
+    slopes = out[V < 0] / V[V < 0]
+    assert np.all((slopes >= 0.1) & (slopes <= 0.3))
+    ours, theirs = _compare("InstanceNorm2d", (8,), {"track_running_stats": True}, [X4])
+    np.testing.assert_allclose(ours.running_mean.numpy(), theirs.running_mean.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ours.running_var.numpy(), theirs.running_var.numpy(), rtol=1e-10)
+    assert set(ours.state_dict()) == set(theirs.state_dict()) - {"num_batches_tracked"}
+    _compare("InstanceNorm2d", (8,), {"track_running_stats": True}, [X4], train=False)
+    for name in ("Dropout1d", "Dropout2d", "Dropout3d"):
+        d = getattr(tg.nn, name)(0.5)
+        x = tg.ones(*(2, 3) + (2,) * int(name[-2]))
+        assert d.eval()(x) is x
+        assert set(np.unique(d.train()(x).numpy())) <= {0.0, 2.0}
+    assert tg.nn.Bilinear(2, 3, 4).weight.shape == (4, 2, 3)
+    assert "ConstantPad1d((2, 2), value=1.5)" in repr(tg.nn.Sequential(tg.nn.ConstantPad1d(2, 1.5)))
