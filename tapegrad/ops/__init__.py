@@ -234,3 +234,109 @@ for _name in """abs_ acos_ acosh_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arct
         sigmoid_ sin_ sinc_ sinh_ sqrt_ square_ tan_ tanh_ trunc_ xlogy_""".split():
     if hasattr(Tensor, _name) and _name not in globals():
         globals()[_name] = _inplace_function(_name)
+
+
+# *** more Tensor methods: sizes, random fills, and the legacy spellings ***
+
+
+def _fill_from(name, draw):
+    """An in-place random fill: x.random_(...), x.exponential_(...): values drawn with numpy's generator."""
+
+    def method(self, *args, generator=None, **kwargs):
+        from ..autograd.grad_mode import no_grad
+
+        values = draw(creation._gen(generator), tuple(self.shape), *args, **kwargs)
+        with no_grad():
+            return self._inplace(Tensor._make(np.asarray(values).astype(self.dtype.np)), name)
+
+    method.__name__ = name
+    return method
+
+
+def _random(rng, shape, start=0, end=None):
+    if end is None:
+        start, end = 0, start if start else 2**24  # torch: [0, 2^mantissa] for floats; here 2^24 keeps float32 exact
+    return rng.integers(start, end, shape)
+
+
+def _exponential(rng, shape, lambd=1.0):
+    return rng.exponential(1.0 / lambd, shape)
+
+
+def _geometric(rng, shape, p):
+    return rng.geometric(p, shape)
+
+
+def _cauchy(rng, shape, median=0.0, sigma=1.0):
+    return median + sigma * rng.standard_cauchy(shape)
+
+
+def _log_normal(rng, shape, mean=1.0, std=2.0):
+    return rng.lognormal(mean, std, shape)
+
+
+for _name, _draw in (("random_", _random), ("exponential_", _exponential), ("geometric_", _geometric),
+                     ("cauchy_", _cauchy), ("log_normal_", _log_normal)):
+    setattr(Tensor, _name, _fill_from(_name, _draw))
+
+
+def _bernoulli_(self, p=0.5, *, generator=None):
+    from ..autograd.grad_mode import no_grad
+
+    with no_grad():
+        return self._inplace(creation.bernoulli(self, p if not isinstance(p, Tensor) else p._data,
+                                                generator=generator), "bernoulli_")
+
+
+Tensor.bernoulli = lambda self, p=None, *, generator=None: creation.bernoulli(self, p, generator=generator)
+Tensor.bernoulli_ = _bernoulli_
+Tensor.multinomial = lambda self, num_samples, replacement=False, *, generator=None: creation.multinomial(
+    self, num_samples, replacement, generator=generator)
+Tensor.nelement = Tensor.numel
+Tensor.ndimension = Tensor.dim
+Tensor.nbytes = property(lambda self: self.numel() * self.element_size())
+Tensor.is_cpu = property(lambda self: True)
+Tensor.mH = property(shape.mT)  # real tensors: the conjugate transpose is the transpose
+Tensor.stride = lambda self, dim=None: (tuple(s // self.element_size() for s in self._data.strides) if dim is None
+                                        else self._data.strides[dim] // self.element_size())
+
+
+def _put(self, index, source, accumulate=False):
+    """x with source written (or added) at the flat positions index (torch.Tensor.put)."""
+    flat = self.reshape(-1)
+    out = index_put(flat, (index.reshape(-1),), source.reshape(-1), accumulate)
+    return out.reshape(self.shape)
+
+
+Tensor.put = _put
+Tensor.put_ = lambda self, index, source, accumulate=False: self._inplace(_put(self, index, source, accumulate), "put_")
+
+
+def _fill_diagonal_(self, fill_value, wrap=False):
+    """x's main diagonal (all dims equal; wrap continues down tall matrices every n + 1 rows) set to fill_value."""
+    if self.ndim < 2 or (self.ndim > 2 and len(set(self.shape)) != 1):
+        raise ValueError(f"fill_diagonal_: expects a matrix or a tensor with all dims equal, got {tuple(self.shape)}")
+    n = min(self.shape)
+    if self.ndim == 2 and wrap and self.shape[0] > self.shape[1]:
+        rows = np.array([r for r in range(self.shape[0]) if r % (self.shape[1] + 1) < self.shape[1]])
+        cols = rows % (self.shape[1] + 1)
+        key = (Tensor._make(rows.astype(np.int64)), Tensor._make(cols.astype(np.int64)))
+    else:
+        key = tuple(Tensor._make(np.arange(n, dtype=np.int64)) for _ in range(self.ndim))
+    out = index_put(self, key, E._scalar(fill_value, self.dtype).expand((len(key[0]._data),)))
+    return self._inplace(out, "fill_diagonal_")
+
+
+Tensor.fill_diagonal_ = _fill_diagonal_
+
+
+def _type(self, dtype=None, non_blocking=False):
+    """x.type(): the legacy type name ('torch.FloatTensor' style, as PyTorch prints); x.type(dtype): x.to(dtype)."""
+    if dtype is None:
+        names = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+                 "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+        return f"torch.{names.get(self.dtype.name, self.dtype.name)}Tensor"
+    return self.to(dtype)
+
+
+Tensor.type = _type

@@ -477,3 +477,70 @@ def _attach_examples():
 
 
 _attach_examples()
+
+
+# *** more of PyTorch's random functions, drawn from the same generator ***
+
+
+def bernoulli(input, p=None, *, generator=None):
+    """1 with probability input (or p) and 0 otherwise, in input's dtype; not differentiable.
+
+    >>> tg.bernoulli(tg.tensor([0.0, 1.0]))
+    tensor([0., 1.])
+    """
+    prob = input.detach()._data if p is None else np.broadcast_to(np.asarray(p, np.float64), input.shape)
+    if np.any((prob < 0) | (prob > 1)):
+        raise ValueError("bernoulli: probabilities must lie in [0, 1]")
+    draws = _gen(generator).random(input.shape) < prob
+    return Tensor._make(draws.astype(input.dtype.np))
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):
+    """Indices drawn from the categorical distributions with (unnormalised) weights in input's last dim: (k,) or
+    (n, k), without replacement unless replacement=True (int64).
+
+    >>> tg.multinomial(tg.tensor([0.0, 0.0, 5.0]), 2, replacement=True)
+    tensor([2, 2])
+    """
+    w = np.asarray(input.detach()._data, np.float64)
+    if w.ndim not in (1, 2) or np.any(w < 0) or not np.all(np.isfinite(w)):
+        raise ValueError("multinomial: expects finite non-negative weights of shape (k,) or (n, k)")
+    rows = w.reshape(-1, w.shape[-1])
+    if np.any(rows.sum(-1) <= 0):
+        raise ValueError("multinomial: each row of weights must have a positive sum")
+    if not replacement and num_samples > np.min((rows > 0).sum(-1)):
+        raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement from fewer "
+                         "categories with nonzero weight")
+    gen = _gen(generator)
+    out = np.stack([gen.choice(len(r), size=num_samples, replace=replacement, p=r / r.sum()) for r in rows])
+    return Tensor._make(out.reshape(w.shape[:-1] + (num_samples,)).astype(np.int64))
+
+
+def poisson(input, generator=None):
+    """Poisson draws with the rates in input, in input's dtype; not differentiable.
+
+    >>> tg.poisson(tg.zeros(3))
+    tensor([0., 0., 0.])
+    """
+    return Tensor._make(_gen(generator).poisson(input.detach()._data).astype(input.dtype.np))
+
+
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
+    """A 0-d tensor holding s (float32 unless dtype says otherwise), as torch.scalar_tensor.
+
+    >>> tg.scalar_tensor(3)
+    tensor(3.)
+    """
+    return tensor(float(s) if dtype is None else s, dtype=dtype, requires_grad=requires_grad)
+
+
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
+    """torch.asarray: as_tensor (sharing memory with a numpy array when no conversion is needed).
+
+    >>> tg.asarray([1, 2])
+    tensor([1, 2])
+    """
+    out = as_tensor(obj, dtype=dtype)
+    if copy:
+        out = out.clone()
+    return out.requires_grad_() if requires_grad else out

@@ -245,3 +245,52 @@ def test_more_inplace_methods(name, args):
     assert getattr(a, name)(*args_tg) is a
     getattr(b, name)(*args_th)
     np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-9 if name == "polygamma_" else 1e-12, err_msg=name)
+
+
+def test_tensor_sizes_and_legacy_spellings():
+    for shape in ((3, 4), (2, 1, 5), ()):
+        x, t = tg.zeros(shape, dtype=tg.float64), torch.zeros(shape, dtype=torch.float64)
+        assert (x.nelement(), x.ndimension(), x.nbytes, x.is_cpu) == (t.nelement(), t.ndimension(), t.nbytes, t.is_cpu)
+        assert x.stride() == t.stride()
+    x, t = tg.zeros(2, 3).mT, torch.zeros(2, 3).mT
+    assert x.stride() == t.stride() and x.stride(0) == t.stride(0)
+    for dtype in (tg.float32, tg.float64, tg.int64, tg.uint8, tg.bool):
+        assert tg.zeros(1, dtype=dtype).type() == torch.zeros(1, dtype=getattr(torch, dtype.name)).type()
+    assert tg.zeros(1).type(tg.int32).dtype is tg.int32
+    check_op(lambda a: a.mH, lambda a: a.mH, [M23])
+
+
+def test_put_and_fill_diagonal():
+    idx = np.array([0, 5, 11, 5])
+    for acc in (False, True):
+        check_op(lambda a, s: a.put(tg.tensor(idx), s, acc), lambda a, s: a.put(torch.tensor(idx), s, acc),
+                 [M34, np.array([1.0, 2.0, 3.0, 4.0])] if acc else [M34, np.array([1.0, 2.0, 3.0, 2.0])])
+    for shape, wrap in (((3, 3), False), ((7, 3), True), ((7, 3), False), ((2, 5), False), ((3, 3, 3), False)):
+        a, t = tg.zeros(*shape), torch.zeros(*shape)
+        assert a.fill_diagonal_(1.5, wrap=wrap) is a
+        t.fill_diagonal_(1.5, wrap=wrap)
+        np.testing.assert_array_equal(a.numpy(), t.numpy())
+
+
+def test_random_fills_and_draws():
+    tg.manual_seed(0)
+    x = tg.zeros(20000, dtype=tg.float64)
+    assert abs(float(x.exponential_(2.0).mean()) - 0.5) < 0.02
+    assert abs(float(x.geometric_(0.25).mean()) - 4.0) < 0.15
+    assert abs(float(x.log_normal_(0.0, 0.5).log().std()) - 0.5) < 0.02
+    assert abs(float(x.cauchy_(1.0, 2.0).median()) - 1.0) < 0.1
+    assert set(x.random_(3, 6).tolist()) == {3.0, 4.0, 5.0}
+    assert abs(float(x.bernoulli_(0.3).mean()) - 0.3) < 0.02
+    p = tg.full((20000,), 0.7, dtype=tg.float64)
+    assert abs(float(tg.bernoulli(p).mean()) - 0.7) < 0.02 and tg.bernoulli(p).dtype is tg.float64
+    w = tg.tensor([[1.0, 3.0, 0.0], [0.0, 1.0, 1.0]])
+    draws = tg.multinomial(w, 4000, replacement=True)
+    assert draws.dtype is tg.int64 and draws.shape == (2, 4000)
+    counts = np.bincount(draws.numpy()[0], minlength=3) / 4000
+    assert abs(counts[1] - 0.75) < 0.03 and counts[2] == 0
+    assert sorted(tg.multinomial(w[1], 2).tolist()) == [1, 2]
+    with pytest.raises(ValueError, match="without replacement"):
+        tg.multinomial(w[1], 3)
+    rates = tg.full((20000,), 3.0)
+    assert abs(float(tg.poisson(rates).mean()) - 3.0) < 0.05
+    assert tg.scalar_tensor(2).dtype is tg.float32 and tg.asarray([1, 2]).dtype is tg.int64
