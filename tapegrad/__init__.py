@@ -93,6 +93,7 @@ import importlib as _importlib  # noqa: E402
 
 special = _importlib.import_module(__name__ + ".special")
 linalg = _importlib.import_module(__name__ + ".linalg")
+from .torch_extras import *  # noqa: E402,F401,F403  (the rest of torch's top-level names)
 
 bool = _dtype.bool_  # noqa: A001  (tg.bool, as torch.bool)
 float = float32  # noqa: A001

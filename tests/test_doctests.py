@@ -13,7 +13,7 @@ MODULES = [
     "tapegrad.ops.reduce", "tapegrad.ops.index", "tapegrad.nn.functional", "tapegrad.autograd.forward_ad",
     "tapegrad.cuda", "tapegrad.trace.compile", "tapegrad.func.vmap", "tapegrad.func.forward",
     "tapegrad.autograd.anomaly", "tapegrad.ops.linalg", "tapegrad.ops.creation", "tapegrad.ops.conv",
-    "tapegrad.ops.special", "tapegrad.special", "tapegrad.linalg",
+    "tapegrad.ops.special", "tapegrad.special", "tapegrad.linalg", "tapegrad.torch_extras",
 ]
 
 

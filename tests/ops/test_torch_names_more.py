@@ -212,7 +212,7 @@ def test_legacy_decomposition_results():
 
 
 INPLACE_ARGS = {"clamp_": (0.3, 0.6), "clamp_max_": (0.5,), "clamp_min_": (0.5,), "clip_": (0.2, 0.4),
-                "xlogy_": (2.0,), "fill_": (2.0,)}
+                "xlogy_": (2.0,), "fill_": (2.0,), "dropout_": (0.5, False), "threshold_": (0.3, 0.0)}
 TOP_INPLACE = sorted(n for n in dir(tg) if n.endswith("_") and not n.startswith("_") and hasattr(torch, n)
                      and n not in ("gcd_", "lcm_", "ldexp_", "index_put_") and callable(getattr(tg, n)))
 
@@ -294,3 +294,79 @@ def test_random_fills_and_draws():
     rates = tg.full((20000,), 3.0)
     assert abs(float(tg.poisson(rates).mean()) - 3.0) < 0.05
     assert tg.scalar_tensor(2).dtype is tg.float32 and tg.asarray([1, 2]).dtype is tg.int64
+
+
+def test_functional_names_at_the_top_level():
+    x = RNG.standard_normal((2, 4, 3))
+    check_op(lambda a: tg.layer_norm(a, (3,)), lambda a: torch.layer_norm(a, (3,)), [x], grad2=True)
+    check_op(lambda a: tg.group_norm(a, 2), lambda a: torch.group_norm(a, 2, None, None, 1e-5, False), [x])
+    check_op(lambda a: tg.batch_norm(a, None, None, None, None, True, 0.1, 1e-5),
+             lambda a: torch.batch_norm(a, None, None, None, None, True, 0.1, 1e-5, False), [x])
+    check_op(lambda a: tg.instance_norm(a, None, None, None, None, True, 0.1, 1e-5),
+             lambda a: torch.instance_norm(a, None, None, None, None, True, 0.1, 1e-5, False), [x])
+    check_op(lambda a: tg.dropout(a, 0.3, False), lambda a: torch.dropout(a, 0.3, False), [x])
+    for name, args in (("hardshrink", (0.3,)), ("selu", ()), ("celu", (0.5,)), ("threshold", (0.1, 2.0)),
+                       ("pixel_shuffle", (2,)), ("channel_shuffle", (2,)), ("rrelu", (0.1, 0.2))):
+        inp = RNG.standard_normal((1, 4, 2, 2))
+        check_op(lambda a: getattr(tg, name)(a, *args), lambda a: getattr(torch, name)(a, *args), [inp])
+    check_op(lambda a, b: tg.tensordot(a, b, ([1, 0], [0, 2])), lambda a, b: torch.tensordot(a, b, ([1, 0], [0, 2])),
+             [M23.T, RNG.standard_normal((2, 5, 3))], grad2=True)
+    check_op(lambda a, b: tg.tensordot(a, b, 1), lambda a, b: torch.tensordot(a, b, 1), [M23, M34])
+    # torch.vander's backward fails (an in-place op inside it); the gradient is checked through linalg.vander
+    check_op(lambda a: tg.vander(a, 4), lambda a: torch.vander(a, 4), [V3], grad=False)
+    check_op(lambda a: tg.vander(a, increasing=True), lambda a: torch.vander(a, increasing=True), [V3], grad=False)
+
+
+def test_windows_numbers_and_settings():
+    for name in ("hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window"):
+        for n in (0, 1, 5, 8):
+            for periodic in (True, False):
+                ours = getattr(tg, name)(n, periodic, dtype=tg.float64)
+                theirs = getattr(torch, name)(n, periodic, dtype=torch.float64)
+                np.testing.assert_allclose(ours.numpy(), theirs.numpy(), atol=1e-12, err_msg=f"{name}({n})")
+    assert tg.hann_window(4).dtype is tg.float32
+    idx = tg.unravel_index(tg.tensor([0, 5, 23]), (2, 3, 4))
+    want = torch.unravel_index(torch.tensor([0, 5, 23]), (2, 3, 4))
+    assert [t.tolist() for t in idx] == [t.tolist() for t in want]
+    for r, rep in ((2, False), (3, True), (1, False)):
+        assert tg.combinations(tg.tensor([4, 5, 6]), r, rep).tolist() == \
+            torch.combinations(torch.tensor([4, 5, 6]), r, rep).tolist()
+    m, e = tg.frexp(tg.tensor([8.0, 0.75, -3.0, 0.0]))
+    tm, te = torch.frexp(torch.tensor([8.0, 0.75, -3.0, 0.0]))
+    assert m.tolist() == tm.tolist() and e.tolist() == te.tolist() and e.dtype is tg.int32
+    a, b = np.array([1.0, 0.0, -1.0]), np.array([2.0, -1.0, -1.0])
+    assert tg.nextafter(tg.tensor(a), tg.tensor(b)).tolist() == torch.nextafter(torch.tensor(a), torch.tensor(b)).tolist()
+    for d in ("float16", "bfloat16", "float32", "float64"):
+        ours, theirs = tg.finfo(getattr(tg, d)), torch.finfo(getattr(torch, d))
+        for field in ("bits", "eps", "max", "min", "tiny", "resolution"):
+            assert getattr(ours, field) == getattr(theirs, field), (d, field)
+    for d in ("uint8", "int8", "int16", "int32", "int64"):
+        ours, theirs = tg.iinfo(getattr(tg, d)), torch.iinfo(getattr(torch, d))
+        assert (ours.bits, ours.max, ours.min) == (theirs.bits, theirs.max, theirs.min)
+    names = ("bool", "uint8", "int32", "int64", "float32", "float64")
+    for f in names:
+        for t in names:
+            assert tg.can_cast(getattr(tg, f), getattr(tg, t)) == torch.can_cast(getattr(torch, f), getattr(torch, t))
+    assert tg.isreal(tg.tensor([1.0, 2.0])).tolist() == [True, True]
+    assert tg.fill(tg.zeros(2), 3.0).tolist() == [3.0, 3.0]
+    assert tg.constant_pad_nd(tg.tensor([1, 2]), (1, 2), 7).tolist() == [7, 1, 2, 7, 7]
+    x = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    for name in ("t_copy", "diagonal_copy", "squeeze_copy", "alias_copy"):
+        out = getattr(tg, name)(x)
+        np.testing.assert_array_equal(out.numpy(), getattr(torch, name)(torch.tensor(x.numpy())).numpy())
+    assert tg.slice_copy(x, 1, 1).tolist() == torch.slice_copy(torch.tensor(x.numpy()), 1, 1).tolist()
+    tg.set_num_threads(3)
+    assert tg.get_num_threads() == 3
+    tg.use_deterministic_algorithms(True)
+    assert tg.are_deterministic_algorithms_enabled()
+    tg.use_deterministic_algorithms(False)
+    tg.set_float32_matmul_precision("high")
+    assert tg.get_float32_matmul_precision() == "high"
+    tg.set_float32_matmul_precision("highest")
+    with pytest.raises(ValueError, match="highest"):
+        tg.set_float32_matmul_precision("low")
+    assert not tg.is_anomaly_enabled()
+    tg.set_anomaly_enabled(True)
+    assert tg.is_anomaly_enabled()
+    tg.set_anomaly_enabled(False)
+    assert not tg.is_anomaly_enabled()
