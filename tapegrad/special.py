@@ -5,8 +5,8 @@ digamma, ...), and the special-function primitives of primitives/special.py (com
 backends/special_math.py) for the rest. The orthogonal polynomials
 (chebyshev_*, hermite_*, laguerre_*, legendre_*) are their three-term recurrences, differentiable in input
 (PyTorch gives them no gradient). Not provided: bessel_j0/j1, bessel_y0/y1, modified_bessel_k0/k1 and their
-scaled forms, airy_ai and gammainc / gammaincc: PyTorch gives none of them a gradient (gammainc only in its
-second argument), and each would need its own numpy algorithm.
+scaled forms and airy_ai: PyTorch gives none of them a gradient, and each would need its own numpy algorithm
+(Cephes' rational approximations).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ i0, i0e, i1, i1e = _export(_S.i0), _export(_S.i0e), _export(_S.i1), _export(_S.i
 sinc, round = _export(_S.sinc), _export(_E.round)  # noqa: A001  (torch.special.round)
 ndtr, ndtri, log_ndtr = _export(_S.ndtr), _export(_S.ndtri), _export(_S.log_ndtr)
 zeta = _export(_S.zeta)
+gammainc, gammaincc = _export(_S.gammainc), _export(_S.gammaincc)
 
 
 def softmax(input, dim, *, dtype=None):

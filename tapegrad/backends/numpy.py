@@ -318,6 +318,8 @@ IMPLS = {
     "i1": _special(lambda x: special_math.bessel_i(x, 1, False)),
     "i1e": _special(lambda x: special_math.bessel_i(x, 1, True)),
     "zeta": _special(special_math.zeta),
+    "gammainc": _special(special_math.gammainc),
+    "gammaincc": _special(lambda a, x: special_math.gammainc(a, x, upper=True)),
     "abs": np.abs,
     "sign": np.sign,
     "floor": np.floor,

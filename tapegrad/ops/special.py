@@ -170,6 +170,24 @@ def zeta(x, q):
     return binary(P.Zeta, x, q, float_math=True)
 
 
+def gammainc(a, x):
+    """The regularized lower incomplete gamma function P(a, x), as torch.special.gammainc (differentiable in x).
+
+    >>> tg.special.gammainc(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 3.0]))
+    tensor([0.6321, 0.8009])
+    """
+    return binary(P.Gammainc, a, x, float_math=True)
+
+
+def gammaincc(a, x):
+    """The regularized upper incomplete gamma function Q(a, x) = 1 - P(a, x), as torch.special.gammaincc.
+
+    >>> tg.special.gammaincc(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 3.0]))
+    tensor([0.3679, 0.1991])
+    """
+    return binary(P.Gammaincc, a, x, float_math=True)
+
+
 def xlogy(x, y):
     """x * log(y), 0 where x == 0 (unless y is nan), as torch.xlogy.
 
@@ -248,11 +266,13 @@ def multigammaln(x, p):
 
 
 # torch's top-level names (tg.lgamma, ...); the rest are torch.special's only (tapegrad/special.py)
-__all__ = ["lgamma", "digamma", "polygamma", "mvlgamma", "erfinv", "i0", "xlogy", "sinc"]
+__all__ = ["lgamma", "digamma", "polygamma", "mvlgamma", "erfinv", "i0", "xlogy", "sinc", "igamma", "igammac"]
+
+igamma, igammac = gammainc, gammaincc  # torch.igamma / torch.igammac
 
 # Tensor methods: tensor.name(...) == name(tensor, ...) (attached by ops/__init__.py)
-_METHODS = """lgamma digamma erfinv i0 sinc xlogy mvlgamma"""
-_INPLACE = """lgamma digamma erfinv i0 sinc xlogy mvlgamma"""
+_METHODS = """lgamma digamma erfinv i0 sinc xlogy mvlgamma igamma igammac"""
+_INPLACE = """lgamma digamma erfinv i0 sinc xlogy mvlgamma igamma igammac"""
 
 
 # *** orthogonal polynomials by their three-term recurrences (torch.special's *_polynomial_*(input, n)) ***

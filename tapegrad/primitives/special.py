@@ -1,11 +1,12 @@
 """Special-function primitives (torch.special): lgamma, polygamma (digamma is n = 0), erfinv, erfcx, ndtri,
-the modified Bessel functions i0 / i0e / i1 / i1e, and the Hurwitz zeta.
+the modified Bessel functions i0 / i0e / i1 / i1e, the Hurwitz zeta and the regularized incomplete gamma pair.
 
 Elementwise, float only and not fused (the C plan runs the numpy implementations, backends/special_math.py).
 Each derivative is another primitive of this file, so every order of derivative exists:
   lgamma' = digamma, polygamma(n)' = polygamma(n + 1), erfinv' = sqrt(pi)/2 exp(out^2),
   erfcx' = 2x out - 2/sqrt(pi), ndtri' = sqrt(2 pi) exp(out^2 / 2), i0' = i1, i1' = i0 - i1/x (1/2 at 0),
-  i0e' = i1e - sign(x) out, i1e' = i0e - out (sign(x) + 1/x) (1/2 at 0), d zeta(x, q)/dq = -x zeta(x + 1, q).
+  i0e' = i1e - sign(x) out, i1e' = i0e - out (sign(x) + 1/x) (1/2 at 0), d zeta(x, q)/dq = -x zeta(x + 1, q),
+  d P(a, x)/dx = -d Q(a, x)/dx = x^(a-1) e^-x / Gamma(a).
 """
 
 from __future__ import annotations
@@ -126,3 +127,41 @@ class Zeta(_Special):
 
     def batch(self, xs, bdims):
         return batching.elementwise(self, xs, bdims)
+
+
+def _igamma_density(a, x):
+    """d P(a, x) / dx = x^(a-1) e^(-x) / Gamma(a), written with log and lgamma so that large a stays finite."""
+    return ((a - 1) * x.log() - x - bind(Lgamma, a)).exp()
+
+
+class _IncompleteGamma(_Special):
+    """P(a, x) (sign 1) or Q(a, x) (sign -1). Differentiable in x only, as in PyTorch (whose gradient in a
+    raises); here a's gradient is None."""
+
+    family, saves = BINARY, (0, 1)
+    sign = 1.0
+
+    def shape(self, a, x):
+        return same_shape(self.name, a, x)
+
+    def vjp(self, g, a, x, out):
+        return None, g * _igamma_density(a, x) * self.sign
+
+    def jvp(self, dxs, xs, out):
+        da, dx = dxs
+        return None if dx is None else dx * _igamma_density(*xs) * self.sign
+
+    def batch(self, xs, bdims):
+        return batching.elementwise(self, xs, bdims)
+
+
+@register
+class Gammainc(_IncompleteGamma):
+    """The regularized lower incomplete gamma P(a, x)."""
+
+
+@register
+class Gammaincc(_IncompleteGamma):
+    """The regularized upper incomplete gamma Q(a, x) = 1 - P(a, x), computed directly (precise where P -> 1)."""
+
+    sign = -1.0

@@ -589,6 +589,9 @@ SPECIAL_DOMAINS = {
     "i1": _unary(-3, 3),
     "i1e": _unary(0.2, 3, signed=True),
     "zeta": _zeta,
+    # differentiable in x only (diff=(1,)); x on both sides of max(1, a), where the algorithm switches
+    "gammainc": lambda rng: [Case([_uniform(rng, s, 0.5, 4), _uniform(rng, s, 0.2, 6)], diff=(1,)) for s in SHAPES],
+    "gammaincc": lambda rng: [Case([_uniform(rng, s, 0.5, 4), _uniform(rng, s, 0.2, 6)], diff=(1,)) for s in SHAPES],
 }
 
 
