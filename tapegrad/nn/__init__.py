@@ -6,7 +6,7 @@ from . import init  # noqa: F401
 from . import parallel  # noqa: F401  (DistributedDataParallel)
 from . import utils  # noqa: F401  (clip_grad_norm_, clip_grad_value_)
 from .activation import *  # noqa: F403
-from .container import ModuleDict, ModuleList, Sequential  # noqa: F401
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential  # noqa: F401
 from .conv import *  # noqa: F403
 from .linear import (Bilinear, Dropout, Dropout1d, Dropout2d, Dropout3d, Embedding, Flatten, Identity,  # noqa: F401
                      Linear, Unflatten)

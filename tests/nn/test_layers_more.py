@@ -118,3 +118,34 @@ def test_modes_and_state():
         assert set(np.unique(d.train()(x).numpy())) <= {0.0, 2.0}
     assert tg.nn.Bilinear(2, 3, 4).weight.shape == (4, 2, 3)
     assert "ConstantPad1d((2, 2), value=1.5)" in repr(tg.nn.Sequential(tg.nn.ConstantPad1d(2, 1.5)))
+
+
+def test_parameter_containers():
+    ours = tg.nn.ParameterList([tg.zeros(2), tg.nn.Parameter(tg.ones(3))])
+    theirs = torch.nn.ParameterList([torch.zeros(2), torch.nn.Parameter(torch.ones(3))])
+    ours.append(tg.zeros(1))
+    theirs.append(torch.zeros(1))
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert len(ours) == len(theirs) == 3 and ours[-1].shape == (1,) and len(ours[1:]) == 2
+    assert all(isinstance(p, tg.nn.Parameter) and p.requires_grad for p in ours)
+    with pytest.raises(IndexError, match="out of range"):
+        ours[3]
+    d = tg.nn.ParameterDict({"w": tg.zeros(2, 2), "b": tg.zeros(2)})
+    td = torch.nn.ParameterDict({"w": torch.zeros(2, 2), "b": torch.zeros(2)})
+    d["s"], td["s"] = tg.ones(1), torch.ones(1)
+    assert list(d.keys()) == list(td.keys()) and "w" in d and len(d) == 3
+    assert sorted(d.state_dict()) == sorted(td.state_dict())
+
+    class Net(tg.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ps = tg.nn.ParameterList([tg.ones(2)])
+            self.pd = tg.nn.ParameterDict({"a": tg.ones(2)})
+
+        def forward(self, x):
+            return (x * self.ps[0] * self.pd["a"]).sum()
+
+    net = Net()
+    net(tg.tensor([1.0, 2.0])).backward()
+    assert sorted(dict(net.named_parameters())) == ["pd.a", "ps.0"]
+    assert net.ps[0].grad.tolist() == [1.0, 2.0]
