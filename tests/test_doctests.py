@@ -14,6 +14,7 @@ MODULES = [
     "tapegrad.cuda", "tapegrad.trace.compile", "tapegrad.func.vmap", "tapegrad.func.forward",
     "tapegrad.autograd.anomaly", "tapegrad.ops.linalg", "tapegrad.ops.creation", "tapegrad.ops.conv",
     "tapegrad.ops.special", "tapegrad.special", "tapegrad.linalg", "tapegrad.torch_extras",
+    "tapegrad.nn.rnn", "tapegrad.nn.container",
 ]
 
 

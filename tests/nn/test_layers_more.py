@@ -149,3 +149,79 @@ def test_parameter_containers():
     net(tg.tensor([1.0, 2.0])).backward()
     assert sorted(dict(net.named_parameters())) == ["pd.a", "ps.0"]
     assert net.ps[0].grad.tolist() == [1.0, 2.0]
+
+
+RNN_CASES = [
+    ("RNN", (3, 4), {}, (5, 2, 3)),
+    ("RNN", (3, 4), {"num_layers": 2, "nonlinearity": "relu", "batch_first": True}, (2, 5, 3)),
+    ("LSTM", (3, 4), {}, (5, 2, 3)),
+    ("LSTM", (3, 4), {"num_layers": 2, "bidirectional": True, "batch_first": True}, (2, 5, 3)),
+    ("LSTM", (3, 4), {"bias": False}, (5, 3)),
+    ("GRU", (3, 4), {"num_layers": 2}, (5, 2, 3)),
+    ("GRU", (3, 4), {"bidirectional": True}, (5, 3)),
+]
+
+
+def _copy_params(ours, theirs):
+    theirs.double()
+    ours.double()
+    for (n1, p), (n2, t) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert n1 == n2
+        p.data = tg.tensor(t.detach().numpy().copy())
+
+
+@pytest.mark.parametrize("name,args,kwargs,shape", RNN_CASES)
+def test_recurrent_layers_match_torch(name, args, kwargs, shape):
+    ours, theirs = getattr(tg.nn, name)(*args, **kwargs), getattr(torch.nn, name)(*args, **kwargs)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert [tuple(p.shape) for p in ours.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
+    _copy_params(ours, theirs)
+    x = RNG.standard_normal(shape)
+    dirs = 2 if kwargs.get("bidirectional") else 1
+    layers = kwargs.get("num_layers", 1)
+    h_shape = (layers * dirs,) + ((shape[0 if kwargs.get("batch_first") else 1],) if len(shape) == 3 else ()) + (4,)
+    h0 = RNG.standard_normal(h_shape)
+    state = (h0, h0 * 0.5) if name == "LSTM" else h0
+    for with_state in (False, True):
+        xs, ts = tg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        hs = tuple(tg.tensor(s, requires_grad=True) for s in state) if name == "LSTM" else tg.tensor(state, requires_grad=True)
+        ths = tuple(torch.tensor(s, requires_grad=True) for s in state) if name == "LSTM" else torch.tensor(state, requires_grad=True)
+        out, h = ours(xs, hs) if with_state else ours(xs)
+        want, wh = theirs(ts, ths) if with_state else theirs(ts)
+        np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)
+        flat, wflat = (list(h), list(wh)) if name == "LSTM" else ([h], [wh])
+        for a, b in zip(flat, wflat):
+            np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-12)
+        w = RNG.standard_normal(tuple(want.shape))
+        ((out * tg.tensor(w)).sum() + sum(f.sum() for f in flat)).backward()
+        ((want * torch.tensor(w)).sum() + sum(f.sum() for f in wflat)).backward()
+        np.testing.assert_allclose(xs.grad.numpy(), ts.grad.numpy(), rtol=1e-8, atol=1e-10)
+        for (pn, p), (_, t) in zip(ours.named_parameters(), theirs.named_parameters()):
+            np.testing.assert_allclose(p.grad.numpy(), t.grad.numpy(), rtol=1e-8, atol=1e-10, err_msg=pn)
+            p.grad, t.grad = None, None
+
+
+@pytest.mark.parametrize("name", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_cells_match_torch(name):
+    ours, theirs = getattr(tg.nn, name)(3, 4), getattr(torch.nn, name)(3, 4)
+    _copy_params(ours, theirs)
+    x = RNG.standard_normal((2, 3))
+    h = RNG.standard_normal((2, 4))
+    state = (h, h * 0.3) if name == "LSTMCell" else h
+    for inp, st in ((x, state), (x[0], tuple(s[0] for s in state) if name == "LSTMCell" else state[0]), (x, None)):
+        a = ours(tg.tensor(inp), None if st is None else (tuple(tg.tensor(s) for s in st) if name == "LSTMCell"
+                                                          else tg.tensor(st)))
+        b = theirs(torch.tensor(inp), None if st is None else (tuple(torch.tensor(s) for s in st) if name == "LSTMCell"
+                                                               else torch.tensor(st)))
+        for u, v in zip(a if name == "LSTMCell" else [a], b if name == "LSTMCell" else [b]):
+            np.testing.assert_allclose(u.detach().numpy(), v.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_recurrent_errors_and_second_order():
+    with pytest.raises(ValueError, match="proj_size"):
+        tg.nn.LSTM(3, 4, proj_size=2)
+    with pytest.raises(ValueError, match="input_size=3"):
+        tg.nn.GRU(3, 4)(tg.zeros(5, 2, 2))
+    rnn = tg.nn.RNN(2, 3).double()
+    x = tg.tensor(RNG.standard_normal((4, 1, 2)), requires_grad=True)
+    assert tg.autograd.gradgradcheck(lambda t: rnn(t)[0].sum(), [x])
