@@ -340,3 +340,77 @@ def _type(self, dtype=None, non_blocking=False):
 
 
 Tensor.type = _type
+
+
+# *** the remaining legacy and convenience methods ***
+Tensor.adjoint = lambda self: self.mH
+Tensor.isreal = lambda self: creation.ones_like(self, dtype=_dt.bool_)
+Tensor.split_with_sizes = lambda self, split_sizes, dim=0: shape.split(self, list(split_sizes), dim)
+Tensor.unsafe_split = lambda self, split_size, dim=0: shape.split(self, split_size, dim)
+Tensor.unsafe_split_with_sizes = lambda self, split_sizes, dim=0: shape.split(self, list(split_sizes), dim)
+Tensor.unsafe_chunk = lambda self, chunks, dim=0: shape.chunk(self, chunks, dim)
+Tensor.narrow_copy = lambda self, dim, start, length: shape.narrow(self, dim, start, length).clone()
+
+
+def _float_power_(self, exponent):
+    if self.dtype is not _dt.float64:
+        raise TypeError(f"float_power_: the result is float64, so the tensor written in place must be float64 too, "
+                        f"not {self.dtype.name}; use float_power (out of place) or convert with .double() first")
+    return self._inplace(elementwise.float_power(self, exponent), "float_power_")
+
+
+Tensor.float_power_ = _float_power_
+
+
+def _apply_(self, callable):
+    """x with callable applied to each element, in place (a Python loop, as PyTorch's CPU-only apply_)."""
+    from ..autograd.grad_mode import no_grad
+
+    values = np.vectorize(callable, otypes=[self.dtype.np])(self.detach()._data) if self.numel() else self._data
+    with no_grad():
+        return self._inplace(Tensor._make(np.asarray(values, self.dtype.np)), "apply_")
+
+
+def _map_(self, other, callable):
+    """x[i] = callable(x[i], other[i]) in place (other broadcast to x)."""
+    from ..autograd.grad_mode import no_grad
+
+    b = np.broadcast_to(other.detach()._data, self.shape)
+    values = np.vectorize(callable, otypes=[self.dtype.np])(self.detach()._data, b) if self.numel() else self._data
+    with no_grad():
+        return self._inplace(Tensor._make(np.asarray(values, self.dtype.np)), "map_")
+
+
+Tensor.apply_, Tensor.map_ = _apply_, _map_
+
+
+def _new(self, *args, **kwargs):
+    """The legacy x.new(...): x.new(2, 3) is uninitialised (zeros here) in x's dtype, x.new([1, 2]) a tensor of the
+    data, x.new() an empty tensor."""
+    dtype = kwargs.pop("dtype", self.dtype)
+    if len(args) == 1 and not isinstance(args[0], int) and not (isinstance(args[0], tuple) and all(
+            isinstance(a, int) for a in args[0])):
+        return creation.tensor(args[0].tolist() if isinstance(args[0], Tensor) else args[0], dtype=dtype)
+    return creation.zeros(*args, dtype=dtype) if args else creation.zeros(0, dtype=dtype)
+
+
+Tensor.new = _new
+
+
+def _late(module, name):
+    """A method calling module.name, imported on first use (torch_extras and nn.functional import this package)."""
+
+    def method(self, *args, **kwargs):
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(self, *args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+Tensor.frexp = _late("tapegrad.torch_extras", "frexp")
+Tensor.nextafter = _late("tapegrad.torch_extras", "nextafter")
+Tensor.nextafter_ = lambda self, other: self._inplace(self.nextafter(other), "nextafter_")
+Tensor.hardshrink = _late("tapegrad.nn.functional", "hardshrink")
+Tensor.prelu = _late("tapegrad.nn.functional", "prelu")

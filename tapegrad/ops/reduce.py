@@ -790,3 +790,32 @@ def unique_consecutive(x, return_inverse=False, return_counts=False, dim=None):
 
 
 _METHODS += """ msort cov corrcoef renorm histc bincount unique unique_consecutive"""
+
+
+def nanmedian(x, dim=None, keepdim=False):
+    """The lower median ignoring nan (nan only where every value is nan); with dim, (values, indices).
+
+    >>> tg.nanmedian(tg.tensor([1.0, float("nan"), 3.0, 2.0]))
+    tensor(2.)
+    """
+    from .elementwise import clamp_min, floor_divide, isnan, logical_not
+
+    if dim is None:
+        flat = x.reshape(-1)
+        vals = sort(flat.detach(), 0).values
+        k = clamp_min(floor_divide(sum(logical_not(isnan(flat))) - 1, 2), 0)
+        value = vals.gather(0, k.reshape(1)).reshape(())
+        # NOTE: as PyTorch, the gradient is shared evenly by every element equal to the median (the mean of
+        # those elements is the median itself; all nan gives 0 / 0 = nan)
+        hit = eq(flat, value)
+        return sum(where(hit, flat, 0.0)) / sum(hit)
+    d = norm_dim("nanmedian", dim, x.ndim)
+    vals, idx = sort(x, d)
+    k = clamp_min(floor_divide(sum(logical_not(isnan(x)), d, keepdim=True) - 1, 2), 0)
+    values, indices = vals.gather(d, k), idx.gather(d, k)
+    if not keepdim:
+        values, indices = values.squeeze(d), indices.squeeze(d)
+    return ValuesIndices(values, indices)
+
+
+_METHODS += """ nanmedian"""
