@@ -6,7 +6,8 @@ cholesky and eigh read one triangle of A (UPLO / upper) and their gradients come
 
 Not provided: eig and eigvals (their results are complex, and tapegrad has no complex dtypes), and the LDL
 family (ldl_factor, ldl_factor_ex, ldl_solve: LAPACK's Bunch-Kaufman pivot format). lu and lu_factor take square
-matrices. The `*_ex` functions compute `info` from the matrix values eagerly, so they do not trace.
+matrices. Some functions read values eagerly, so they run in eager mode but do not trace: the `*_ex` forms (their
+`info`), matrix_exp (its scaling from the norm), lu_solve (the pivots), matrix_rank and lstsq's rank.
 """
 
 from __future__ import annotations
@@ -499,7 +500,7 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
     return _L.matmul(vh.mT * inv_s.unsqueeze(-2), u.mT)
 
 
-def _as_matrix_rhs(A, B, op):
+def _as_matrix_rhs(A, B):
     """B as a stack of columns (..., n, k) broadcast against A's batch; whether B was a vector."""
     vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
     Bm = B.unsqueeze(-1) if vector else B
@@ -523,7 +524,7 @@ def solve(A, B, *, left=True):
     _square("solve", A)
     if not left:
         return solve(A.mT, B.mT).mT
-    A2, B2, vector = _as_matrix_rhs(A, B, "solve")
+    A2, B2, vector = _as_matrix_rhs(A, B)
     out = bind(D.Solve, A2, B2)
     return out.squeeze(-1) if vector else out
 
@@ -543,7 +544,7 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
         return solve_triangular(A.mT, B.mT, upper=not upper, unitriangular=unitriangular).mT
     if B.ndim < 2:
         raise ValueError(f"linalg.solve_triangular: B must be a matrix (..., n, k), got shape {tuple(B.shape)}")
-    A2, B2, _ = _as_matrix_rhs(A, B, "solve_triangular")
+    A2, B2, _ = _as_matrix_rhs(A, B)
     return bind(D.TriangularSolve, A2, B2, upper=bool(upper), unit=bool(unitriangular))
 
 
@@ -614,7 +615,7 @@ def lu_solve(LU, pivots, B, *, left=True, adjoint=False):
     perm = _permutation_from_pivots(pivots)
     onehot = (perm[..., :, None] == np.arange(n)).astype(LU.dtype.np)
     pt = Tensor._make(onehot)  # P^T (no gradient: the pivots are integers)
-    LU2, B2, _ = _as_matrix_rhs(LU, B, "lu_solve")
+    LU2, B2, _ = _as_matrix_rhs(LU, B)
     if not adjoint:  # A = P L U: X = U^-1 L^-1 P^T B
         y = bind(D.TriangularSolve, LU2, _L.matmul(pt, B2), upper=False, unit=True)
         return bind(D.TriangularSolve, LU2, y, upper=True, unit=False)

@@ -819,3 +819,36 @@ def nanmedian(x, dim=None, keepdim=False):
 
 
 _METHODS += """ nanmedian"""
+
+
+def mode(x, dim=-1, keepdim=False):
+    """(values, indices) of the most frequent value along dim: the smallest one among equally frequent values,
+    at its last position (PyTorch's choices). The index is found on the values (eagerly); the gradient flows to
+    that element.
+
+    >>> tg.mode(tg.tensor([[3, 1, 3, 1, 2], [5, 5, 4, 4, 4]]))
+    torch.return_types.mode(values=tensor([1, 4]), indices=tensor([3, 4]))
+    """
+    d = norm_dim("mode", dim, x.ndim) if x.ndim else 0
+    data = np.moveaxis(np.asarray(x.detach()._data).reshape(x.shape if x.ndim else (1,)), d, -1)
+    rows = data.reshape(-1, data.shape[-1])
+    picked = np.empty(rows.shape[0], np.int64)
+    for r, row in enumerate(rows):
+        counts = (row[:, None] == row[None, :]).sum(1)
+        best = counts == counts.max()
+        value = row[best].min()
+        picked[r] = np.flatnonzero(row == value)[-1]
+    index = Tensor._make(np.expand_dims(picked.reshape(data.shape[:-1]), d if x.ndim else 0))
+    source = x if x.ndim else x.reshape(1)
+    values = source.gather(d, index)
+    if not keepdim or not x.ndim:
+        values, index = values.squeeze(d), index.squeeze(d)
+    return _ModeResult(values, index)
+
+
+class _ModeResult(namedtuple("mode", "values indices")):
+    def __repr__(self):
+        return f"torch.return_types.mode(values={self.values!r}, indices={self.indices!r})"
+
+
+_METHODS += """ mode"""

@@ -406,3 +406,11 @@ def test_nanmedian_and_remaining_methods():
     b = tg.tensor([1.0], dtype=tg.float64)
     b.nextafter_(tg.tensor([2.0], dtype=tg.float64))
     assert b.item() == np.nextafter(1.0, 2.0)
+
+
+def test_mode():
+    x = np.array([[3, 1, 3, 1, 1, 2, 3], [2, 9, 9, 2, 0, 0, 0], [4, 1, 4, 1, 7, 7, 5]])
+    for dim, keep in ((1, False), (0, True), (-1, True)):
+        check_op(lambda a: tg.mode(a, dim, keep), lambda a: torch.mode(a, dim, keep), [x], grad=False)
+    check_op(lambda a: a.mode(), lambda a: a.mode(), [np.array([2.0, 7.0, 2.0, 7.0, 7.0, 2.0])])
+    check_op(lambda a: tg.mode(a, 0), lambda a: torch.mode(a, 0), [RNG.integers(0, 3, (6, 4)).astype(np.float64)])
