@@ -7,6 +7,7 @@ are deterministic and compute float32 matmuls in float32.
 
 from __future__ import annotations
 
+import builtins
 import math
 import os
 from collections import namedtuple
@@ -22,6 +23,94 @@ from .tensor import Tensor
 from .nn.functional import (bilinear, celu, celu_, channel_shuffle, cosine_similarity, hardshrink,  # noqa: F401
                             pairwise_distance, pdist, pixel_shuffle, pixel_unshuffle, prelu, rms_norm, rrelu,
                             rrelu_, selu, selu_, threshold, threshold_)
+
+
+def embedding(weight, input, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
+    """torch.embedding(weight, input): nn.functional.embedding with its arguments swapped.
+
+    >>> tg.embedding(tg.tensor([[0.0], [5.0]]), tg.tensor([1, 1]))
+    tensor([[5.],
+            [5.]])
+    """
+    return _F.embedding(input, weight, None if padding_idx < 0 else padding_idx)
+
+
+def alpha_dropout(input, p, train):
+    """torch.alpha_dropout(input, p, train): nn.functional.alpha_dropout."""
+    return _F.alpha_dropout(input, p, train)
+
+
+def feature_alpha_dropout(input, p, train):
+    """torch.feature_alpha_dropout(input, p, train): nn.functional.feature_alpha_dropout."""
+    return _F.feature_alpha_dropout(input, p, train)
+
+
+def alpha_dropout_(input, p, train):
+    """alpha_dropout in place."""
+    return _F.alpha_dropout(input, p, train, inplace=True)
+
+
+def feature_alpha_dropout_(input, p, train):
+    """feature_alpha_dropout in place."""
+    return _F.feature_alpha_dropout(input, p, train, inplace=True)
+
+
+def histogram(input, bins=100, *, range=None, weight=None, density=False):
+    """(hist, bin_edges) of input's values, as numpy.histogram (bins: a count or the edges); not differentiable.
+
+    >>> tg.histogram(tg.tensor([1.0, 2.0, 1.0]), bins=2).hist
+    tensor([2., 1.])
+    """
+    edges = bins.detach()._data if isinstance(bins, Tensor) else bins
+    w = None if weight is None else weight.detach()._data
+    hist, out_edges = np.histogram(input.detach()._data, edges, range=range, weights=w, density=density)
+    d = input.dtype
+    return _HistogramResult(Tensor._make(hist.astype(d.np)), Tensor._make(out_edges.astype(d.np)))
+
+
+_HistogramResult = namedtuple("histogram", "hist bin_edges")
+
+
+def gradient(input, *, spacing=1, dim=None, edge_order=1):
+    """The numerical gradient along each dim (central differences inside, one-sided at the edges), with
+    uniform spacing (a number, or one per dim); a tuple with one tensor per dim, as torch.gradient.
+
+    >>> tg.gradient(tg.tensor([1.0, 4.0, 9.0, 16.0]))
+    (tensor([3., 4., 6., 7.]),)
+    """
+    dims = list(builtins.range(input.ndim)) if dim is None else [dim] if isinstance(dim, int) else list(dim)
+    steps = list(spacing) if isinstance(spacing, (list, tuple)) else [spacing] * len(dims)
+    if edge_order not in (1, 2):
+        raise ValueError(f"gradient: edge_order must be 1 or 2, got {edge_order}")
+    out = []
+    for d, h in zip(dims, steps):
+        d = d % input.ndim
+        n = input.shape[d]
+        if n < edge_order + 1:
+            raise ValueError(f"gradient: dimension {d} needs at least {edge_order + 1} points, has {n}")
+        f = lambda i, k: input.narrow(d, i, k)  # noqa: E731
+        inner = (f(2, n - 2) - f(0, n - 2)) / (2 * h)
+        if edge_order == 1:
+            first, last = (f(1, 1) - f(0, 1)) / h, (f(n - 1, 1) - f(n - 2, 1)) / h
+        else:
+            first = (-1.5 * f(0, 1) + 2 * f(1, 1) - 0.5 * f(2, 1)) / h
+            last = (0.5 * f(n - 3, 1) - 2 * f(n - 2, 1) + 1.5 * f(n - 1, 1)) / h
+        out.append(_ops.cat([first, inner, last], d))
+    return tuple(out)
+
+
+def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):  # noqa: A001
+    """The deprecated torch.range: start to end inclusive (float32 by default).
+
+    >>> tg.range(1, 3)
+    tensor([1., 2., 3.])
+    """
+    if end is None:
+        start, end = 0, start
+    count = int(math.floor((end - start) / step)) + 1
+    d = dtype or _dt.get_default_dtype()
+    out = Tensor._make((start + step * np.arange(count)).astype(d.np))
+    return out.requires_grad_() if requires_grad else out
 
 
 def dropout(input, p, train):
@@ -149,7 +238,7 @@ def tensordot(a, b, dims=2):
     (2, 4)
     """
     if isinstance(dims, int):
-        da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+        da, db = list(builtins.range(a.ndim - dims, a.ndim)), list(builtins.range(dims))
     else:
         da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
     da, db = [d % a.ndim for d in da], [d % b.ndim for d in db]
@@ -201,7 +290,7 @@ def combinations(input, r=2, with_replacement=False):
     import itertools
 
     pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
-    rows = list(pick(range(input.shape[0]), r))
+    rows = list(pick(builtins.range(input.shape[0]), r))
     if not rows:
         return _ops.zeros(0, r, dtype=input.dtype) if r else _ops.zeros(0, dtype=input.dtype)
     return input[_ops.tensor(np.array(rows, np.int64))]
@@ -428,4 +517,4 @@ split_with_sizes = _ops.split
 unsafe_split, unsafe_chunk, unsafe_split_with_sizes = _ops.split, _ops.chunk, _ops.split
 
 __all__ = [n for n in list(globals()) if not n.startswith("_") and n not in (
-    "annotations", "math", "os", "namedtuple", "np", "Tensor")]
+    "annotations", "builtins", "math", "os", "namedtuple", "np", "Tensor")]

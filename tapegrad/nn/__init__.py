@@ -8,8 +8,8 @@ from . import utils  # noqa: F401  (clip_grad_norm_, clip_grad_value_)
 from .activation import *  # noqa: F403
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential  # noqa: F401
 from .conv import *  # noqa: F403
-from .linear import (Bilinear, Dropout, Dropout1d, Dropout2d, Dropout3d, Embedding, Flatten, Identity,  # noqa: F401
-                     Linear, Unflatten)
+from .linear import (AlphaDropout, Bilinear, Dropout, Dropout1d, Dropout2d, Dropout3d, Embedding, Flatten, Identity,  # noqa: F401
+                     FeatureAlphaDropout, Linear, Unflatten)
 from .losses import *  # noqa: F403
 from .module import Module, StateDictError  # noqa: F401
 from .norm import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, InstanceNorm1d, InstanceNorm2d,  # noqa: F401

@@ -402,5 +402,33 @@ for _nd in (1, 2, 3):
                                                       f"Padding of the last {_nd} dims with a value.")
 
 
+class LPPool3d(_LPPool):
+    def forward(self, input):
+        return F.lp_pool3d(input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
+
+
+class _MaxUnpool(Module):
+    _fn = None
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+
+    def forward(self, input, indices, output_size=None):
+        return type(self)._fn(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
+class MaxUnpool1d(_MaxUnpool):
+    _fn = staticmethod(F.max_unpool1d)
+
+
+class MaxUnpool2d(_MaxUnpool):
+    _fn = staticmethod(F.max_unpool2d)
+
+
+class MaxUnpool3d(_MaxUnpool):
+    _fn = staticmethod(F.max_unpool3d)
+
+
 __all__ = [name for name, v in list(globals().items()) if isinstance(v, type) and issubclass(v, Module)
            and v is not Module and not name.startswith("_")]

@@ -1593,3 +1593,139 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 
 def _pair(v):
     return (v, v) if isinstance(v, int) else tuple(v)
+
+
+@_tensor_input
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """The p-norm over sliding 3-D windows: (sum of x^p)^(1/p).
+
+    >>> F.lp_pool3d(tg.ones(1, 1, 2, 2, 2), 1, 2)
+    tensor([[[[[8.]]]]])
+    """
+    return _lp_pool(avg_pool3d, input, norm_type, kernel_size, stride, ceil_mode, 3)
+
+
+@_tensor_input
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False,
+                                      reduction="mean"):
+    """max(0, d(a, p) - d(a, n) + margin) for any distance function d (pairwise_distance by default).
+
+    >>> F.triplet_margin_with_distance_loss(tg.tensor([[0.0]]), tg.tensor([[1.0]]), tg.tensor([[3.0]]),
+    ...                                     distance_function=lambda a, b: (a - b).abs().sum(-1))
+    tensor(0.)
+    """
+    d = distance_function or pairwise_distance
+    d_ap, d_an = d(anchor, positive), d(anchor, negative)
+    if swap:
+        d_an = _ops.minimum(d_an, d(positive, negative))
+    loss = _ops.clamp_min(margin + d_ap - d_an, 0)
+    return _reduce(loss, _reduction("triplet_margin_with_distance_loss", None, None, reduction))
+
+
+@_tensor_input
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction="mean"):
+    """The multi-class hinge loss: sum over j != y of max(0, margin - x[y] + x[j])^p / C (times weight[y]).
+
+    >>> F.multi_margin_loss(tg.tensor([[0.1, 0.2, 0.4, 0.8]]), tg.tensor([3]))
+    tensor(0.325)
+    """
+    if p not in (1, 2):
+        raise ValueError(f"multi_margin_loss: p must be 1 or 2, got {p}")
+    x = input if input.ndim == 2 else input.unsqueeze(0)
+    t = target.reshape(-1, 1)
+    picked = x.gather(1, t)
+    hinge = _ops.clamp_min(margin - picked + x, 0) ** p
+    if weight is not None:
+        hinge = hinge * weight[t.reshape(-1)].unsqueeze(1)
+    others = one_hot(t.reshape(-1), x.shape[1]) == 0
+    loss = where(others, hinge, 0.0).sum(1) / x.shape[1]
+    loss = loss if input.ndim == 2 else loss.squeeze(0)
+    return _reduce(loss, _reduction("multi_margin_loss", size_average, reduce, reduction))
+
+
+_DROPPED_VALUE = -1.7580993408473766  # -scale * alpha of selu: the value alpha dropout gives dropped units
+
+
+def _alpha_dropout(op, input, p, training, feature):
+    if not 0 <= p <= 1:
+        raise ValueError(f"{op}: dropout probability must be in [0, 1], got {p}")
+    if not training or p == 0:
+        return input
+    if p == 1:
+        return input * 0
+    keep_shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2) if feature else tuple(input.shape)
+    keep = (rand(*keep_shape, dtype=input.dtype) >= p).to(input.dtype)
+    a = ((1 - p) * (1 + p * _DROPPED_VALUE**2)) ** -0.5
+    b = -a * _DROPPED_VALUE * p
+    return (input * keep + _DROPPED_VALUE * (1 - keep)) * a + b
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout that keeps SELU's self-normalising mean and variance: dropped units take selu's negative
+    saturation value, then an affine map restores mean 0 and variance 1.
+
+    >>> F.alpha_dropout(tg.ones(2), 0.5)
+    tensor([1., 1.])
+    """
+    return _maybe_inplace(input, _alpha_dropout("alpha_dropout", input, p, training, False), inplace,
+                          "alpha_dropout_")
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """alpha_dropout over whole channels of (N, C, ...).
+
+    >>> F.feature_alpha_dropout(tg.ones(1, 2, 2), 0.5).shape
+    (1, 2, 2)
+    """
+    return _maybe_inplace(input, _alpha_dropout("feature_alpha_dropout", input, p, training, True), inplace,
+                          "feature_alpha_dropout_")
+
+
+def _max_unpool(op, input, indices, kernel_size, stride, padding, output_size, nd):
+    k = (kernel_size,) * nd if isinstance(kernel_size, int) else tuple(kernel_size)
+    s = k if stride is None else (stride,) * nd if isinstance(stride, int) else tuple(stride)
+    p = (padding,) * nd if isinstance(padding, int) else tuple(padding)
+    spatial = tuple(input.shape[-nd:])
+    if output_size is None:
+        out = tuple((spatial[i] - 1) * s[i] - 2 * p[i] + k[i] for i in range(nd))
+    else:
+        out = tuple(output_size)[-nd:]
+    lead = tuple(input.shape[:-nd])
+    flat_in = input.reshape(lead + (-1,))
+    target = zeros(*(lead + (math.prod(out),)), dtype=input.dtype)
+    return target.scatter(-1, indices.reshape(lead + (-1,)), flat_in).reshape(lead + out)
+
+
+@_tensor_input
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of max_pool1d: each value put back at its index (from return_indices=True), zeros elsewhere.
+
+    >>> y, i = F.max_pool1d(tg.tensor([[[1.0, 3.0, 2.0, 0.0]]]), 2, return_indices=True)
+    >>> F.max_unpool1d(y, i, 2)
+    tensor([[[0., 3., 2., 0.]]])
+    """
+    return _max_unpool("max_unpool1d", input, indices, kernel_size, stride, padding, output_size, 1)
+
+
+@_tensor_input
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of max_pool2d (values back at their indices, zeros elsewhere).
+
+    >>> y, i = F.max_pool2d(tg.tensor([[[[1.0, 2.0], [4.0, 3.0]]]]), 2, return_indices=True)
+    >>> F.max_unpool2d(y, i, 2)
+    tensor([[[[0., 0.],
+              [4., 0.]]]])
+    """
+    return _max_unpool("max_unpool2d", input, indices, kernel_size, stride, padding, output_size, 2)
+
+
+@_tensor_input
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of max_pool3d (values back at their indices, zeros elsewhere).
+
+    >>> y, i = F.max_pool3d(tg.arange(8.0).reshape(1, 1, 2, 2, 2), 2, return_indices=True)
+    >>> F.max_unpool3d(y, i, 2).sum()
+    tensor(7.)
+    """
+    return _max_unpool("max_unpool3d", input, indices, kernel_size, stride, padding, output_size, 3)

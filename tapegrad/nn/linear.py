@@ -234,3 +234,15 @@ class Bilinear(Module):
     def extra_repr(self) -> str:
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
                 f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
+class AlphaDropout(_FeatureDropout):
+    """Alpha dropout (keeps SELU's mean and variance) with probability p in training."""
+
+    _fn = staticmethod(F.alpha_dropout)
+
+
+class FeatureAlphaDropout(_FeatureDropout):
+    """Alpha dropout of whole channels with probability p in training."""
+
+    _fn = staticmethod(F.feature_alpha_dropout)

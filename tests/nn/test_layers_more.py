@@ -90,6 +90,8 @@ CASES = {
     "TripletMarginLoss": ((), {"swap": True}, [V, V[::-1].copy(), V * 0.5]),
     "PoissonNLLLoss": ((), {"full": True}, [V, np.abs(V[::-1]) * 3]),
     "GaussianNLLLoss": ((), {}, [V, V[::-1].copy(), np.abs(V) + 0.1]),
+    "LPPool3d": ((2, 2), {}, [np.abs(X5) + 0.1]),
+    "TripletMarginWithDistanceLoss": ((), {"margin": 0.3}, [V, V[::-1].copy(), V * 0.5]),
 }
 
 
@@ -118,6 +120,21 @@ def test_modes_and_state():
         assert set(np.unique(d.train()(x).numpy())) <= {0.0, 2.0}
     assert tg.nn.Bilinear(2, 3, 4).weight.shape == (4, 2, 3)
     assert "ConstantPad1d((2, 2), value=1.5)" in repr(tg.nn.Sequential(tg.nn.ConstantPad1d(2, 1.5)))
+
+
+def test_unpool_multimargin_alpha_dropout_modules():
+    x = RNG.standard_normal((2, 3, 4, 6))
+    y, i = tg.nn.MaxPool2d(2, return_indices=True)(tg.tensor(x))
+    ty, ti = torch.nn.MaxPool2d(2, return_indices=True)(torch.tensor(x))
+    np.testing.assert_allclose(tg.nn.MaxUnpool2d(2)(y, i).numpy(), torch.nn.MaxUnpool2d(2)(ty, ti).numpy())
+    target = np.array([0, 3, 1, 2])
+    ours = tg.nn.MultiMarginLoss(p=2, margin=0.5)(tg.tensor(V), tg.tensor(target))
+    theirs = torch.nn.MultiMarginLoss(p=2, margin=0.5)(torch.tensor(V), torch.tensor(target))
+    assert ours.item() == pytest.approx(theirs.item(), rel=1e-12)
+    for name in ("AlphaDropout", "FeatureAlphaDropout"):
+        m = getattr(tg.nn, name)(0.2).eval()
+        xx = tg.ones(2, 3, 4)
+        assert m(xx) is xx
 
 
 def test_parameter_containers():

@@ -63,6 +63,16 @@ CASES = {
     "fold": ([RNG.standard_normal((2, 8, 6))], both("fold", (3, 4), 2), True),
     "fold_padded": ([RNG.standard_normal((1, 4, 12))], both("fold", (3, 2), 2, padding=1, stride=1), True),
     "upsample_nearest": ([IMG], both("upsample_nearest", scale_factor=2), False),
+    "lp_pool3d": ([np.abs(RNG.standard_normal((1, 2, 4, 4, 4))) + 0.1], both("lp_pool3d", 2, 2), True),
+    "triplet_margin_with_distance_loss": ([X, Y, X[::-1].copy()], both("triplet_margin_with_distance_loss",
+                                                                        swap=True, margin=0.5), True),
+    "multi_margin_loss": ([X], (lambda x: F.multi_margin_loss(x, tg.tensor([0, 3, 1])),
+                                lambda x: TF.multi_margin_loss(x, torch.tensor([0, 3, 1]))), False),
+    "multi_margin_loss_p2_w": ([X], (  # (the weight has no gradient in torch)
+        lambda x: F.multi_margin_loss(x, tg.tensor([0, 3, 1]), p=2, margin=0.7, weight=tg.tensor(np.abs(Y[0]) + 0.5)
+                                      .to(x.dtype), reduction="sum"),
+        lambda x: TF.multi_margin_loss(x, torch.tensor([0, 3, 1]), p=2, margin=0.7,
+                                       weight=torch.tensor(np.abs(Y[0]) + 0.5).to(x.dtype), reduction="sum")), False),  # torch: no double backward
     "upsample_bilinear": ([IMG], both("upsample_bilinear", size=(4, 5)), True),
 }
 
@@ -116,6 +126,27 @@ def test_random_functions():
     assert set(np.unique(h.numpy())) == {0.0, 1.0} and np.all(h.numpy().sum(-1) == 1)
     (h * tg.tensor(Y)).sum().backward()
     assert np.isfinite(logits.grad.numpy()).all() and np.abs(logits.grad.numpy()).sum() > 0
+
+
+def test_unpool_and_alpha_dropout():
+    for nd, shape in ((1, (2, 3, 8)), (2, (2, 3, 4, 6)), (3, (1, 2, 4, 4, 4))):
+        x = RNG.standard_normal(shape)
+        pool, unpool = getattr(F, f"max_pool{nd}d"), getattr(F, f"max_unpool{nd}d")
+        tpool, tunpool = getattr(TF, f"max_pool{nd}d"), getattr(TF, f"max_unpool{nd}d")
+        y, i = pool(tg.tensor(x), 2, return_indices=True)
+        ty, ti = tpool(torch.tensor(x), 2, return_indices=True)
+        np.testing.assert_array_equal(i.numpy(), ti.numpy())
+        check_op(lambda v: unpool(v, i, 2), lambda v: tunpool(v, ti, 2), [ty.numpy()], grad2=True)
+        out_size = tuple(n + 1 for n in shape[2:])
+        check_op(lambda v: unpool(v, i, 2, output_size=out_size), lambda v: tunpool(v, ti, 2, output_size=out_size),
+                 [ty.numpy()])
+    x = tg.ones(20000, dtype=tg.float64)
+    tg.manual_seed(1)
+    assert F.alpha_dropout(x, 0.3) is x
+    y = F.alpha_dropout(tg.randn(20000, dtype=tg.float64), 0.3, training=True)
+    assert abs(float(y.mean())) < 0.03 and abs(float(y.std()) - 1) < 0.03  # SELU's fixed point is kept
+    z = F.feature_alpha_dropout(tg.ones(4, 6, 5), 0.5, training=True).numpy()
+    assert np.all(z == z[..., :1])
 
 
 def test_errors():

@@ -212,7 +212,8 @@ def test_legacy_decomposition_results():
 
 
 INPLACE_ARGS = {"clamp_": (0.3, 0.6), "clamp_max_": (0.5,), "clamp_min_": (0.5,), "clip_": (0.2, 0.4),
-                "xlogy_": (2.0,), "fill_": (2.0,), "dropout_": (0.5, False), "threshold_": (0.3, 0.0)}
+                "xlogy_": (2.0,), "fill_": (2.0,), "dropout_": (0.5, False), "threshold_": (0.3, 0.0),
+                "alpha_dropout_": (0.5, False), "feature_alpha_dropout_": (0.5, False)}
 TOP_INPLACE = sorted(n for n in dir(tg) if n.endswith("_") and not n.startswith("_") and hasattr(torch, n)
                      and n not in ("gcd_", "lcm_", "ldexp_", "index_put_") and callable(getattr(tg, n)))
 
@@ -414,3 +415,27 @@ def test_mode():
         check_op(lambda a: tg.mode(a, dim, keep), lambda a: torch.mode(a, dim, keep), [x], grad=False)
     check_op(lambda a: a.mode(), lambda a: a.mode(), [np.array([2.0, 7.0, 2.0, 7.0, 7.0, 2.0])])
     check_op(lambda a: tg.mode(a, 0), lambda a: torch.mode(a, 0), [RNG.integers(0, 3, (6, 4)).astype(np.float64)])
+
+
+def test_embedding_histogram_gradient_range():
+    w = RNG.standard_normal((5, 3))
+    check_op(lambda w: tg.embedding(w, tg.tensor([[0, 4], [2, 2]])),
+             lambda w: torch.embedding(w, torch.tensor([[0, 4], [2, 2]])), [w])
+    x = RNG.standard_normal(50)
+    for kwargs in ({"bins": 5}, {"bins": 4, "range": (-1.0, 1.0), "density": True}):
+        ours, theirs = tg.histogram(tg.tensor(x), **kwargs), torch.histogram(torch.tensor(x), **kwargs)
+        np.testing.assert_allclose(ours.hist.numpy(), theirs.hist.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(ours.bin_edges.numpy(), theirs.bin_edges.numpy(), rtol=1e-12)
+    edges = np.array([-2.0, 0.0, 0.5, 3.0])
+    ours = tg.histogram(tg.tensor(x), tg.tensor(edges), weight=tg.tensor(np.abs(x)))
+    theirs = torch.histogram(torch.tensor(x), torch.tensor(edges), weight=torch.tensor(np.abs(x)))
+    np.testing.assert_allclose(ours.hist.numpy(), theirs.hist.numpy(), rtol=1e-12)
+    for kwargs in ({}, {"spacing": 0.5, "dim": 1}, {"spacing": [2.0, 0.5]}, {"edge_order": 2}):
+        check_op(lambda a: tg.gradient(a, **kwargs), lambda a: torch.gradient(a, **kwargs), [M34], grad2=True)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for args in ((1, 3), (0, 1, 0.25), (2, 5)):
+            assert tg.range(*args).tolist() == torch.range(*args).tolist()
+    assert tg.range(1, 3).dtype is tg.float32
