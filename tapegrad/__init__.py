@@ -87,6 +87,13 @@ from . import lax  # noqa: E402
 # JAX's numpy (issue 13): `import tapegrad.numpy as jnp`; importing it here also gives Tensor .at and .astype
 from . import numpy  # noqa: E402
 from . import viz  # noqa: E402
+# torch.special and torch.linalg: imported by name, since `from .ops import *` leaked the ops modules of those
+# names and `from . import special` would take the attribute it finds instead of importing the submodule
+import importlib as _importlib  # noqa: E402
+
+special = _importlib.import_module(__name__ + ".special")
+linalg = _importlib.import_module(__name__ + ".linalg")
+from .torch_extras import *  # noqa: E402,F401,F403  (the rest of torch's top-level names)
 
 bool = _dtype.bool_  # noqa: A001  (tg.bool, as torch.bool)
 float = float32  # noqa: A001

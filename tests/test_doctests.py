@@ -12,7 +12,9 @@ MODULES = [
     "tapegrad", "tapegrad.tensor", "tapegrad.ops.activation", "tapegrad.ops.elementwise", "tapegrad.ops.shape",
     "tapegrad.ops.reduce", "tapegrad.ops.index", "tapegrad.nn.functional", "tapegrad.autograd.forward_ad",
     "tapegrad.cuda", "tapegrad.trace.compile", "tapegrad.func.vmap", "tapegrad.func.forward",
-    "tapegrad.autograd.anomaly",
+    "tapegrad.autograd.anomaly", "tapegrad.ops.linalg", "tapegrad.ops.creation", "tapegrad.ops.conv",
+    "tapegrad.ops.special", "tapegrad.special", "tapegrad.linalg", "tapegrad.torch_extras",
+    "tapegrad.nn.rnn", "tapegrad.nn.container",
 ]
 
 

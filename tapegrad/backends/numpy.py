@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from .. import comm
+from . import special_math
 from .base import Backend
 from ..primitives.indexing import decode_key
 from ..primitives.linalg import window_out_size
@@ -36,6 +37,15 @@ def _error_function(name):
 
 
 _erf, _erfc = _error_function("erf"), _error_function("erfc")
+
+
+def _special(fn):
+    """A special function of backends/special_math.py: computed in float64, returned in x's dtype."""
+
+    def run(*xs, **params):
+        return np.asarray(fn(*(x.astype(np.float64) for x in xs), **params)).astype(xs[0].dtype, copy=False)
+
+    return run
 
 
 def _shift(x, s, op):
@@ -211,6 +221,43 @@ def _svd(a):
     return np.concatenate([u, s[..., None, :], vh], -2)
 
 
+def _lu(a):
+    """Partial-pivoting LU (LAPACK getrf's choices: the first largest |entry| of each column), packed as
+    primitives/decompositions.Lu describes: LU, the 1-based pivots, the permutation."""
+    a = np.array(a, dtype=a.dtype)
+    n = a.shape[-1]
+    batch = a.shape[:-2]
+    pivots = np.zeros(batch + (n,), a.dtype)
+    perm = np.broadcast_to(np.arange(n, dtype=np.int64), batch + (n,)).copy()
+    with np.errstate(all="ignore"):
+        for k in range(n):
+            p = np.argmax(np.abs(a[..., k:, k]), axis=-1) + k
+            pivots[..., k] = p + 1
+            at_p = p[..., None, None]
+            row_k = a[..., k : k + 1, :].copy()
+            a[..., k : k + 1, :] = np.take_along_axis(a, np.broadcast_to(at_p, batch + (1, n)), -2)
+            np.put_along_axis(a, np.broadcast_to(at_p, batch + (1, n)), row_k, -2)
+            perm_k = perm[..., k : k + 1].copy()
+            perm[..., k : k + 1] = np.take_along_axis(perm, p[..., None], -1)
+            np.put_along_axis(perm, p[..., None], perm_k, -1)
+            pivot = a[..., k, k]
+            # a zero pivot leaves its column unscaled, as getrf does (info then names that column)
+            scale = np.where(pivot == 0, 1.0, pivot)[..., None]
+            a[..., k + 1 :, k] = a[..., k + 1 :, k] / scale
+            a[..., k + 1 :, k + 1 :] -= a[..., k + 1 :, k : k + 1] * a[..., k : k + 1, k + 1 :]
+    return np.concatenate([a, pivots[..., None, :], perm[..., None, :].astype(a.dtype)], -2)
+
+
+def _triangular_solve(a, b, *, upper, unit):
+    t = np.triu(a) if upper else np.tril(a)
+    if unit:
+        n = a.shape[-1]
+        t = t.copy()
+        t[..., np.arange(n), np.arange(n)] = 1
+    return np.linalg.solve(t, b)
+
+
+
 def _matrix(fn):
     """numpy.linalg keeps the dtype for float32/float64; float16 and bfloat16 compute in float32."""
     def impl(a):
@@ -229,6 +276,9 @@ IMPLS = {
     "eigh": _matrix(_eigh),
     "qr": _matrix(_qr),
     "svd": _matrix(_svd),
+    "lu": _matrix(_lu),
+    "solve": lambda a, b: np.linalg.solve(a, b),
+    "triangular_solve": _triangular_solve,
     # random
     "random_bits": _random_bits,
     # collectives across processes (primitives/collective.py, over tapegrad/comm.py)
@@ -258,6 +308,19 @@ IMPLS = {
     "sigmoid": _quiet(_sigmoid),
     "erf": _typed(_erf),
     "erfc": _typed(_erfc),
+    # special functions (primitives/special.py)
+    "lgamma": _special(special_math.lgamma),
+    "polygamma": _special(lambda x, *, n: special_math.polygamma(n, x)),
+    "erfinv": _special(lambda x: special_math.erfinv(x, _erf, _erfc)),
+    "erfcx": _special(lambda x: special_math.erfcx(x, _erfc)),
+    "ndtri": _special(lambda x: special_math.ndtri(x, _erf, _erfc)),
+    "i0": _special(lambda x: special_math.bessel_i(x, 0, False)),
+    "i0e": _special(lambda x: special_math.bessel_i(x, 0, True)),
+    "i1": _special(lambda x: special_math.bessel_i(x, 1, False)),
+    "i1e": _special(lambda x: special_math.bessel_i(x, 1, True)),
+    "zeta": _special(special_math.zeta),
+    "gammainc": _special(special_math.gammainc),
+    "gammaincc": _special(lambda a, x: special_math.gammainc(a, x, upper=True)),
     "abs": np.abs,
     "sign": np.sign,
     "floor": np.floor,
@@ -427,3 +490,4 @@ class NumpyBackend(Backend):
 
 
 BACKEND = NumpyBackend()
+

@@ -78,5 +78,34 @@ class PReLU(Module):
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
 
+
+Hardshrink = _activation("Hardshrink", F.hardshrink, (("lambd", 0.5),), "x where |x| > lambd, else 0.")
+Softshrink = _activation("Softshrink", F.softshrink, (("lambd", 0.5),),
+                         "x -+ lambd outside [-lambd, lambd], 0 inside.")
+
+
+class RReLU(Module):
+    """Leaky ReLU with a random slope from U(lower, upper) per element in training, their mean in eval."""
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__()
+        self.lower, self.upper, self.inplace = lower, upper, inplace
+
+    def forward(self, input):
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"lower={self.lower}, upper={self.upper}"
+
+
+class Softmax2d(Module):
+    """Softmax over the channels (dim -3) of (N, C, H, W) or (C, H, W)."""
+
+    def forward(self, input):
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expects a 3-D or 4-D input, got shape {tuple(input.shape)}")
+        return F.softmax(input, -3)
+
+
 __all__ = [name for name, v in list(globals().items()) if isinstance(v, type) and issubclass(v, Module)
            and v is not Module]

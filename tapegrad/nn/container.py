@@ -184,3 +184,121 @@ class ModuleDict(Module):
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleDict has no forward(): look modules up by key in your own forward")
+
+
+def _as_parameter(owner, value):
+    from ..tensor import Tensor
+    from .parameter import Parameter
+
+    if isinstance(value, Parameter) or value is None:
+        return value
+    if isinstance(value, Tensor):
+        return Parameter(value)
+    raise TypeError(f"{owner}: entries must be Parameters or Tensors, got {type(value).__name__}")
+
+
+class ParameterList(Module):
+    """A list of Parameters registered as "0", "1", ... (Tensors are wrapped in Parameters).
+
+    >>> import tapegrad as tg
+    >>> ps = tg.nn.ParameterList([tg.zeros(2), tg.ones(3)])
+    >>> [name for name, _ in ps.named_parameters()]
+    ['0', '1']
+    """
+
+    def __init__(self, values=None):
+        super().__init__()
+        for v in values or ():
+            self.append(v)
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def _index(self, i):
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"ParameterList: index {i} is out of range for {n} parameters")
+        return str(i % n)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return ParameterList([self._parameters[str(k)] for k in range(len(self))[i]])
+        return self._parameters[self._index(i)]
+
+    def __setitem__(self, i, value):
+        self.register_parameter(self._index(i), _as_parameter("ParameterList", value))
+
+    def __iter__(self):
+        return iter(self._parameters[str(k)] for k in range(len(self)))
+
+    def append(self, value):
+        self.register_parameter(str(len(self)), _as_parameter("ParameterList", value))
+        return self
+
+    def extend(self, values):
+        for v in values:
+            self.append(v)
+        return self
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({k}): Parameter containing: {tuple(p.shape)}" for k, p in self._parameters.items())
+
+
+class ParameterDict(Module):
+    """A dict of Parameters registered under their keys (Tensors are wrapped in Parameters).
+
+    >>> import tapegrad as tg
+    >>> ps = tg.nn.ParameterDict({"w": tg.zeros(2)})
+    >>> list(ps.keys()), ps["w"].shape
+    (['w'], (2,))
+    """
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __getitem__(self, key):
+        return self._parameters[key]
+
+    def __setitem__(self, key, value):
+        self.register_parameter(key, _as_parameter("ParameterDict", value))
+
+    def __delitem__(self, key):
+        del self._parameters[key]
+
+    def __contains__(self, key) -> bool:
+        return key in self._parameters
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+    def get(self, key, default=None):
+        return self._parameters.get(key, default)
+
+    def pop(self, key):
+        return self._parameters.pop(key)
+
+    def update(self, parameters):
+        # NOTE: as PyTorch, a plain dict is added in sorted key order; an OrderedDict, a ParameterDict or a
+        # sequence of pairs in its own order
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            items = parameters.items()
+        elif hasattr(parameters, "items"):
+            items = sorted(parameters.items())
+        else:
+            items = parameters
+        for k, v in items:
+            self[k] = v

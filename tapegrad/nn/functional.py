@@ -64,13 +64,21 @@ def _maybe_inplace(input, out, inplace, name):
 
 @_tensor_input
 def relu(input, inplace=False):
-    """max(x, 0); the gradient at 0 is 0 and nan propagates, as in PyTorch."""
+    """max(x, 0); the gradient at 0 is 0 and nan propagates, as in PyTorch.
+
+    >>> F.relu(tg.tensor([-1.0, 2.0]))
+    tensor([0., 2.])
+    """
     return _maybe_inplace(input, _act.relu(input), inplace, "relu_")
 
 
 @_tensor_input
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
-    """x clamped to [min_val, max_val]; the gradient is 1 strictly inside and 0 elsewhere (PyTorch's rule)."""
+    """x clamped to [min_val, max_val]; the gradient is 1 strictly inside and 0 elsewhere (PyTorch's rule).
+
+    >>> F.hardtanh(tg.tensor([-2.0, 0.5, 2.0]))
+    tensor([-1. ,  0.5,  1. ])
+    """
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
     out = where(input <= min_val, min_val, where(input >= max_val, max_val, input))
@@ -79,11 +87,21 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 @_tensor_input
 def relu6(input, inplace=False):
+    """min(max(x, 0), 6).
+
+    >>> F.relu6(tg.tensor([-1.0, 3.0, 8.0]))
+    tensor([0., 3., 6.])
+    """
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
 @_tensor_input
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x for x >= 0, negative_slope * x below.
+
+    >>> F.leaky_relu(tg.tensor([-10.0, 2.0]), 0.1)
+    tensor([-1.,  2.])
+    """
     return _maybe_inplace(input, where(input > 0, input, input * negative_slope), inplace, "leaky_relu_")
 
 
@@ -94,11 +112,21 @@ def _expm1_negative(x):
 
 @_tensor_input
 def elu(input, alpha=1.0, inplace=False):
+    """x for x > 0, alpha * (exp(x) - 1) below.
+
+    >>> F.elu(tg.tensor([-1.0, 2.0]))
+    tensor([-0.6321,  2.    ])
+    """
     return _maybe_inplace(input, where(input > 0, input, alpha * _expm1_negative(input)), inplace, "elu_")
 
 
 @_tensor_input
 def celu(input, alpha=1.0, inplace=False):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)).
+
+    >>> F.celu(tg.tensor([-1.0, 2.0]))
+    tensor([-0.6321,  2.    ])
+    """
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0 (it divides the input)")
     return _maybe_inplace(input, where(input > 0, input, alpha * _expm1_negative(input / alpha)), inplace, "celu_")
@@ -110,12 +138,23 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 @_tensor_input
 def selu(input, inplace=False):
+    """scale * elu(x, alpha) with the self-normalising constants.
+
+    >>> F.selu(tg.tensor([-1.0, 2.0]))
+    tensor([-1.1113,  2.1014])
+    """
     return _maybe_inplace(input, _SELU_SCALE * elu(input, _SELU_ALPHA), inplace, "selu_")
 
 
 @_tensor_input
 def gelu(input, approximate="none"):
-    """x * Phi(x) (approximate='none') or its tanh approximation (approximate='tanh')."""
+    """x * Phi(x) (approximate='none') or its tanh approximation (approximate='tanh').
+
+    >>> F.gelu(tg.tensor([-1.0, 0.0, 1.0]))
+    tensor([-0.1587,  0.    ,  0.8413])
+    >>> F.gelu(tg.tensor([1.0]), approximate='tanh')
+    tensor([0.8412])
+    """
     if approximate == "none":
         return 0.5 * input * (1.0 + erf(input * (1.0 / math.sqrt(2.0))))
     if approximate == "tanh":
@@ -128,6 +167,11 @@ def gelu(input, approximate="none"):
 
 @_tensor_input
 def silu(input, inplace=False):
+    """x * sigmoid(x).
+
+    >>> F.silu(tg.tensor([-1.0, 0.0, 1.0]))
+    tensor([-0.2689,  0.    ,  0.7311])
+    """
     return _maybe_inplace(input, input * sigmoid(input), inplace, "silu_")
 
 
@@ -143,50 +187,92 @@ def _softplus(z):
 
 @_tensor_input
 def softplus(input, beta=1.0, threshold=20.0):
-    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (PyTorch's linear tail)."""
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (PyTorch's linear tail).
+
+    >>> F.softplus(tg.tensor([-1.0, 0.0, 30.0]))
+    tensor([ 0.3133,  0.6931, 30.    ])
+    """
     scaled = input * beta
     return where(scaled > threshold, input, _softplus(scaled) / beta)
 
 
 @_tensor_input
 def mish(input, inplace=False):
+    """x * tanh(softplus(x)).
+
+    >>> F.mish(tg.tensor([-1.0, 1.0]))
+    tensor([-0.3034,  0.8651])
+    """
     return _maybe_inplace(input, input * tanh(_softplus(input)), inplace, "mish_")
 
 
 @_tensor_input
 def hardsigmoid(input, inplace=False):
+    """relu6(x + 3) / 6.
+
+    >>> F.hardsigmoid(tg.tensor([-4.0, 0.0, 1.0]))
+    tensor([0.    , 0.5   , 0.6667])
+    """
     return _maybe_inplace(input, hardtanh(input + 3.0, 0.0, 6.0) / 6.0, inplace, "hardsigmoid_")
 
 
 @_tensor_input
 def hardswish(input, inplace=False):
+    """x * relu6(x + 3) / 6.
+
+    >>> F.hardswish(tg.tensor([-4.0, 0.0, 1.0]))
+    tensor([-0.    ,  0.    ,  0.6667])
+    """
     return _maybe_inplace(input, input * hardtanh(input + 3.0, 0.0, 6.0) / 6.0, inplace, "hardswish_")
 
 
 @_tensor_input
 def logsigmoid(input):
+    """log(sigmoid(x)), computed stably.
+
+    >>> F.logsigmoid(tg.tensor([-100.0, 0.0]))
+    tensor([-100.    ,   -0.6931])
+    """
     return -_softplus(-input)
 
 
 @_tensor_input
 def softsign(input):
+    """x / (1 + |x|).
+
+    >>> F.softsign(tg.tensor([-1.0, 3.0]))
+    tensor([-0.5 ,  0.75])
+    """
     return input / (1.0 + input.abs())
 
 
 @_tensor_input
 def tanhshrink(input):
+    """x - tanh(x).
+
+    >>> F.tanhshrink(tg.tensor([0.0, 1.0]))
+    tensor([0.    , 0.2384])
+    """
     return input - tanh(input)
 
 
 @_tensor_input
 def threshold(input, threshold, value, inplace=False):
-    """x where x > threshold, else value."""
+    """x where x > threshold, else value.
+
+    >>> F.threshold(tg.tensor([0.5, 2.0]), 1.0, -1.0)
+    tensor([-1.,  2.])
+    """
     return _maybe_inplace(input, where(input > threshold, input, value), inplace, "threshold_")
 
 
 @_tensor_input
 def glu(input, dim=-1):
-    """a * sigmoid(b) where a, b are the two halves of input along dim."""
+    """a * sigmoid(b) where a, b are the two halves of input along dim.
+
+    >>> F.glu(tg.tensor([1.0, 2.0, 0.0, 0.0]))
+    tensor([0.5, 1. ])
+    """
     if input.ndim == 0 or input.shape[dim] % 2:
         raise ValueError(f"glu: dimension {dim} of input {tuple(input.shape)} must have an even size (it is halved)")
     a, b = input.chunk(2, dim)
@@ -195,7 +281,11 @@ def glu(input, dim=-1):
 
 @_tensor_input
 def prelu(input, weight):
-    """leaky_relu with a learned slope: one per channel (dim 1), or a single one."""
+    """leaky_relu with a learned slope: one per channel (dim 1), or a single one.
+
+    >>> F.prelu(tg.tensor([-2.0, 3.0]), tg.tensor([0.25]))
+    tensor([-0.5,  3. ])
+    """
     if weight.numel() != 1 and (input.ndim < 2 or weight.numel() != input.shape[1]):
         raise ValueError(
             f"prelu: weight has {weight.numel()} slopes but input {tuple(input.shape)} has "
@@ -216,18 +306,31 @@ hardtanh_ = functools.partial(hardtanh, inplace=True)
 
 @_tensor_input
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
-    """exp(x) / sum(exp(x)) along dim, shifted by the (detached) maximum for stability."""
+    """exp(x) / sum(exp(x)) along dim, shifted by the (detached) maximum for stability.
+
+    >>> F.softmax(tg.tensor([1.0, 1.0, 2.0]), dim=0)
+    tensor([0.2119, 0.2119, 0.5761])
+    """
     return _act.softmax(input, dim, dtype)
 
 
 @_tensor_input
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-x) along dim.
+
+    >>> F.softmin(tg.tensor([1.0, 1.0, 2.0]), dim=0)
+    tensor([0.4223, 0.4223, 0.1554])
+    """
     return _act.softmax(-(input if dtype is None else input.to(dtype)), dim)
 
 
 @_tensor_input
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
-    """(x - max) - log(sum(exp(x - max))) along dim (stable, and precise for large float32 logits)."""
+    """(x - max) - log(sum(exp(x - max))) along dim (stable, and precise for large float32 logits).
+
+    >>> F.log_softmax(tg.tensor([0.0, 0.0]), dim=0)
+    tensor([-0.6931, -0.6931])
+    """
     return _act.log_softmax(input, dim, dtype)
 
 
@@ -282,7 +385,11 @@ def _standardize(x, axes, eps):
 
 @_tensor_input
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
-    """Normalise over the last len(normalized_shape) dims, then scale by weight and shift by bias."""
+    """Normalise over the last len(normalized_shape) dims, then scale by weight and shift by bias.
+
+    >>> F.layer_norm(tg.tensor([[1.0, 2.0, 3.0]]), (3,))
+    tensor([[-1.2247,  0.    ,  1.2247]])
+    """
     shape, axes = _normalized_axes("layer_norm", input, normalized_shape)
     _check_param("layer_norm", "weight", weight, shape)
     _check_param("layer_norm", "bias", bias, shape)
@@ -291,7 +398,11 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 @_tensor_input
 def rms_norm(input, normalized_shape, weight=None, eps=None):
-    """x / sqrt(mean(x^2) + eps) over the last dims; eps defaults to the dtype's machine epsilon."""
+    """x / sqrt(mean(x^2) + eps) over the last dims; eps defaults to the dtype's machine epsilon.
+
+    >>> F.rms_norm(tg.tensor([[3.0, 4.0]]), (2,))
+    tensor([[0.8485, 1.1314]])
+    """
     shape, axes = _normalized_axes("rms_norm", input, normalized_shape)
     _check_param("rms_norm", "weight", weight, shape)
     eps = float(np.finfo(input.dtype.np).eps) if eps is None else eps
@@ -309,6 +420,10 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
     In training, running_mean / running_var (when given) are updated in place, outside autograd:
     running = (1 - momentum) * running + momentum * batch statistic (the variance unbiased).
+
+    >>> F.batch_norm(tg.tensor([[1.0], [3.0]]), None, None, training=True)
+    tensor([[-1.],
+            [ 1.]])
     """
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected input of shape (N, C, ...), got {tuple(input.shape)}")
@@ -346,7 +461,12 @@ def _update_running(input, axes, count, running_mean, running_var, momentum):
 
 @_tensor_input
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
-    """Normalise over each group of num_groups channel groups (and all spatial positions), per sample."""
+    """Normalise over each group of num_groups channel groups (and all spatial positions), per sample.
+
+    >>> F.group_norm(tg.tensor([[[1.0], [3.0]]]), 1)
+    tensor([[[-1.],
+             [ 1.]]])
+    """
     if input.ndim < 2 or input.shape[1] % num_groups:
         raise ValueError(
             f"group_norm: the {input.shape[1] if input.ndim > 1 else '?'} channels of input {tuple(input.shape)} "
@@ -361,7 +481,11 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 
 @_tensor_input
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
-    """x / max(||x||_p, eps) along dim."""
+    """x / max(||x||_p, eps) along dim.
+
+    >>> F.normalize(tg.tensor([[3.0, 4.0]]))
+    tensor([[0.6, 0.8]])
+    """
     return input / input.norm(p, dim, keepdim=True).clamp_min(eps)
 
 
@@ -373,6 +497,9 @@ def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability p and scale the rest by 1 / (1 - p); the identity when not training.
 
     Uses tapegrad's generator, so tg.manual_seed makes it reproducible.
+
+    >>> F.dropout(tg.tensor([1.0, 2.0]), 0.5, training=False)
+    tensor([1., 2.])
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout: probability p must be between 0 and 1, got {p}")
@@ -397,6 +524,10 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     """Rows of weight (num_embeddings, dim) picked by the integer tensor input: shape input.shape + (dim,).
 
     The row at padding_idx receives no gradient. With max_norm, the rows used are first renormalised in place.
+
+    >>> F.embedding(tg.tensor([1, 0]), tg.tensor([[0.0, 0.0], [1.0, 2.0]]))
+    tensor([[1., 2.],
+            [0., 0.]])
     """
     _check_indices("embedding", input)
     if weight.ndim != 2:
@@ -431,7 +562,12 @@ def _renorm_rows(weight, flat, max_norm, norm_type):
 
 
 def one_hot(tensor, num_classes=-1):
-    """int64 tensor of shape tensor.shape + (num_classes,) with a 1 at each index; num_classes=-1 infers max + 1."""
+    """int64 tensor of shape tensor.shape + (num_classes,) with a 1 at each index; num_classes=-1 infers max + 1.
+
+    >>> F.one_hot(tg.tensor([0, 2]), 3)
+    tensor([[1, 0, 0],
+            [0, 0, 1]])
+    """
     _check_indices("one_hot", tensor)
     if num_classes == -1:
         if tensor.numel() == 0 or not _concrete():
@@ -448,7 +584,11 @@ def one_hot(tensor, num_classes=-1):
 
 @_tensor_input
 def linear(input, weight, bias=None):
-    """input @ weight.T + bias, weight (out_features, in_features)."""
+    """input @ weight.T + bias, weight (out_features, in_features).
+
+    >>> F.linear(tg.tensor([[1.0, 2.0]]), tg.tensor([[1.0, 1.0]]), tg.tensor([0.5]))
+    tensor([[3.5]])
+    """
     if input.ndim == 0 or weight.ndim not in (1, 2) or input.shape[-1] != weight.shape[-1]:
         raise ValueError(
             f"linear: input of shape {tuple(input.shape)} has {input.shape[-1] if input.ndim else 0} features (last "
@@ -642,6 +782,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """The deprecated name of interpolate.
+
+    >>> F.upsample(tg.tensor([[[1.0, 2.0]]]), scale_factor=2)
+    tensor([[[1., 1., 2., 2.]]])
+    """
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
@@ -693,6 +838,11 @@ def _weighted_pointwise(op, loss, weight, reduction, input, mean_by_weight=True)
 
 @_tensor_input
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """The mean (or sum, or none) of squared differences.
+
+    >>> F.mse_loss(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 4.0]))
+    tensor(2.)
+    """
     reduction = _reduction("mse_loss", size_average, reduce, reduction)
     _check_target("mse_loss", input, target)
     d = input - target
@@ -701,6 +851,11 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 
 @_tensor_input
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """The mean (or sum, or none) of absolute differences.
+
+    >>> F.l1_loss(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 4.0]))
+    tensor(1.)
+    """
     reduction = _reduction("l1_loss", size_average, reduce, reduction)
     _check_target("l1_loss", input, target)
     return _weighted_pointwise("l1_loss", (input - target).abs(), weight, reduction, input)
@@ -708,7 +863,11 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 
 @_tensor_input
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
-    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (beta=0 is the l1 loss)."""
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (beta=0 is the l1 loss).
+
+    >>> F.smooth_l1_loss(tg.tensor([0.0, 0.0]), tg.tensor([0.5, 3.0]))
+    tensor(1.3125)
+    """
     reduction = _reduction("smooth_l1_loss", size_average, reduce, reduction)
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
@@ -722,7 +881,11 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 
 @_tensor_input
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
-    """0.5 d^2 where |d| < delta, else delta * (|d| - 0.5 delta)."""
+    """0.5 d^2 where |d| < delta, else delta * (|d| - 0.5 delta).
+
+    >>> F.huber_loss(tg.tensor([0.0, 0.0]), tg.tensor([0.5, 3.0]))
+    tensor(1.3125)
+    """
     reduction = _reduction("huber_loss", None, None, reduction)
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
@@ -735,7 +898,11 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 
 @_tensor_input
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
-    """-(t log x + (1 - t) log(1 - x)) with each log clamped at -100, as PyTorch does; x must be in [0, 1]."""
+    """-(t log x + (1 - t) log(1 - x)) with each log clamped at -100, as PyTorch does; x must be in [0, 1].
+
+    >>> F.binary_cross_entropy(tg.tensor([0.5, 0.9]), tg.tensor([1.0, 1.0]))
+    tensor(0.3993)
+    """
     reduction = _reduction("binary_cross_entropy", size_average, reduce, reduction)
     _check_target("binary_cross_entropy", input, target, strict=True)
     if _concrete() and input.numel() and bool(((input < 0) | (input > 1)).any()):
@@ -751,7 +918,11 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
 def binary_cross_entropy_with_logits(
     input, target, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None
 ):
-    """Sigmoid + binary cross-entropy in one stable expression: (1 - t) x + (1 + (pos_weight - 1) t) softplus(-x)."""
+    """Sigmoid + binary cross-entropy in one stable expression: (1 - t) x + (1 + (pos_weight - 1) t) softplus(-x).
+
+    >>> F.binary_cross_entropy_with_logits(tg.tensor([0.0, 2.0]), tg.tensor([1.0, 0.0]))
+    tensor(1.41)
+    """
     reduction = _reduction("binary_cross_entropy_with_logits", size_average, reduce, reduction)
     _check_target("binary_cross_entropy_with_logits", input, target, strict=True)
     log_weight = 1.0 if pos_weight is None else (pos_weight - 1) * target + 1
@@ -764,6 +935,9 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     """Pointwise KL divergence t (log t - x) with input x given as log-probabilities (target too if log_target).
 
     reduction='batchmean' divides the sum by the batch size (the mathematical KL); 'mean' by every element.
+
+    >>> F.kl_div(tg.tensor([-1.0, -1.0]), tg.tensor([0.5, 0.5]), reduction='sum')
+    tensor(0.3069)
     """
     reduction = _reduction("kl_div", size_average, reduce, reduction, _REDUCTIONS + ("batchmean",))
     if log_target:
@@ -829,6 +1003,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     """Negative log-likelihood of class indices target (N, d1, ...) under log-probabilities input (N, C, d1, ...).
 
     'mean' divides by the summed weights of the targets that are not ignore_index, as PyTorch does.
+
+    >>> F.nll_loss(tg.tensor([[-1.0, -2.0], [-0.5, -3.0]]), tg.tensor([0, 1]))
+    tensor(2.)
     """
     reduction = _reduction("nll_loss", size_average, reduce, reduction)
     input, target, unbatched = _batched_classes("nll_loss", input, target)
@@ -902,7 +1079,11 @@ def _cross_entropy_probs(logp, target, weight, reduction, smoothing):
 
 @_tensor_input
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
-    """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along dim (broadcast)."""
+    """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along dim (broadcast).
+
+    >>> F.cosine_similarity(tg.tensor([[1.0, 0.0]]), tg.tensor([[1.0, 1.0]]))
+    tensor([0.7071])
+    """
     n1, n2 = _clamped_norm(x1, dim, eps), _clamped_norm(x2, dim, eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
 
@@ -924,6 +1105,10 @@ def scaled_dot_product_attention(
 
     attn_mask: bool (True = may attend) or float (added to the scores). is_causal masks the upper triangle.
     A row with nothing to attend to gives zeros (not nan). dropout_p always applies, as in PyTorch.
+
+    >>> q = k = v = tg.tensor([[[1.0, 0.0], [0.0, 1.0]]])
+    >>> F.scaled_dot_product_attention(q, k, v).shape
+    (1, 2, 2)
     """
     _check_attention(query, key, value, attn_mask, is_causal, enable_gqa)
     if enable_gqa and key.shape[-3] != query.shape[-3]:
@@ -957,3 +1142,599 @@ def _check_attention(query, key, value, attn_mask, is_causal, enable_gqa):
         raise ValueError(
             f"scaled_dot_product_attention: with enable_gqa, query heads must be a multiple of key heads; got {shapes}"
         )
+
+
+# *** more of torch.nn.functional, composed of the functions above ***
+
+
+@_tensor_input
+def hardshrink(input, lambd=0.5):
+    """x where |x| > lambd, else 0.
+
+    >>> F.hardshrink(tg.tensor([-1.0, 0.2, 0.7]))
+    tensor([-1. ,  0. ,  0.7])
+    """
+    return where(_ops.abs(input) > lambd, input, 0.0)
+
+
+@_tensor_input
+def softshrink(input, lambd=0.5):
+    """x - lambd above lambd, x + lambd below -lambd, 0 between.
+
+    >>> F.softshrink(tg.tensor([-1.0, 0.2, 0.75]))
+    tensor([-0.5 ,  0.  ,  0.25])
+    """
+    return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, 0.0))
+
+
+@_tensor_input
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Leaky ReLU with a random negative slope drawn from U(lower, upper) per element in training, and their mean
+    (lower + upper) / 2 otherwise.
+
+    >>> F.rrelu(tg.tensor([-3.0, 2.0]), 0.25, 0.75)
+    tensor([-1.5,  2. ])
+    """
+    if training:
+        slope = rand(*input.shape, dtype=input.dtype) * (upper - lower) + lower
+    else:
+        slope = (lower + upper) / 2
+    return _maybe_inplace(input, where(input >= 0, input, input * slope), inplace, "rrelu_")
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    """rrelu in place."""
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+def celu_(input, alpha=1.0):
+    """celu in place."""
+    return celu(input, alpha, inplace=True)
+
+
+def selu_(input):
+    """selu in place."""
+    return selu(input, inplace=True)
+
+
+def threshold_(input, threshold_value, value):
+    """threshold in place."""
+    return threshold(input, threshold_value, value, inplace=True)
+
+
+@_tensor_input
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """The p-norm of x1 - x2 + eps along the last dim.
+
+    >>> F.pairwise_distance(tg.tensor([[0.0, 0.0]]), tg.tensor([[3.0, 4.0]]))
+    tensor([5.])
+    """
+    return _ops.norm(x1 - x2 + eps, p, -1, keepdim)
+
+
+@_tensor_input
+def pdist(input, p=2):
+    """The p-norm distances between all pairs of rows i < j of an (N, M) input, in row-major order.
+
+    >>> F.pdist(tg.tensor([[0.0, 0.0], [3.0, 4.0], [6.0, 8.0]]))
+    tensor([ 5., 10.,  5.])
+    """
+    n = input.shape[0]
+    i, j = np.triu_indices(n, 1)
+    rows = Tensor._make(i.astype(np.int64)), Tensor._make(j.astype(np.int64))
+    return _ops.norm(input[rows[0]] - input[rows[1]], p, -1)
+
+
+def _margin_reduce(op, loss, size_average, reduce, reduction):
+    return _reduce(loss, _reduction(op, size_average, reduce, reduction))
+
+
+@_tensor_input
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    """1 - cos(x1, x2) where target is 1, max(0, cos(x1, x2) - margin) where it is -1.
+
+    >>> F.cosine_embedding_loss(tg.tensor([[1.0, 0.0]]), tg.tensor([[1.0, 1.0]]), tg.tensor([1]))
+    tensor(0.2929)
+    """
+    eps = 1e-12
+    dot = (input1 * input2).sum(-1)
+    cos = dot / _ops.sqrt(((input1 * input1).sum(-1) + eps) * ((input2 * input2).sum(-1) + eps))
+    loss = where(target == 1, 1 - cos, where(target == -1, _ops.clamp_min(cos - margin, 0), 0.0))
+    return _margin_reduce("cosine_embedding_loss", loss, size_average, reduce, reduction)
+
+
+@_tensor_input
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+    """x where target is 1, max(0, margin - x) where it is -1.
+
+    >>> F.hinge_embedding_loss(tg.tensor([0.3, 0.3]), tg.tensor([1, -1]), reduction="none")
+    tensor([0.3, 0.7])
+    """
+    loss = where(target != 1, _ops.clamp_min(margin - input, 0), 0.0) + where(target != -1, input, 0.0)
+    return _margin_reduce("hinge_embedding_loss", loss, size_average, reduce, reduction)
+
+
+@_tensor_input
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    """max(0, -target * (x1 - x2) + margin).
+
+    >>> F.margin_ranking_loss(tg.tensor([1.0, 2.0]), tg.tensor([2.0, 1.0]), tg.tensor([1.0, 1.0]))
+    tensor(0.5)
+    """
+    loss = _ops.clamp_min(-target * (input1 - input2) + margin, 0)
+    return _margin_reduce("margin_ranking_loss", loss, size_average, reduce, reduction)
+
+
+@_tensor_input
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """log(1 + exp(-target * x)), the two-class logistic loss with targets +-1.
+
+    >>> F.soft_margin_loss(tg.tensor([0.0, 2.0]), tg.tensor([1.0, -1.0]), reduction="none")
+    tensor([0.6931, 2.1269])
+    """
+    loss = _softplus(-target * input)
+    return _margin_reduce("soft_margin_loss", loss, size_average, reduce, reduction)
+
+
+@_tensor_input
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """The mean over classes of the binary logistic losses (targets 0 / 1), per sample.
+
+    >>> F.multilabel_soft_margin_loss(tg.tensor([[0.0, 2.0]]), tg.tensor([[1.0, 0.0]]))
+    tensor(1.41)
+    """
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.mean(-1)
+    return _margin_reduce("multilabel_soft_margin_loss", loss, size_average, reduce, reduction)
+
+
+@_tensor_input
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
+                        reduce=None, reduction="mean"):
+    """max(0, d(a, p) - d(a, n) + margin) with pairwise_distance d (swap: the closer of d(a, n), d(p, n)).
+
+    >>> F.triplet_margin_loss(tg.tensor([[0.0, 0.0]]), tg.tensor([[0.0, 1.0]]), tg.tensor([[0.0, 1.5]]))
+    tensor(0.5)
+    """
+    d_ap = pairwise_distance(anchor, positive, p, eps)
+    d_an = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_an = _ops.minimum(d_an, pairwise_distance(positive, negative, p, eps))
+    loss = _ops.clamp_min(margin + d_ap - d_an, 0)
+    return _margin_reduce("triplet_margin_loss", loss, size_average, reduce, reduction)
+
+
+@_tensor_input
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                     reduction="mean"):
+    """The Poisson negative log likelihood: exp(x) - target * x (log_input), else x - target * log(x + eps);
+    full adds Stirling's approximation of log(target!) where target > 1.
+
+    >>> F.poisson_nll_loss(tg.tensor([0.0, 1.0]), tg.tensor([1.0, 2.0]))
+    tensor(0.8591)
+    """
+    loss = exp(input) - target * input if log_input else input - target * log(input + eps)
+    if full:
+        safe = where(target > 1, target, 1.0)
+        stirling = safe * log(safe) - safe + 0.5 * log(2 * math.pi * safe)
+        loss = loss + where(target > 1, stirling, 0.0)
+    return _margin_reduce("poisson_nll_loss", loss, size_average, reduce, reduction)
+
+
+@_tensor_input
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """0.5 * (log(var) + (input - target)^2 / var) (+ 0.5 log(2 pi) with full), var clamped to eps (the clamp
+    passes no gradient, as in PyTorch); var may lack input's last dim.
+
+    >>> F.gaussian_nll_loss(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 4.0]), tg.tensor([1.0, 2.0]))
+    tensor(0.6733)
+    """
+    if var.ndim == input.ndim - 1 or (var.ndim == input.ndim and var.shape[-1] == 1 and input.shape[-1] != 1):
+        var = var.unsqueeze(-1) if var.ndim == input.ndim - 1 else var
+    if bool((var < 0).any()):
+        raise ValueError("gaussian_nll_loss: var has negative entries; variances must be non-negative")
+    var = var + (_ops.clamp_min(var, eps) - var).detach()
+    loss = 0.5 * (log(var) + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, _reduction("gaussian_nll_loss", None, None, reduction))
+
+
+@_tensor_input
+def pixel_shuffle(input, upscale_factor):
+    """(*, C r^2, H, W) -> (*, C, H r, W r): channels moved into space.
+
+    >>> F.pixel_shuffle(tg.arange(4.0).reshape(1, 4, 1, 1), 2)
+    tensor([[[[0., 1.],
+              [2., 3.]]]])
+    """
+    r = int(upscale_factor)
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise ValueError(f"pixel_shuffle: channels {c} are not divisible by upscale_factor^2 = {r * r}")
+    x = input.reshape(tuple(lead) + (c // (r * r), r, r, h, w))
+    n = len(lead)
+    x = x.permute(tuple(range(n)) + (n, n + 3, n + 1, n + 4, n + 2))
+    return x.reshape(tuple(lead) + (c // (r * r), h * r, w * r))
+
+
+@_tensor_input
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H r, W r) -> (*, C r^2, H, W): the inverse of pixel_shuffle.
+
+    >>> F.pixel_unshuffle(tg.arange(4.0).reshape(1, 1, 2, 2), 2).reshape(-1)
+    tensor([0., 1., 2., 3.])
+    """
+    r = int(downscale_factor)
+    *lead, c, h, w = input.shape
+    if h % r or w % r:
+        raise ValueError(f"pixel_unshuffle: height {h} and width {w} must be divisible by {r}")
+    x = input.reshape(tuple(lead) + (c, h // r, r, w // r, r))
+    n = len(lead)
+    x = x.permute(tuple(range(n)) + (n, n + 2, n + 4, n + 1, n + 3))
+    return x.reshape(tuple(lead) + (c * r * r, h // r, w // r))
+
+
+@_tensor_input
+def channel_shuffle(input, groups):
+    """(N, g k, ...) with the channels regrouped: channel i of group j goes to position i g + j.
+
+    >>> F.channel_shuffle(tg.arange(4.0).reshape(1, 4, 1), 2).reshape(-1)
+    tensor([0., 2., 1., 3.])
+    """
+    n, c = input.shape[:2]
+    if c % groups:
+        raise ValueError(f"channel_shuffle: channels {c} are not divisible by groups {groups}")
+    rest = tuple(input.shape[2:])
+    return input.reshape((n, groups, c // groups) + rest).transpose(1, 2).reshape((n, c) + rest)
+
+
+@_tensor_input
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """x / (k + alpha * mean of x^2 over `size` neighbouring channels)^beta (zero padded), as PyTorch.
+
+    >>> F.local_response_norm(tg.ones(1, 2, 1), 2, alpha=1.0)
+    tensor([[[0.7378],
+             [0.5946]]])
+    """
+    sq = (input * input).unsqueeze(1)  # (N, 1, C, ...)
+    c = input.shape[1]
+    padded = pad(sq, (0, 0) * (input.ndim - 2) + (size // 2, (size - 1) // 2))
+    windows = _ops.stack([padded.narrow(2, i, c) for i in range(size)], 0).sum(0) / size
+    return input / (windows.squeeze(1) * alpha + k) ** beta
+
+
+@_tensor_input
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """Normalises each channel of each sample over its spatial dims (the running statistics, when given, are
+    updated with the batch mean of the per-instance ones, or used instead when use_input_stats is False).
+
+    >>> F.instance_norm(tg.tensor([[[1.0, 3.0], [0.0, 4.0]]]))
+    tensor([[[-1., 1.],
+             [-1., 1.]]])
+    """
+    axes = tuple(range(2, input.ndim))
+    shape = (1, input.shape[1]) + (1,) * len(axes)
+    if use_input_stats:
+        out = _standardize(input, axes, eps)
+        if running_mean is not None or running_var is not None:
+            with no_grad():
+                count = math.prod(input.shape[i] for i in axes)
+                mean = input.mean(axes).mean(0)
+                var = input.var(axes, correction=1 if count > 1 else 0).mean(0)
+                if running_mean is not None:
+                    running_mean.copy_(running_mean * (1 - momentum) + mean * momentum)
+                if running_var is not None:
+                    running_var.copy_(running_var * (1 - momentum) + var * momentum)
+    else:
+        out = (input - running_mean.reshape(shape)) / _ops.sqrt(running_var.reshape(shape) + eps)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def _lp_pool(pool, input, norm_type, kernel_size, stride, ceil_mode, nd):
+    k = (kernel_size,) * nd if isinstance(kernel_size, int) else tuple(kernel_size)
+    out = pool(input ** norm_type, k, stride, 0, ceil_mode)
+    return (_ops.sign(out) * relu(_ops.abs(out)) * math.prod(k)) ** (1.0 / norm_type)
+
+
+@_tensor_input
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """The p-norm over sliding windows: (sum of x^p)^(1/p).
+
+    >>> F.lp_pool1d(tg.tensor([[[3.0, 4.0]]]), 2, 2)
+    tensor([[[5.]]])
+    """
+    return _lp_pool(avg_pool1d, input, norm_type, kernel_size, stride, ceil_mode, 1)
+
+
+@_tensor_input
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """The p-norm over sliding 2-D windows: (sum of x^p)^(1/p).
+
+    >>> F.lp_pool2d(tg.ones(1, 1, 2, 2), 1, 2)
+    tensor([[[[4.]]]])
+    """
+    return _lp_pool(avg_pool2d, input, norm_type, kernel_size, stride, ceil_mode, 2)
+
+
+def _feature_dropout(op, input, p, training, inplace, nd):
+    if not 0 <= p <= 1:
+        raise ValueError(f"{op}: dropout probability must be in [0, 1], got {p}")
+    if not training or p == 0:
+        return input
+    batched = input.ndim == nd + 2
+    if input.ndim not in (nd + 1, nd + 2):
+        raise ValueError(f"{op}: expects a {nd + 1}-D or {nd + 2}-D input, got shape {tuple(input.shape)}")
+    keep_shape = tuple(input.shape[: 2 if batched else 1]) + (1,) * nd
+    keep = (rand(*keep_shape, dtype=input.dtype) >= p).to(input.dtype)
+    out = input * keep / (1 - p) if p < 1 else input * 0
+    return _maybe_inplace(input, out, inplace, op + "_")
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zeroes whole channels of (N, C, L) (or (C, L)) with probability p in training, scaling the rest by
+    1 / (1 - p).
+
+    >>> F.dropout1d(tg.ones(1, 2, 3), 0.5, training=False).sum()
+    tensor(6.)
+    """
+    return _feature_dropout("dropout1d", input, p, training, inplace, 1)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zeroes whole channels of (N, C, H, W) (or (C, H, W)) with probability p in training.
+
+    >>> F.dropout2d(tg.ones(1, 2, 2, 2), 0.0).sum()
+    tensor(8.)
+    """
+    return _feature_dropout("dropout2d", input, p, training, inplace, 2)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zeroes whole channels of (N, C, D, H, W) (or (C, D, H, W)) with probability p in training.
+
+    >>> F.dropout3d(tg.ones(1, 1, 1, 1, 2), 1.0).sum()
+    tensor(0.)
+    """
+    return _feature_dropout("dropout3d", input, p, training, inplace, 3)
+
+
+@_tensor_input
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """A sample of the Gumbel-softmax (concrete) distribution over dim; with hard, one-hot in the forward pass
+    with the soft sample's gradient (straight-through).
+
+    >>> F.gumbel_softmax(tg.zeros(2, 3), hard=True).sum(-1)
+    tensor([1., 1.])
+    """
+    u = rand(*logits.shape, dtype=logits.dtype)
+    gumbels = -log(-log(u + eps) + eps)
+    soft = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return soft
+    index = soft.argmax(dim, keepdim=True)
+    hard_sample = zeros(*logits.shape, dtype=logits.dtype).scatter(dim, index, 1.0)
+    return hard_sample - soft.detach() + soft
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """interpolate(mode='nearest') (deprecated in PyTorch).
+
+    >>> F.upsample_nearest(tg.tensor([[[1.0, 2.0]]]), scale_factor=2)
+    tensor([[[1., 1., 2., 2.]]])
+    """
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """interpolate(mode='bilinear', align_corners=True) (deprecated in PyTorch).
+
+    >>> F.upsample_bilinear(tg.tensor([[[[0.0, 1.0]]]]), size=(1, 3))
+    tensor([[[[0. , 0.5, 1. ]]]])
+    """
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+@_tensor_input
+def bilinear(input1, input2, weight, bias=None):
+    """x1^T W_o x2 (+ b_o) for each output o: weight (out, in1, in2).
+
+    >>> F.bilinear(tg.tensor([[1.0, 2.0]]), tg.tensor([[3.0]]), tg.ones(1, 2, 1))
+    tensor([[9.]])
+    """
+    out = _ops.einsum("...i,oij,...j->...o", input1, weight, input2)
+    return out if bias is None else out + bias
+
+
+@_tensor_input
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """im2col: the sliding 2-D blocks of (N, C, H, W) as columns (N, C k_h k_w, L).
+
+    >>> F.unfold(tg.arange(4.0).reshape(1, 1, 2, 2), 1).shape
+    (1, 1, 4)
+    """
+    from ..primitives import bind as _bind
+    from ..primitives.linalg import Unfold as _Unfold
+
+    k, d, p, s = (_pair(v) for v in (kernel_size, dilation, padding, stride))
+    if input.ndim != 4:
+        raise ValueError(f"unfold: expects a 4-D (N, C, H, W) input, got shape {tuple(input.shape)}")
+    x = pad(input, (p[1], p[1], p[0], p[0])) if any(p) else input
+    cols = _bind(_Unfold, x, kernel=k, stride=s, dilation=d)  # (N, C, oh, ow, kh, kw)
+    n, c, oh, ow = cols.shape[:4]
+    return cols.permute(0, 1, 4, 5, 2, 3).reshape(n, c * k[0] * k[1], oh * ow)
+
+
+@_tensor_input
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """col2im: the transpose of unfold, summing overlapping blocks into (N, C, H, W).
+
+    >>> F.fold(tg.ones(1, 4, 1), (2, 2), 2)
+    tensor([[[[1., 1.],
+              [1., 1.]]]])
+    """
+    from ..primitives import bind as _bind
+    from ..primitives.linalg import Fold as _Fold, window_out_size
+
+    k, d, p, s = (_pair(v) for v in (kernel_size, dilation, padding, stride))
+    size = _pair(output_size)
+    padded = (size[0] + 2 * p[0], size[1] + 2 * p[1])
+    oh, ow = (window_out_size(padded[i], k[i], s[i], d[i]) for i in range(2))
+    batched = input.ndim == 3
+    x = input if batched else input.unsqueeze(0)
+    n, ckk, length = x.shape
+    if ckk % (k[0] * k[1]) or length != oh * ow:
+        raise ValueError(f"fold: input {tuple(input.shape)} does not hold ({k[0]}x{k[1]}) blocks at {oh}x{ow} "
+                         "positions")
+    c = ckk // (k[0] * k[1])
+    cols = x.reshape(n, c, k[0], k[1], oh, ow).permute(0, 1, 4, 5, 2, 3)
+    out = _bind(_Fold, cols, size=padded, kernel=k, stride=s, dilation=d)
+    out = out[:, :, p[0]: p[0] + size[0], p[1]: p[1] + size[1]]
+    return out if batched else out.squeeze(0)
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+@_tensor_input
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """The p-norm over sliding 3-D windows: (sum of x^p)^(1/p).
+
+    >>> F.lp_pool3d(tg.ones(1, 1, 2, 2, 2), 1, 2)
+    tensor([[[[[8.]]]]])
+    """
+    return _lp_pool(avg_pool3d, input, norm_type, kernel_size, stride, ceil_mode, 3)
+
+
+@_tensor_input
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False,
+                                      reduction="mean"):
+    """max(0, d(a, p) - d(a, n) + margin) for any distance function d (pairwise_distance by default).
+
+    >>> F.triplet_margin_with_distance_loss(tg.tensor([[0.0]]), tg.tensor([[1.0]]), tg.tensor([[3.0]]),
+    ...                                     distance_function=lambda a, b: (a - b).abs().sum(-1))
+    tensor(0.)
+    """
+    d = distance_function or pairwise_distance
+    d_ap, d_an = d(anchor, positive), d(anchor, negative)
+    if swap:
+        d_an = _ops.minimum(d_an, d(positive, negative))
+    loss = _ops.clamp_min(margin + d_ap - d_an, 0)
+    return _reduce(loss, _reduction("triplet_margin_with_distance_loss", None, None, reduction))
+
+
+@_tensor_input
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction="mean"):
+    """The multi-class hinge loss: sum over j != y of max(0, margin - x[y] + x[j])^p / C (times weight[y]).
+
+    >>> F.multi_margin_loss(tg.tensor([[0.1, 0.2, 0.4, 0.8]]), tg.tensor([3]))
+    tensor(0.325)
+    """
+    if p not in (1, 2):
+        raise ValueError(f"multi_margin_loss: p must be 1 or 2, got {p}")
+    x = input if input.ndim == 2 else input.unsqueeze(0)
+    t = target.reshape(-1, 1)
+    picked = x.gather(1, t)
+    hinge = _ops.clamp_min(margin - picked + x, 0) ** p
+    if weight is not None:
+        hinge = hinge * weight[t.reshape(-1)].unsqueeze(1)
+    others = one_hot(t.reshape(-1), x.shape[1]) == 0
+    loss = where(others, hinge, 0.0).sum(1) / x.shape[1]
+    loss = loss if input.ndim == 2 else loss.squeeze(0)
+    return _reduce(loss, _reduction("multi_margin_loss", size_average, reduce, reduction))
+
+
+_DROPPED_VALUE = -1.7580993408473766  # -scale * alpha of selu: the value alpha dropout gives dropped units
+
+
+def _alpha_dropout(op, input, p, training, feature):
+    if not 0 <= p <= 1:
+        raise ValueError(f"{op}: dropout probability must be in [0, 1], got {p}")
+    if not training or p == 0:
+        return input
+    if p == 1:
+        return input * 0
+    keep_shape = tuple(input.shape[:2]) + (1,) * (input.ndim - 2) if feature else tuple(input.shape)
+    keep = (rand(*keep_shape, dtype=input.dtype) >= p).to(input.dtype)
+    a = ((1 - p) * (1 + p * _DROPPED_VALUE**2)) ** -0.5
+    b = -a * _DROPPED_VALUE * p
+    return (input * keep + _DROPPED_VALUE * (1 - keep)) * a + b
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout that keeps SELU's self-normalising mean and variance: dropped units take selu's negative
+    saturation value, then an affine map restores mean 0 and variance 1.
+
+    >>> F.alpha_dropout(tg.ones(2), 0.5)
+    tensor([1., 1.])
+    """
+    return _maybe_inplace(input, _alpha_dropout("alpha_dropout", input, p, training, False), inplace,
+                          "alpha_dropout_")
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """alpha_dropout over whole channels of (N, C, ...).
+
+    >>> F.feature_alpha_dropout(tg.ones(1, 2, 2), 0.5).shape
+    (1, 2, 2)
+    """
+    return _maybe_inplace(input, _alpha_dropout("feature_alpha_dropout", input, p, training, True), inplace,
+                          "feature_alpha_dropout_")
+
+
+def _max_unpool(op, input, indices, kernel_size, stride, padding, output_size, nd):
+    k = (kernel_size,) * nd if isinstance(kernel_size, int) else tuple(kernel_size)
+    s = k if stride is None else (stride,) * nd if isinstance(stride, int) else tuple(stride)
+    p = (padding,) * nd if isinstance(padding, int) else tuple(padding)
+    spatial = tuple(input.shape[-nd:])
+    if output_size is None:
+        out = tuple((spatial[i] - 1) * s[i] - 2 * p[i] + k[i] for i in range(nd))
+    else:
+        out = tuple(output_size)[-nd:]
+    lead = tuple(input.shape[:-nd])
+    flat_in = input.reshape(lead + (-1,))
+    target = zeros(*(lead + (math.prod(out),)), dtype=input.dtype)
+    return target.scatter(-1, indices.reshape(lead + (-1,)), flat_in).reshape(lead + out)
+
+
+@_tensor_input
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of max_pool1d: each value put back at its index (from return_indices=True), zeros elsewhere.
+
+    >>> y, i = F.max_pool1d(tg.tensor([[[1.0, 3.0, 2.0, 0.0]]]), 2, return_indices=True)
+    >>> F.max_unpool1d(y, i, 2)
+    tensor([[[0., 3., 2., 0.]]])
+    """
+    return _max_unpool("max_unpool1d", input, indices, kernel_size, stride, padding, output_size, 1)
+
+
+@_tensor_input
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of max_pool2d (values back at their indices, zeros elsewhere).
+
+    >>> y, i = F.max_pool2d(tg.tensor([[[[1.0, 2.0], [4.0, 3.0]]]]), 2, return_indices=True)
+    >>> F.max_unpool2d(y, i, 2)
+    tensor([[[[0., 0.],
+              [4., 0.]]]])
+    """
+    return _max_unpool("max_unpool2d", input, indices, kernel_size, stride, padding, output_size, 2)
+
+
+@_tensor_input
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The inverse of max_pool3d (values back at their indices, zeros elsewhere).
+
+    >>> y, i = F.max_pool3d(tg.arange(8.0).reshape(1, 1, 2, 2, 2), 2, return_indices=True)
+    >>> F.max_unpool3d(y, i, 2).sum()
+    tensor(7.)
+    """
+    return _max_unpool("max_unpool3d", input, indices, kernel_size, stride, padding, output_size, 3)

@@ -178,3 +178,71 @@ class Embedding(Module):
         if self.max_norm is not None:
             s += f", max_norm={self.max_norm}"
         return s
+
+
+class _FeatureDropout(Module):
+    _fn = None
+
+    def __init__(self, p: float = 0.5, inplace: bool = False):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"{type(self).__name__}: probability p must be between 0 and 1, got {p}")
+        self.p, self.inplace = p, inplace
+
+    def forward(self, input):
+        return type(self)._fn(input, self.p, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout1d(_FeatureDropout):
+    """Zero whole channels of (N, C, L) with probability p in training."""
+
+    _fn = staticmethod(F.dropout1d)
+
+
+class Dropout2d(_FeatureDropout):
+    """Zero whole channels of (N, C, H, W) with probability p in training."""
+
+    _fn = staticmethod(F.dropout2d)
+
+
+class Dropout3d(_FeatureDropout):
+    """Zero whole channels of (N, C, D, H, W) with probability p in training."""
+
+    _fn = staticmethod(F.dropout3d)
+
+
+class Bilinear(Module):
+    """y = x1^T W x2 + b, W (out, in1, in2), initialised U(-1/sqrt(in1), 1/sqrt(in1)) as in PyTorch."""
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        dtype = dtype or dt.get_default_dtype()
+        self.weight = Parameter(empty(out_features, in1_features, in2_features, dtype=dtype))
+        self.register_parameter("bias", Parameter(empty(out_features, dtype=dtype)) if bias else None)
+        bound = 1 / math.sqrt(in1_features)
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1, input2):
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
+class AlphaDropout(_FeatureDropout):
+    """Alpha dropout (keeps SELU's mean and variance) with probability p in training."""
+
+    _fn = staticmethod(F.alpha_dropout)
+
+
+class FeatureAlphaDropout(_FeatureDropout):
+    """Alpha dropout of whole channels with probability p in training."""
+
+    _fn = staticmethod(F.feature_alpha_dropout)

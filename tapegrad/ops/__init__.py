@@ -14,7 +14,7 @@ from .. import dtype as _dt
 from ..autograd.grad_mode import STATE
 from ..primitives import base as _base
 from ..tensor import Tensor
-from . import _signature, activation, conv, creation, elementwise, index, linalg, reduce, shape
+from . import _signature, activation, conv, creation, elementwise, index, linalg, reduce, shape, special
 from .activation import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .creation import *  # noqa: F401,F403
@@ -23,6 +23,7 @@ from .index import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
 from .reduce import *  # noqa: F401,F403
 from .shape import *  # noqa: F401,F403
+from .special import *  # noqa: F401,F403
 
 E, S, R, X, L = elementwise, shape, reduce, index, linalg
 
@@ -47,11 +48,12 @@ for _name, _fn in list(globals().items()):
 
 # *** methods: tensor.name(...) == module.name(tensor, ...) ***
 
-_MODULES = (elementwise, shape, reduce, index, linalg, activation)
+_MODULES = (elementwise, shape, reduce, index, linalg, activation, special)
 for _module in _MODULES:
     for _name in _module._METHODS.split():
         setattr(Tensor, _name, _signature.accept_torch_keywords(_v(getattr(_module, _name))))
 
+Tensor.polygamma = _signature.accept_torch_keywords(_v(special._polygamma_method))
 Tensor.where = lambda self, condition, other: _v(elementwise.where)(condition, self, other)
 Tensor._select = elementwise._select
 Tensor.unfold = shape._unfold
@@ -243,7 +245,7 @@ def _public_functions():
     import inspect
 
     # conv: PyTorch's names already, no out=, and nn.functional re-exports the very same functions
-    modules = (activation, creation, elementwise, index, linalg, reduce, shape)
+    modules = (activation, creation, elementwise, index, linalg, reduce, shape, special)
     for name, fn in list(globals().items()):
         if not name.startswith("_") and inspect.isfunction(fn) and getattr(fn, "__module__", "") in {
             m.__name__ for m in modules
@@ -253,3 +255,210 @@ def _public_functions():
 
 for _name, _fn in list(_public_functions()):
     globals()[_name] = _signature.torch_function(_fn)
+
+
+# *** the rest of PyTorch's in-place methods, for methods defined above (out of place, then written into x) ***
+_MORE_INPLACE = """absolute acosh arccos arccosh arcsin arcsinh arctan arctan2 arctanh asinh atanh cumsum cumprod divide
+    greater greater_equal less less_equal multiply subtract not_equal logical_xor negative sgn fix tril triu polygamma
+    hypot heaviside ldexp renorm"""
+for _name in _MORE_INPLACE.split():
+    if not hasattr(Tensor, _name + "_"):
+        setattr(Tensor, _name + "_", _inplace(getattr(Tensor, _name), _name + "_"))
+
+
+# torch.abs_(x) and the like: PyTorch's top-level spelling of the in-place methods
+def _inplace_function(name):
+    def function(x, *args, **kwargs):
+        return getattr(x, name)(*args, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"torch.{name}(x, ...): x.{name}(...), in place."
+    return function
+
+
+for _name in """abs_ acos_ acosh_ arccos_ arccosh_ arcsin_ arcsinh_ arctan_ arctanh_ asin_ asinh_ atan_ atanh_ ceil_
+        clamp_ clamp_max_ clamp_min_ clip_ cos_ cosh_ deg2rad_ erf_ erfc_ exp2_ exp_ expm1_ fix_ floor_ frac_ gcd_ i0_
+        lcm_ ldexp_ log10_ log1p_ log2_ log_ logit_ nan_to_num_ neg_ negative_ rad2deg_ reciprocal_ relu_ round_ rsqrt_
+        sigmoid_ sin_ sinc_ sinh_ sqrt_ square_ tan_ tanh_ trunc_ xlogy_""".split():
+    if hasattr(Tensor, _name) and _name not in globals():
+        globals()[_name] = _inplace_function(_name)
+
+
+# *** more Tensor methods: sizes, random fills, and the legacy spellings ***
+
+
+def _fill_from(name, draw):
+    """An in-place random fill: x.random_(...), x.exponential_(...): values drawn with numpy's generator."""
+
+    def method(self, *args, generator=None, **kwargs):
+        from ..autograd.grad_mode import no_grad
+
+        values = draw(creation._gen(generator), tuple(self.shape), *args, **kwargs)
+        with no_grad():
+            return self._inplace(Tensor._make(np.asarray(values).astype(self.dtype.np)), name)
+
+    method.__name__ = name
+    return method
+
+
+def _random(rng, shape, start=0, end=None):
+    if end is None:
+        start, end = 0, start if start else 2**24  # torch: [0, 2^mantissa] for floats; here 2^24 keeps float32 exact
+    return rng.integers(start, end, shape)
+
+
+def _exponential(rng, shape, lambd=1.0):
+    return rng.exponential(1.0 / lambd, shape)
+
+
+def _geometric(rng, shape, p):
+    return rng.geometric(p, shape)
+
+
+def _cauchy(rng, shape, median=0.0, sigma=1.0):
+    return median + sigma * rng.standard_cauchy(shape)
+
+
+def _log_normal(rng, shape, mean=1.0, std=2.0):
+    return rng.lognormal(mean, std, shape)
+
+
+for _name, _draw in (("random_", _random), ("exponential_", _exponential), ("geometric_", _geometric),
+                     ("cauchy_", _cauchy), ("log_normal_", _log_normal)):
+    setattr(Tensor, _name, _fill_from(_name, _draw))
+
+
+def _bernoulli_(self, p=0.5, *, generator=None):
+    from ..autograd.grad_mode import no_grad
+
+    with no_grad():
+        return self._inplace(creation.bernoulli(self, p if not isinstance(p, Tensor) else p._data,
+                                                generator=generator), "bernoulli_")
+
+
+Tensor.bernoulli = lambda self, p=None, *, generator=None: creation.bernoulli(self, p, generator=generator)
+Tensor.bernoulli_ = _bernoulli_
+Tensor.multinomial = lambda self, num_samples, replacement=False, *, generator=None: creation.multinomial(
+    self, num_samples, replacement, generator=generator)
+Tensor.nelement = Tensor.numel
+Tensor.ndimension = Tensor.dim
+Tensor.nbytes = property(lambda self: self.numel() * self.element_size())
+Tensor.is_cpu = property(lambda self: True)
+Tensor.mH = property(shape.mT)  # real tensors: the conjugate transpose is the transpose
+Tensor.stride = lambda self, dim=None: (tuple(s // self.element_size() for s in self._data.strides) if dim is None
+                                        else self._data.strides[dim] // self.element_size())
+
+
+def _put(self, index, source, accumulate=False):
+    """x with source written (or added) at the flat positions index (torch.Tensor.put)."""
+    flat = self.reshape(-1)
+    out = index_put(flat, (index.reshape(-1),), source.reshape(-1), accumulate)
+    return out.reshape(self.shape)
+
+
+Tensor.put = _put
+Tensor.put_ = lambda self, index, source, accumulate=False: self._inplace(_put(self, index, source, accumulate), "put_")
+
+
+def _fill_diagonal_(self, fill_value, wrap=False):
+    """x's main diagonal (all dims equal; wrap continues down tall matrices every n + 1 rows) set to fill_value."""
+    if self.ndim < 2 or (self.ndim > 2 and len(set(self.shape)) != 1):
+        raise ValueError(f"fill_diagonal_: expects a matrix or a tensor with all dims equal, got {tuple(self.shape)}")
+    n = min(self.shape)
+    if self.ndim == 2 and wrap and self.shape[0] > self.shape[1]:
+        rows = np.array([r for r in range(self.shape[0]) if r % (self.shape[1] + 1) < self.shape[1]])
+        cols = rows % (self.shape[1] + 1)
+        key = (Tensor._make(rows.astype(np.int64)), Tensor._make(cols.astype(np.int64)))
+    else:
+        key = tuple(Tensor._make(np.arange(n, dtype=np.int64)) for _ in range(self.ndim))
+    out = index_put(self, key, E._scalar(fill_value, self.dtype).expand((len(key[0]._data),)))
+    return self._inplace(out, "fill_diagonal_")
+
+
+Tensor.fill_diagonal_ = _fill_diagonal_
+
+
+def _type(self, dtype=None, non_blocking=False):
+    """x.type(): the legacy type name ('torch.FloatTensor' style, as PyTorch prints); x.type(dtype): x.to(dtype)."""
+    if dtype is None:
+        names = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+                 "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+        return f"torch.{names.get(self.dtype.name, self.dtype.name)}Tensor"
+    return self.to(dtype)
+
+
+Tensor.type = _type
+
+
+# *** the remaining legacy and convenience methods ***
+Tensor.adjoint = lambda self: self.mH
+Tensor.isreal = lambda self: creation.ones_like(self, dtype=_dt.bool_)
+Tensor.split_with_sizes = lambda self, split_sizes, dim=0: shape.split(self, list(split_sizes), dim)
+Tensor.unsafe_split = lambda self, split_size, dim=0: shape.split(self, split_size, dim)
+Tensor.unsafe_split_with_sizes = lambda self, split_sizes, dim=0: shape.split(self, list(split_sizes), dim)
+Tensor.unsafe_chunk = lambda self, chunks, dim=0: shape.chunk(self, chunks, dim)
+Tensor.narrow_copy = lambda self, dim, start, length: shape.narrow(self, dim, start, length).clone()
+
+
+def _float_power_(self, exponent):
+    if self.dtype is not _dt.float64:
+        raise TypeError(f"float_power_: the result is float64, so the tensor written in place must be float64 too, "
+                        f"not {self.dtype.name}; use float_power (out of place) or convert with .double() first")
+    return self._inplace(elementwise.float_power(self, exponent), "float_power_")
+
+
+Tensor.float_power_ = _float_power_
+
+
+def _apply_(self, callable):
+    """x with callable applied to each element, in place (a Python loop, as PyTorch's CPU-only apply_)."""
+    from ..autograd.grad_mode import no_grad
+
+    values = np.vectorize(callable, otypes=[self.dtype.np])(self.detach()._data) if self.numel() else self._data
+    with no_grad():
+        return self._inplace(Tensor._make(np.asarray(values, self.dtype.np)), "apply_")
+
+
+def _map_(self, other, callable):
+    """x[i] = callable(x[i], other[i]) in place (other broadcast to x)."""
+    from ..autograd.grad_mode import no_grad
+
+    b = np.broadcast_to(other.detach()._data, self.shape)
+    values = np.vectorize(callable, otypes=[self.dtype.np])(self.detach()._data, b) if self.numel() else self._data
+    with no_grad():
+        return self._inplace(Tensor._make(np.asarray(values, self.dtype.np)), "map_")
+
+
+Tensor.apply_, Tensor.map_ = _apply_, _map_
+
+
+def _new(self, *args, **kwargs):
+    """The legacy x.new(...): x.new(2, 3) is uninitialised (zeros here) in x's dtype, x.new([1, 2]) a tensor of the
+    data, x.new() an empty tensor."""
+    dtype = kwargs.pop("dtype", self.dtype)
+    if len(args) == 1 and not isinstance(args[0], int) and not (isinstance(args[0], tuple) and all(
+            isinstance(a, int) for a in args[0])):
+        return creation.tensor(args[0].tolist() if isinstance(args[0], Tensor) else args[0], dtype=dtype)
+    return creation.zeros(*args, dtype=dtype) if args else creation.zeros(0, dtype=dtype)
+
+
+Tensor.new = _new
+
+
+def _late(module, name):
+    """A method calling module.name, imported on first use (torch_extras and nn.functional import this package)."""
+
+    def method(self, *args, **kwargs):
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(self, *args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+Tensor.frexp = _late("tapegrad.torch_extras", "frexp")
+Tensor.nextafter = _late("tapegrad.torch_extras", "nextafter")
+Tensor.nextafter_ = lambda self, other: self._inplace(self.nextafter(other), "nextafter_")
+Tensor.hardshrink = _late("tapegrad.nn.functional", "hardshrink")
+Tensor.prelu = _late("tapegrad.nn.functional", "prelu")

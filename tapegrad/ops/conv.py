@@ -198,6 +198,9 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
 
     Args: stride, padding (int, tuple, 'valid' or 'same'), dilation, groups as in torch.nn.functional.conv1d.
     Returns (N, C_out, L_out); an unbatched (C_in, L) input gives (C_out, L_out).
+
+    >>> F.conv1d(tg.tensor([[[1.0, 2.0, 3.0]]]), tg.tensor([[[1.0, 1.0]]]))
+    tensor([[[3., 5.]]])
     """
     return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
@@ -215,7 +218,11 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
 
 
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
-    """3-D convolution of input (N, C_in, D, H, W) with weight (C_out, C_in/groups, kD, kH, kW)."""
+    """3-D convolution of input (N, C_in, D, H, W) with weight (C_out, C_in/groups, kD, kH, kW).
+
+    >>> F.conv3d(tg.ones(1, 1, 2, 2, 2), tg.ones(1, 1, 2, 2, 2))
+    tensor([[[[[8.]]]]])
+    """
     return _conv("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
 
 
@@ -267,7 +274,11 @@ def _conv_transpose(op, nd, x, weight, bias, stride, padding, output_padding, gr
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1) -> Tensor:
-    """1-D transposed convolution of input (N, C_in, L) with weight (C_in, C_out/groups, k), as in PyTorch."""
+    """1-D transposed convolution of input (N, C_in, L) with weight (C_in, C_out/groups, k), as in PyTorch.
+
+    >>> F.conv_transpose1d(tg.tensor([[[1.0, 2.0]]]), tg.tensor([[[1.0, 1.0]]]))
+    tensor([[[1., 3., 2.]]])
+    """
     return _conv_transpose(
         "conv_transpose1d", 1, input, weight, bias, stride, padding, output_padding, groups, dilation
     )
@@ -277,6 +288,10 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """2-D transposed convolution of input (N, C_in, H, W) with weight (C_in, C_out/groups, kH, kW).
 
     The output size per dim is (in - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1.
+
+    >>> F.conv_transpose2d(tg.ones(1, 1, 1, 1), tg.ones(1, 1, 2, 2))
+    tensor([[[[1., 1.],
+              [1., 1.]]]])
     """
     return _conv_transpose(
         "conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups, dilation
@@ -284,7 +299,11 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
 
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1) -> Tensor:
-    """3-D transposed convolution of input (N, C_in, D, H, W) with weight (C_in, C_out/groups, kD, kH, kW)."""
+    """3-D transposed convolution of input (N, C_in, D, H, W) with weight (C_in, C_out/groups, kD, kH, kW).
+
+    >>> F.conv_transpose3d(tg.ones(1, 1, 1, 1, 1), tg.ones(1, 1, 1, 1, 2)).shape
+    (1, 1, 1, 1, 2)
+    """
     return _conv_transpose(
         "conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding, groups, dilation
     )
@@ -372,7 +391,11 @@ def _window_flat_index(arg, spatial, kernel, stride, padding, dilation):
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-    """1-D max pooling over (N, C, L); stride defaults to kernel_size; with return_indices, (out, indices)."""
+    """1-D max pooling over (N, C, L); stride defaults to kernel_size; with return_indices, (out, indices).
+
+    >>> F.max_pool1d(tg.tensor([[[1.0, 3.0, 2.0, 4.0]]]), 2)
+    tensor([[[3., 4.]]])
+    """
     return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
@@ -389,7 +412,11 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-    """3-D max pooling over (N, C, D, H, W)."""
+    """3-D max pooling over (N, C, D, H, W).
+
+    >>> F.max_pool3d(tg.arange(8.0).reshape(1, 1, 2, 2, 2), 2)
+    tensor([[[[[7.]]]]])
+    """
     return _max_pool("max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
@@ -423,14 +450,22 @@ def _pool_counts(x, padding, extra, kernel, stride, count_include_pad):
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True) -> Tensor:
-    """1-D average pooling over (N, C, L); stride defaults to kernel_size."""
+    """1-D average pooling over (N, C, L); stride defaults to kernel_size.
+
+    >>> F.avg_pool1d(tg.tensor([[[1.0, 3.0, 2.0, 4.0]]]), 2)
+    tensor([[[2., 3.]]])
+    """
     return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None)
 
 
 def avg_pool2d(
     input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
 ) -> Tensor:
-    """2-D average pooling over (N, C, H, W), as torch.nn.functional.avg_pool2d."""
+    """2-D average pooling over (N, C, H, W), as torch.nn.functional.avg_pool2d.
+
+    >>> F.avg_pool2d(tg.arange(4.0).reshape(1, 1, 2, 2), 2)
+    tensor([[[[1.5]]]])
+    """
     return _avg_pool(
         "avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
     )
@@ -439,7 +474,11 @@ def avg_pool2d(
 def avg_pool3d(
     input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
 ) -> Tensor:
-    """3-D average pooling over (N, C, D, H, W)."""
+    """3-D average pooling over (N, C, D, H, W).
+
+    >>> F.avg_pool3d(tg.arange(8.0).reshape(1, 1, 2, 2, 2), 2)
+    tensor([[[[[3.5]]]]])
+    """
     return _avg_pool(
         "avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
     )
@@ -517,28 +556,55 @@ def _adaptive_max_pool(op, nd, x, output_size, return_indices):
 
 
 def adaptive_avg_pool1d(input, output_size) -> Tensor:
-    """Average pooling of (N, C, L) to (N, C, output_size) with windows chosen to cover the input evenly."""
+    """Average pooling of (N, C, L) to (N, C, output_size) with windows chosen to cover the input evenly.
+
+    >>> F.adaptive_avg_pool1d(tg.tensor([[[1.0, 2.0, 3.0, 4.0]]]), 2)
+    tensor([[[1.5, 3.5]]])
+    """
     return _adaptive_avg_pool("adaptive_avg_pool1d", 1, input, output_size)
 
 
 def adaptive_avg_pool2d(input, output_size) -> Tensor:
-    """Average pooling of (N, C, H, W) to output_size (int or (oH, oW); None keeps that size)."""
+    """Average pooling of (N, C, H, W) to output_size (int or (oH, oW); None keeps that size).
+
+    >>> F.adaptive_avg_pool2d(tg.arange(16.0).reshape(1, 1, 4, 4), 1)
+    tensor([[[[7.5]]]])
+    """
     return _adaptive_avg_pool("adaptive_avg_pool2d", 2, input, output_size)
 
 
 def adaptive_avg_pool3d(input, output_size) -> Tensor:
+    """Average pooling to a fixed output size over the last three dims.
+
+    >>> F.adaptive_avg_pool3d(tg.arange(8.0).reshape(1, 1, 2, 2, 2), 1)
+    tensor([[[[[3.5]]]]])
+    """
     return _adaptive_avg_pool("adaptive_avg_pool3d", 3, input, output_size)
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
-    """Max pooling of (N, C, L) to output_size windows; with return_indices, (out, indices)."""
+    """Max pooling of (N, C, L) to output_size windows; with return_indices, (out, indices).
+
+    >>> F.adaptive_max_pool1d(tg.tensor([[[1.0, 5.0, 3.0, 4.0]]]), 2)
+    tensor([[[5., 4.]]])
+    """
     return _adaptive_max_pool("adaptive_max_pool1d", 1, input, output_size, return_indices)
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
-    """Max pooling of (N, C, H, W) to output_size; indices are flat over H * W, as in PyTorch."""
+    """Max pooling of (N, C, H, W) to output_size; indices are flat over H * W, as in PyTorch.
+
+    >>> F.adaptive_max_pool2d(tg.arange(16.0).reshape(1, 1, 4, 4), 2)
+    tensor([[[[ 5.,  7.],
+              [13., 15.]]]])
+    """
     return _adaptive_max_pool("adaptive_max_pool2d", 2, input, output_size, return_indices)
 
 
 def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """Max pooling to a fixed output size over the last three dims.
+
+    >>> F.adaptive_max_pool3d(tg.arange(8.0).reshape(1, 1, 2, 2, 2), 1)
+    tensor([[[[[7.]]]]])
+    """
     return _adaptive_max_pool("adaptive_max_pool3d", 3, input, output_size, return_indices)

@@ -75,7 +75,11 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
-    """data as a tensor, without a copy when it already is one (or a numpy array) of that dtype."""
+    """data as a tensor, without a copy when it already is one (or a numpy array) of that dtype.
+
+    >>> tg.as_tensor([1.5, 2.5])
+    tensor([1.5, 2.5])
+    """
     _check_device(device)
     if isinstance(data, Tensor):
         return data if dtype is None or dt.as_dtype(dtype) is data.dtype else data.to(dtype)
@@ -85,7 +89,12 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
-    """A tensor sharing memory with a numpy array (changes to one are seen by the other)."""
+    """A tensor sharing memory with a numpy array (changes to one are seen by the other).
+
+    >>> import numpy as np
+    >>> tg.from_numpy(np.array([1, 2]))
+    tensor([1, 2])
+    """
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
     dt.from_numpy_dtype(array.dtype)  # raises for unsupported dtypes
@@ -121,23 +130,50 @@ def _float_dtype(dtype):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A tensor of zeros (float32 unless dtype says otherwise).
+
+    >>> tg.zeros(2, 3)
+    tensor([[0., 0., 0.],
+            [0., 0., 0.]])
+    """
     return _finish(np.zeros(_shape(size), _float_dtype(dtype).np), requires_grad, device)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A tensor of ones.
+
+    >>> tg.ones(2, dtype=tg.int64)
+    tensor([1, 1])
+    """
     return _finish(np.ones(_shape(size), _float_dtype(dtype).np), requires_grad, device)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """An uninitialised tensor (here: zeros).
+
+    >>> tg.empty(2, 2).shape
+    (2, 2)
+    """
     return _finish(np.empty(_shape(size), _float_dtype(dtype).np), requires_grad, device)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """A tensor filled with fill_value (its dtype follows the value unless given).
+
+    >>> tg.full((2,), 7)
+    tensor([7, 7])
+    """
     d = dt.as_dtype(dtype) if dtype is not None else dt.scalar_dtype(fill_value)
     return _finish(np.full(_shape((size,)), fill_value, d.np), requires_grad, device)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """The identity matrix (n x m).
+
+    >>> tg.eye(2)
+    tensor([[1., 0.],
+            [0., 1.]])
+    """
     return _finish(np.eye(n, m, dtype=_float_dtype(dtype).np), requires_grad, device)
 
 
@@ -155,6 +191,11 @@ empty_like = _like(lambda s, d: np.empty(s, d.np))
 
 
 def full_like(t, fill_value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """fill_value in x's shape and dtype.
+
+    >>> tg.full_like(tg.tensor([1, 2]), 5)
+    tensor([5, 5])
+    """
     d = dt.as_dtype(dtype) if dtype is not None else t.dtype
     return _finish(np.full(t.shape, fill_value, d.np), requires_grad, device)
 
@@ -163,7 +204,11 @@ def full_like(t, fill_value, *, dtype=None, device=None, requires_grad=False) ->
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """Values from start (default 0) up to end, exclusive: tg.arange(5), tg.arange(1, 2, 0.25)."""
+    """Values from start (default 0) up to end, exclusive: tg.arange(5), tg.arange(1, 2, 0.25).
+
+    >>> tg.arange(0, 1, 0.25)
+    tensor([0.  , 0.25, 0.5 , 0.75])
+    """
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -180,10 +225,20 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """steps evenly spaced values from start to end, inclusive.
+
+    >>> tg.linspace(0, 1, 5)
+    tensor([0.  , 0.25, 0.5 , 0.75, 1.  ])
+    """
     return _finish(np.linspace(start, end, int(steps)).astype(_float_dtype(dtype).np), requires_grad, device)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """base ** linspace(start, end, steps).
+
+    >>> tg.logspace(0, 2, 3)
+    tensor([  1.,  10., 100.])
+    """
     return _finish(np.logspace(start, end, int(steps), base=base).astype(_float_dtype(dtype).np), requires_grad, device)
 
 
@@ -211,7 +266,12 @@ RNG = _RandomState()
 
 def manual_seed(seed: int):
     """Seeds the generator behind rand/randn/randint/normal/dropout, for reproducible results (eager, and the
-    traced draws of tg.jit / tg.function calls made after it)."""
+    traced draws of tg.jit / tg.function calls made after it).
+
+    >>> _ = tg.manual_seed(0)
+    >>> tg.initial_seed()
+    0
+    """
     RNG.seed = int(seed)
     RNG.generator = np.random.default_rng(int(seed))
     RNG.key._data[...] = _key_from(seed)  # in place: compiled graphs hold this tensor as a captured input
@@ -219,20 +279,48 @@ def manual_seed(seed: int):
 
 
 def seed() -> int:
+    """Seeds the generator from the clock and returns the seed.
+
+    >>> isinstance(tg.seed(), int)
+    True
+    """
     s = int(np.random.SeedSequence().entropy % (2**63))
     manual_seed(s)
     return s
 
 
 def initial_seed() -> int:
+    """The seed the generator was last seeded with.
+
+    >>> _ = tg.manual_seed(3)
+    >>> tg.initial_seed()
+    3
+    """
     return RNG.seed
 
 
 def get_rng_state():
+    """The generator's state, for set_rng_state.
+
+    >>> state = tg.get_rng_state()
+    >>> a = tg.rand(2)
+    >>> _ = tg.set_rng_state(state)
+    >>> tg.equal(a, tg.rand(2))
+    True
+    """
     return RNG.generator.bit_generator.state
 
 
 def set_rng_state(state) -> None:
+    """Restores a state from get_rng_state.
+
+    >>> _ = tg.manual_seed(1)
+    >>> state = tg.get_rng_state()
+    >>> x = tg.randn(3)
+    >>> tg.set_rng_state(state)
+    >>> tg.equal(x, tg.randn(3))
+    True
+    """
     RNG.generator.bit_generator.state = state
 
 
@@ -263,7 +351,13 @@ def _traced_draw(shape, d, distribution, requires_grad, device):
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
-    """Uniform samples in [0, 1). Inside tg.jit / tg.function: fresh samples on every call (random_bits)."""
+    """Uniform samples in [0, 1). Inside tg.jit / tg.function: fresh samples on every call (random_bits).
+
+    >>> _ = tg.manual_seed(0)
+    >>> x = tg.rand(2, 3)
+    >>> x.shape, bool(((x >= 0) & (x < 1)).all())
+    ((2, 3), True)
+    """
     d = _float_dtype(dtype)
     if _tracing(generator):
         return _traced_draw(_shape(size), d, "uniform", requires_grad, device)
@@ -271,7 +365,11 @@ def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) ->
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
-    """Standard normal samples. Inside tg.jit / tg.function: fresh samples on every call (random_bits)."""
+    """Standard normal samples. Inside tg.jit / tg.function: fresh samples on every call (random_bits).
+
+    >>> tg.randn(4, dtype=tg.float64).dtype
+    tapegrad.float64
+    """
     d = _float_dtype(dtype)
     if _tracing(generator):
         return _traced_draw(_shape(size), d, "normal", requires_grad, device)
@@ -279,7 +377,12 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -
 
 
 def randint(low, high=None, size=(), *, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
-    """Integers uniform in [low, high): tg.randint(10, (3,)) or tg.randint(2, 10, (3,))."""
+    """Integers uniform in [low, high): tg.randint(10, (3,)) or tg.randint(2, 10, (3,)).
+
+    >>> x = tg.randint(0, 5, (10,))
+    >>> bool(((x >= 0) & (x < 5)).all()), x.dtype
+    (True, tapegrad.int64)
+    """
     if isinstance(high, (tuple, list)):  # randint(high, size), as torch.randint(10, (3,))
         low, high, size = 0, low, high
     if high is None:
@@ -291,12 +394,21 @@ def randint(low, high=None, size=(), *, dtype=None, device=None, requires_grad=F
 
 
 def randperm(n, *, dtype=None, device=None, generator=None) -> Tensor:
+    """A random permutation of 0..n-1 (int64).
+
+    >>> tg.sort(tg.randperm(4)).values
+    tensor([0, 1, 2, 3])
+    """
     d = dt.as_dtype(dtype) if dtype is not None else dt.int64
     return _finish(_gen(generator).permutation(int(n)).astype(d.np), False, device)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
-    """Normal samples; mean and std may be tensors (then they give the shape) or numbers (then size does)."""
+    """Normal samples; mean and std may be tensors (then they give the shape) or numbers (then size does).
+
+    >>> tg.normal(2.0, 0.0, (3,))
+    tensor([2., 2., 2.])
+    """
     if _tracing(generator):
         if isinstance(mean, Tensor) or isinstance(std, Tensor):
             shape = np.broadcast_shapes(*[tuple(v.shape) for v in (mean, std) if isinstance(v, Tensor)])
@@ -321,12 +433,114 @@ def normal(mean=0.0, std=1.0, size=None, *, dtype=None, device=None, requires_gr
 
 
 def rand_like(t, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Uniform [0, 1) draws in x's shape and dtype.
+
+    >>> tg.rand_like(tg.zeros(2, dtype=tg.float64)).dtype
+    tapegrad.float64
+    """
     return rand(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, device=device)
 
 
 def randn_like(t, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """Standard normal draws in x's shape and dtype.
+
+    >>> tg.randn_like(tg.zeros(2, 2)).shape
+    (2, 2)
+    """
     return randn(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, device=device)
 
 
 def randint_like(t, low, high=None, *, dtype=None, device=None) -> Tensor:
+    """Integer draws in [low, high) in x's shape.
+
+    >>> tg.randint_like(tg.zeros(3), 2, 3)
+    tensor([2., 2., 2.])
+    """
     return randint(low, high, t.shape, dtype=dtype or t.dtype, device=device)
+
+
+# *** examples for the docstrings of the functions that factories make above (exp, eq, ...) and of those
+# beside the dispatch code (add, mul, ...); attached here, so that help() shows them and tests/test_doctests.py
+# runs them, without touching those definitions ***
+_EXAMPLES = {
+    "zeros_like": ("Zeros of x's shape and dtype.", ">>> tg.zeros_like(tg.tensor([1, 2]))\ntensor([0, 0])"),
+    "ones_like": ("Ones of x's shape and dtype.", ">>> tg.ones_like(tg.tensor([1.5]))\ntensor([1.])"),
+    "empty_like": ("An uninitialised tensor of x's shape and dtype (here: zeros).", ">>> tg.empty_like(tg.tensor([1, 2])).shape\n(2,)"),
+}
+
+
+def _attach_examples():
+    for name, (summary, example) in _EXAMPLES.items():
+        fn = globals()[name]
+        doc = fn.__doc__ or summary
+        fn.__doc__ = f"{doc}\n\n{example}\n"
+
+
+_attach_examples()
+
+
+# *** more of PyTorch's random functions, drawn from the same generator ***
+
+
+def bernoulli(input, p=None, *, generator=None):
+    """1 with probability input (or p) and 0 otherwise, in input's dtype; not differentiable.
+
+    >>> tg.bernoulli(tg.tensor([0.0, 1.0]))
+    tensor([0., 1.])
+    """
+    prob = input.detach()._data if p is None else np.broadcast_to(np.asarray(p, np.float64), input.shape)
+    if np.any((prob < 0) | (prob > 1)):
+        raise ValueError("bernoulli: probabilities must lie in [0, 1]")
+    draws = _gen(generator).random(input.shape) < prob
+    return Tensor._make(draws.astype(input.dtype.np))
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):
+    """Indices drawn from the categorical distributions with (unnormalised) weights in input's last dim: (k,) or
+    (n, k), without replacement unless replacement=True (int64).
+
+    >>> tg.multinomial(tg.tensor([0.0, 0.0, 5.0]), 2, replacement=True)
+    tensor([2, 2])
+    """
+    w = np.asarray(input.detach()._data, np.float64)
+    if w.ndim not in (1, 2) or np.any(w < 0) or not np.all(np.isfinite(w)):
+        raise ValueError("multinomial: expects finite non-negative weights of shape (k,) or (n, k)")
+    rows = w.reshape(-1, w.shape[-1])
+    if np.any(rows.sum(-1) <= 0):
+        raise ValueError("multinomial: each row of weights must have a positive sum")
+    if not replacement and num_samples > np.min((rows > 0).sum(-1)):
+        raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement from fewer "
+                         "categories with nonzero weight")
+    gen = _gen(generator)
+    out = np.stack([gen.choice(len(r), size=num_samples, replace=replacement, p=r / r.sum()) for r in rows])
+    return Tensor._make(out.reshape(w.shape[:-1] + (num_samples,)).astype(np.int64))
+
+
+def poisson(input, generator=None):
+    """Poisson draws with the rates in input, in input's dtype; not differentiable.
+
+    >>> tg.poisson(tg.zeros(3))
+    tensor([0., 0., 0.])
+    """
+    return Tensor._make(_gen(generator).poisson(input.detach()._data).astype(input.dtype.np))
+
+
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
+    """A 0-d tensor holding s (float32 unless dtype says otherwise), as torch.scalar_tensor.
+
+    >>> tg.scalar_tensor(3)
+    tensor(3.)
+    """
+    return tensor(float(s) if dtype is None else s, dtype=dtype, requires_grad=requires_grad)
+
+
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
+    """torch.asarray: as_tensor (sharing memory with a numpy array when no conversion is needed).
+
+    >>> tg.asarray([1, 2])
+    tensor([1, 2])
+    """
+    out = as_tensor(obj, dtype=dtype)
+    if copy:
+        out = out.clone()
+    return out.requires_grad_() if requires_grad else out

@@ -270,6 +270,11 @@ def pow(x, y):
 
 
 def neg(x):
+    """-x.
+
+    >>> tg.neg(tg.tensor([1, -2]))
+    tensor([-1,  2])
+    """
     if x.dtype is dt.bool_:
         raise TypeError("negation (-) is not defined for bool tensors; use ~x or tg.logical_not(x)")
     return bind(P.Neg, x)
@@ -279,37 +284,76 @@ negative = neg
 
 
 def positive(x):
+    """x itself (torch.positive).
+
+    >>> tg.positive(tg.tensor([-1.0]))
+    tensor([-1.])
+    """
     return x
 
 
 def reciprocal(x):
+    """1 / x, in floating point.
+
+    >>> tg.reciprocal(tg.tensor([2.0, 4.0]))
+    tensor([0.5 , 0.25])
+    """
     return div(1.0, x)
 
 
 def square(x):
+    """x * x.
+
+    >>> tg.square(tg.tensor([-3, 2]))
+    tensor([9, 4])
+    """
     if isinstance(x, Tensor) and x.dtype is dt.bool_:
         x = x.to(dt.int64)  # as torch.square (x ** 2): bools square to int64
     return mul(x, x)
 
 
 def maximum(x, y):
+    """The elementwise maximum (nan propagates); at ties the gradient is split.
+
+    >>> tg.maximum(tg.tensor([1.0, 5.0]), tg.tensor([3.0, 2.0]))
+    tensor([3., 5.])
+    """
     return binary(P.Maximum, x, y)
 
 
 def minimum(x, y):
+    """The elementwise minimum (nan propagates).
+
+    >>> tg.minimum(tg.tensor([1.0, 5.0]), tg.tensor([3.0, 2.0]))
+    tensor([1., 2.])
+    """
     return binary(P.Minimum, x, y)
 
 
 def fmax(x, y):
-    """maximum that ignores nan (the other value wins)."""
+    """maximum that ignores nan (the other value wins).
+
+    >>> tg.fmax(tg.tensor([1.0, float('nan')]), tg.tensor([0.0, 2.0]))
+    tensor([1., 2.])
+    """
     return where(isnan(x), y, where(isnan(y), x, maximum(x, y)))
 
 
 def fmin(x, y):
+    """The elementwise minimum ignoring nan (the other operand wins).
+
+    >>> tg.fmin(tg.tensor([1.0, float('nan')]), tg.tensor([0.0, 2.0]))
+    tensor([0., 2.])
+    """
     return where(isnan(x), y, where(isnan(y), x, minimum(x, y)))
 
 
 def atan2(x, y):
+    """atan(x / y) in the right quadrant (x is the ordinate, as torch.atan2(input, other)).
+
+    >>> tg.atan2(tg.tensor([1.0, -1.0]), tg.tensor([1.0, 1.0]))
+    tensor([ 0.7854, -0.7854])
+    """
     return binary(P.Atan2, x, y, float_math=True)
 
 
@@ -347,27 +391,51 @@ _LN2 = math.log(2.0)
 
 
 def fmod(x, y):
+    """C's fmod: the remainder has the sign of x.
+
+    >>> tg.fmod(tg.tensor([-7.0, 7.0]), 3)
+    tensor([-1.,  1.])
+    """
     if dt.result_type(x, y).category != dt.FLOAT:
         _check_int_divisor("fmod", y)
     return binary(P.Fmod, x, y)
 
 
 def remainder(x, y):
+    """Python's modulo: the remainder has the sign of y.
+
+    >>> tg.remainder(tg.tensor([-7.0, 7.0]), 3)
+    tensor([2., 1.])
+    """
     if dt.result_type(x, y).category != dt.FLOAT:
         _check_int_divisor("remainder", y)
     return binary(P.Remainder, x, y)
 
 
 def lerp(x, end, weight):
-    """x + weight * (end - x)."""
+    """x + weight * (end - x).
+
+    >>> tg.lerp(tg.tensor([0.0, 10.0]), tg.tensor([10.0, 20.0]), 0.25)
+    tensor([ 2.5, 12.5])
+    """
     return add(x, mul(weight, sub(end, x)))
 
 
 def addcmul(x, t1, t2, *, value=1):
+    """x + value * t1 * t2.
+
+    >>> tg.addcmul(tg.tensor([1.0]), tg.tensor([2.0]), tg.tensor([3.0]), value=0.5)
+    tensor([4.])
+    """
     return add(x, mul(mul(t1, t2), value))
 
 
 def addcdiv(x, t1, t2, *, value=1):
+    """x + value * t1 / t2.
+
+    >>> tg.addcdiv(tg.tensor([1.0]), tg.tensor([2.0]), tg.tensor([4.0]), value=2)
+    tensor([2.])
+    """
     return add(x, mul(div(t1, t2), value))
 
 
@@ -393,23 +461,47 @@ _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
 
 def exp2(x):
+    """2 ** x.
+
+    >>> tg.exp2(tg.tensor([0.0, 3.0, -1.0]))
+    tensor([1. , 8. , 0.5])
+    """
     return exp(mul(x, _LN2))
 
 
 def log2(x):
+    """The base-2 logarithm.
+
+    >>> tg.log2(tg.tensor([1.0, 8.0]))
+    tensor([0., 3.])
+    """
     return div(log(x), _LN2)
 
 
 def log10(x):
+    """The base-10 logarithm.
+
+    >>> tg.log10(tg.tensor([1.0, 1000.0]))
+    tensor([0., 3.])
+    """
     return div(log(x), _LN10)
 
 
 def rsqrt(x):
+    """1 / sqrt(x).
+
+    >>> tg.rsqrt(tg.tensor([4.0, 16.0]))
+    tensor([0.5 , 0.25])
+    """
     return reciprocal(sqrt(x))
 
 
 def logit(x, eps=None):
-    """log(x / (1 - x)); with eps, x is first clamped to [eps, 1 - eps]."""
+    """log(x / (1 - x)); with eps, x is first clamped to [eps, 1 - eps].
+
+    >>> tg.logit(tg.tensor([0.5, 0.75]))
+    tensor([0.    , 1.0986])
+    """
     if eps is not None:
         x = clamp(x, eps, 1 - eps)
     return log(div(x, rsub(x, 1)))
@@ -437,7 +529,13 @@ fix = trunc
 
 
 def round(x, *, decimals=0):
-    """Rounds half to even; decimals > 0 rounds to that many decimal places."""
+    """Rounds half to even; decimals > 0 rounds to that many decimal places.
+
+    >>> tg.round(tg.tensor([0.5, 1.5, 2.567]))
+    tensor([0., 2., 3.])
+    >>> tg.round(tg.tensor([2.567]), decimals=2)
+    tensor([2.57])
+    """
     if decimals == 0:
         return _same_dtype_unary(P.Round)(x)
     scale = 10.0**decimals
@@ -445,14 +543,29 @@ def round(x, *, decimals=0):
 
 
 def frac(x):
+    """x - trunc(x), with the sign of x.
+
+    >>> tg.frac(tg.tensor([1.25, -1.25]))
+    tensor([ 0.25, -0.25])
+    """
     return sub(x, trunc(x))
 
 
 def sgn(x):
+    """torch.sgn: sign, for real tensors.
+
+    >>> tg.sgn(tg.tensor([-2.0, 0.0]))
+    tensor([-1.,  0.])
+    """
     return sign(x)
 
 
 def signbit(x):
+    """Whether the sign bit is set (True for -0.0).
+
+    >>> tg.signbit(tg.tensor([-1.0, -0.0, 2.0]))
+    tensor([ True,  True, False])
+    """
     return lt(x, 0) if x.dtype.category != dt.FLOAT else bitwise_or(lt(x, 0), eq(div(1.0, x), -math.inf))
 
 
@@ -515,6 +628,11 @@ bitwise_left_shift, bitwise_right_shift = _shift("bitwise_left_shift"), _shift("
 
 
 def bitwise_not(x):
+    """Bitwise NOT (logical NOT for bool).
+
+    >>> tg.bitwise_not(tg.tensor([0, 5]))
+    tensor([-1, -6])
+    """
     _check_integral("bitwise_not", x)
     return bind(PRIMITIVES["bitwise_not"], x)
 
@@ -524,56 +642,116 @@ def _as_bool(x):
 
 
 def logical_and(x, y):
+    """Elementwise AND of truth values (bool result).
+
+    >>> tg.logical_and(tg.tensor([1, 0, 2]), tg.tensor([1, 1, 0]))
+    tensor([ True, False, False])
+    """
     return bitwise_and(_as_bool(x), _as_bool(y))
 
 
 def logical_or(x, y):
+    """Elementwise OR of truth values (bool result).
+
+    >>> tg.logical_or(tg.tensor([1, 0, 0]), tg.tensor([0, 0, 3]))
+    tensor([ True, False,  True])
+    """
     return bitwise_or(_as_bool(x), _as_bool(y))
 
 
 def logical_xor(x, y):
+    """Elementwise XOR of truth values (bool result).
+
+    >>> tg.logical_xor(tg.tensor([True, True]), tg.tensor([True, False]))
+    tensor([False,  True])
+    """
     return bitwise_xor(_as_bool(x), _as_bool(y))
 
 
 def logical_not(x):
+    """Elementwise NOT of truth values (bool result).
+
+    >>> tg.logical_not(tg.tensor([0.0, 2.0]))
+    tensor([ True, False])
+    """
     return bitwise_not(_as_bool(x))
 
 
 def isnan(x):
+    """Whether each element is nan.
+
+    >>> tg.isnan(tg.tensor([1.0, float('nan')]))
+    tensor([False,  True])
+    """
     if x.dtype.category != dt.FLOAT:
         return Tensor._make(np.zeros(x.shape, bool))
     return bind(PRIMITIVES["isnan"], x)
 
 
 def isinf(x):
+    """Whether each element is +inf or -inf.
+
+    >>> tg.isinf(tg.tensor([1.0, float('inf'), -float('inf')]))
+    tensor([False,  True,  True])
+    """
     if x.dtype.category != dt.FLOAT:
         return Tensor._make(np.zeros(x.shape, bool))
     return bind(PRIMITIVES["isinf"], x)
 
 
 def isfinite(x):
+    """Whether each element is neither inf nor nan.
+
+    >>> tg.isfinite(tg.tensor([1.0, float('inf'), float('nan')]))
+    tensor([ True, False, False])
+    """
     return logical_not(logical_or(isnan(x), isinf(x)))
 
 
 def isposinf(x):
+    """Whether each element is +inf.
+
+    >>> tg.isposinf(tg.tensor([float('inf'), -float('inf')]))
+    tensor([ True, False])
+    """
     return logical_and(isinf(x), gt(x, 0))
 
 
 def isneginf(x):
+    """Whether each element is -inf.
+
+    >>> tg.isneginf(tg.tensor([float('inf'), -float('inf')]))
+    tensor([False,  True])
+    """
     return logical_and(isinf(x), lt(x, 0))
 
 
 def isclose(x, y, rtol=1e-5, atol=1e-8, equal_nan=False):
+    """|x - y| <= atol + rtol * |y| elementwise (nan equal only with equal_nan).
+
+    >>> tg.isclose(tg.tensor([1.0, 2.0]), tg.tensor([1.0 + 1e-9, 2.1]))
+    tensor([ True, False])
+    """
     close = le(abs(sub(x, y)), add(atol, mul(rtol, abs(y))))
     close = logical_or(close, eq(x, y))
     return logical_or(close, logical_and(isnan(x), isnan(y))) if equal_nan else close
 
 
 def allclose(x, y, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
+    """Whether isclose holds everywhere (a Python bool).
+
+    >>> tg.allclose(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 2.0 + 1e-9]))
+    True
+    """
     return bool(isclose(x, y, rtol, atol, equal_nan).all())
 
 
 def equal(x, y) -> bool:
+    """Whether x and y have one shape and equal elements (a Python bool).
+
+    >>> tg.equal(tg.tensor([1, 2]), tg.tensor([1, 2]))
+    True
+    """
     return x.shape == y.shape and bool(eq(x, y).all())
 
 
@@ -581,7 +759,11 @@ def equal(x, y) -> bool:
 
 
 def where(condition, x=None, y=None):
-    """x where condition else y (broadcast, promoted); where(condition) alone gives nonzero indices."""
+    """x where condition else y (broadcast, promoted); where(condition) alone gives nonzero indices.
+
+    >>> tg.where(tg.tensor([True, False]), tg.tensor([1.0, 2.0]), 0.0)
+    tensor([1., 0.])
+    """
     if x is None and y is None:
         from .index import nonzero
 
@@ -602,7 +784,11 @@ def _select(cond, x, y):
 
 
 def clamp(x, min=None, max=None):
-    """Clamp x into [min, max] (tensors or numbers). The gradient passes where min <= x <= max."""
+    """Clamp x into [min, max] (tensors or numbers). The gradient passes where min <= x <= max.
+
+    >>> tg.clamp(tg.tensor([-2.0, 0.5, 3.0]), min=0.0, max=1.0)
+    tensor([0. , 0.5, 1. ])
+    """
     if min is None and max is None:
         raise ValueError("clamp: give at least one of min and max")
     out = x
@@ -621,15 +807,29 @@ clip = clamp
 
 
 def clamp_min(x, min):
+    """clamp(x, min=min).
+
+    >>> tg.clamp_min(tg.tensor([-1.0, 2.0]), 0.0)
+    tensor([0., 2.])
+    """
     return clamp(x, min=min)
 
 
 def clamp_max(x, max):
+    """clamp(x, max=max).
+
+    >>> tg.clamp_max(tg.tensor([-1.0, 2.0]), 0.0)
+    tensor([-1.,  0.])
+    """
     return clamp(x, max=max)
 
 
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
-    """Replaces nan, +inf and -inf by finite values (the dtype's largest and smallest by default)."""
+    """Replaces nan, +inf and -inf by finite values (the dtype's largest and smallest by default).
+
+    >>> tg.nan_to_num(tg.tensor([float('nan'), 1.0]), nan=0.0)
+    tensor([0., 1.])
+    """
     if x.dtype.category != dt.FLOAT:
         return x.clone()
     info = np.finfo(np.float32 if x.dtype is dt.bfloat16 else x.dtype.np)
@@ -641,7 +841,11 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
 
 
 def clone(x, *, memory_format=None):
-    """A copy of x with its own storage; gradients flow back to x."""
+    """A copy of x with its own storage; gradients flow back to x.
+
+    >>> tg.clone(tg.tensor([1, 2]))
+    tensor([1, 2])
+    """
     return bind(P.Cast, x, dtype=x.dtype)
 
 
@@ -660,3 +864,198 @@ _INPLACE = """add sub mul div true_divide floor_divide pow neg reciprocal square
     logit abs sign floor ceil trunc round frac clamp clip clamp_min clamp_max nan_to_num maximum minimum
     atan2 copysign bitwise_and bitwise_or bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift
     logical_and logical_or logical_not eq ne lt le gt ge"""
+
+
+# *** examples for the docstrings of the functions that factories make above (exp, eq, ...) and of those
+# beside the dispatch code (add, mul, ...); attached here, so that help() shows them and tests/test_doctests.py
+# runs them, without touching those definitions ***
+_EXAMPLES = {
+    "cast": ('x converted to a dtype (a differentiable copy between floating dtypes).', ">>> tg.cast(tg.tensor([1.7, -2.2]), tg.int64)\ntensor([ 1, -2])"),
+    "to": (None, ">>> tg.tensor([1, 2]).to(tg.float64)\ntensor([1., 2.], dtype=tg.float64)"),
+    "add": ("x + alpha * y, broadcast and promoted by PyTorch's rules.", ">>> tg.add(tg.tensor([1.0, 2.0]), tg.tensor([10.0, 20.0]), alpha=2)\ntensor([21., 42.])"),
+    "sub": ('x - alpha * y, broadcast and promoted.', ">>> tg.sub(tg.tensor([5, 6]), 1)\ntensor([4, 5])"),
+    "mul": ('x * y elementwise, broadcast and promoted.', ">>> tg.mul(tg.tensor([[1.0], [2.0]]), tg.tensor([3.0, 4.0]))\ntensor([[3., 4.],\n        [6., 8.]])"),
+    "div": (None, ">>> tg.div(tg.tensor([7.0, -7.0]), 2, rounding_mode='floor')\ntensor([ 3., -4.])"),
+    "floor_divide": ('x // y, rounding toward negative infinity (as Python and PyTorch).', ">>> tg.floor_divide(tg.tensor([7, -7]), 2)\ntensor([ 3, -4])"),
+    "rsub": ('y - alpha * x (the reflected subtraction).', ">>> tg.rsub(tg.tensor([1.0, 2.0]), 10)\ntensor([9., 8.])"),
+    "pow": (None, ">>> tg.pow(tg.tensor([1.0, 2.0, 3.0]), 2)\ntensor([1., 4., 9.])"),
+    "abs": ('|x|; the gradient at 0 is 0, as in PyTorch.', ">>> tg.abs(tg.tensor([-2, 3]))\ntensor([2, 3])"),
+    "sign": ('-1, 0 or 1 (the gradient is zero).', ">>> tg.sign(tg.tensor([-2.0, 0.0, 3.0]))\ntensor([-1.,  0.,  1.])"),
+    "floor": ('Rounds down.', ">>> tg.floor(tg.tensor([1.5, -1.5]))\ntensor([ 1., -2.])"),
+    "ceil": ('Rounds up.', ">>> tg.ceil(tg.tensor([1.5, -1.5]))\ntensor([ 2., -1.])"),
+    "trunc": ('Rounds toward zero.', ">>> tg.trunc(tg.tensor([1.7, -1.7]))\ntensor([ 1., -1.])"),
+    "eq": ('x == y elementwise (bool).', ">>> tg.eq(tg.tensor([1, 2]), tg.tensor([1, 3]))\ntensor([ True, False])"),
+    "ne": ('x != y elementwise (bool).', ">>> tg.ne(tg.tensor([1, 2]), 2)\ntensor([ True, False])"),
+    "lt": ('x < y elementwise (bool).', ">>> tg.lt(tg.tensor([1, 2]), 2)\ntensor([ True, False])"),
+    "le": ('x <= y elementwise (bool).', ">>> tg.le(tg.tensor([1, 2]), 1)\ntensor([ True, False])"),
+    "gt": ('x > y elementwise (bool).', ">>> tg.gt(tg.tensor([1.0, 2.0]), 1.5)\ntensor([False,  True])"),
+    "ge": ('x >= y elementwise (bool).', ">>> tg.ge(tg.tensor([1.0, 2.0]), 2.0)\ntensor([False,  True])"),
+    "bitwise_and": ('Bitwise AND of integer or bool tensors.', ">>> tg.bitwise_and(tg.tensor([12]), tg.tensor([10]))\ntensor([8])"),
+    "bitwise_or": ('Bitwise OR of integer or bool tensors.', ">>> tg.bitwise_or(tg.tensor([12]), tg.tensor([10]))\ntensor([14])"),
+    "bitwise_xor": ('Bitwise XOR of integer or bool tensors.', ">>> tg.bitwise_xor(tg.tensor([12]), tg.tensor([10]))\ntensor([6])"),
+    "bitwise_left_shift": (None, ">>> tg.bitwise_left_shift(tg.tensor([1, 3]), 2)\ntensor([ 4, 12])"),
+    "bitwise_right_shift": (None, ">>> tg.bitwise_right_shift(tg.tensor([16, -16]), 2)\ntensor([ 4, -4])"),
+    "exp": (None, ">>> tg.exp(tg.tensor([0.0, 1.0]))\ntensor([1.    , 2.7183])"),
+    "expm1": (None, ">>> tg.expm1(tg.tensor([0.0, 1e-10]))\ntensor([0., 0.])"),
+    "log": (None, ">>> tg.log(tg.tensor([1.0, 2.718281828]))\ntensor([0., 1.])"),
+    "log1p": (None, ">>> tg.log1p(tg.tensor([0.0, 1e-10]))\ntensor([0., 0.])"),
+    "sqrt": (None, ">>> tg.sqrt(tg.tensor([4, 9]))\ntensor([2., 3.])"),
+    "sin": (None, ">>> tg.sin(tg.tensor([0.0, 1.5707964]))\ntensor([0., 1.])"),
+    "cos": (None, ">>> tg.cos(tg.tensor([0.0, 3.1415927]))\ntensor([ 1., -1.])"),
+    "tan": (None, ">>> tg.tan(tg.tensor([0.0, 0.7853982]))\ntensor([0., 1.])"),
+    "asin": (None, ">>> tg.asin(tg.tensor([0.0, 1.0]))\ntensor([0.    , 1.5708])"),
+    "acos": (None, ">>> tg.acos(tg.tensor([1.0, 0.0]))\ntensor([0.    , 1.5708])"),
+    "atan": (None, ">>> tg.atan(tg.tensor([0.0, 1.0]))\ntensor([0.    , 0.7854])"),
+    "sinh": (None, ">>> tg.sinh(tg.tensor([0.0, 1.0]))\ntensor([0.    , 1.1752])"),
+    "cosh": (None, ">>> tg.cosh(tg.tensor([0.0, 1.0]))\ntensor([1.    , 1.5431])"),
+    "tanh": (None, ">>> tg.tanh(tg.tensor([0.0, 1.0]))\ntensor([0.    , 0.7616])"),
+    "asinh": (None, ">>> tg.asinh(tg.tensor([0.0, 1.0]))\ntensor([0.    , 0.8814])"),
+    "acosh": (None, ">>> tg.acosh(tg.tensor([1.0, 2.0]))\ntensor([0.   , 1.317])"),
+    "atanh": (None, ">>> tg.atanh(tg.tensor([0.0, 0.5]))\ntensor([0.    , 0.5493])"),
+    "sigmoid": (None, ">>> tg.sigmoid(tg.tensor([0.0, 2.0]))\ntensor([0.5   , 0.8808])"),
+    "erf": (None, ">>> tg.erf(tg.tensor([0.0, 1.0]))\ntensor([0.    , 0.8427])"),
+    "erfc": (None, ">>> tg.erfc(tg.tensor([0.0, 1.0]))\ntensor([1.    , 0.1573])"),
+}
+
+
+def _attach_examples():
+    for name, (summary, example) in _EXAMPLES.items():
+        fn = globals()[name]
+        doc = fn.__doc__ or summary
+        fn.__doc__ = f"{doc}\n\n{example}\n"
+
+
+_attach_examples()
+
+
+# *** more of PyTorch's elementwise names, composed of the ops above ***
+
+
+def deg2rad(x):
+    """Degrees to radians.
+
+    >>> tg.deg2rad(tg.tensor([180.0, 90.0]))
+    tensor([3.1416, 1.5708])
+    """
+    return mul(_float_of(x), math.pi / 180)
+
+
+def rad2deg(x):
+    """Radians to degrees.
+
+    >>> tg.rad2deg(tg.tensor([3.141592653589793]))
+    tensor([180.])
+    """
+    return mul(_float_of(x), 180 / math.pi)
+
+
+def _float_of(x):
+    return x if x.dtype.category == dt.FLOAT else x.to(dt.get_default_dtype())
+
+
+def hypot(x, y):
+    """sqrt(x^2 + y^2) without overflow or underflow in the squares.
+
+    >>> tg.hypot(tg.tensor([3.0, 1e200], dtype=tg.float64), tg.tensor([4.0, 1e200], dtype=tg.float64))
+    tensor([5.0000e+000, 1.4142e+200], dtype=tg.float64)
+    """
+    ax, ay = abs(x), abs(y)
+    big, small = maximum(ax, ay), minimum(ax, ay)
+    zero = eq(big, 0)
+    safe = where(zero, 1.0, big)
+    r = div(where(zero, 0.0, small), safe)
+    # NOTE: inf beside inf or nan would give inf/inf = nan; hypot(inf, anything) is inf, as in C
+    out = where(zero, 0.0, mul(safe, sqrt(add(1.0, mul(r, r)))))
+    return where(logical_or(isinf(x), isinf(y)), math.inf, out)
+
+
+def heaviside(x, values):
+    """0 where x < 0, values where x == 0, 1 where x > 0 (and 0 at nan, as torch.heaviside).
+
+    >>> tg.heaviside(tg.tensor([-1.0, 0.0, 2.0]), tg.tensor([0.5]))
+    tensor([0. , 0.5, 1. ])
+    """
+    d = dt.result_type(x, values)
+    return where(eq(x, 0), _as_operand(values, d), where(gt(x, 0), _as_operand(1, d), _as_operand(0, d)))
+
+
+def float_power(x, y):
+    """x ** y computed in float64, as torch.float_power.
+
+    >>> tg.float_power(tg.tensor([2, 3]), 2)
+    tensor([4., 9.], dtype=tg.float64)
+    """
+    return pow(_as_operand(x, dt.float64), _as_operand(y, dt.float64))
+
+
+def ldexp(x, y):
+    """x * 2 ** y.
+
+    >>> tg.ldexp(tg.tensor([1.0, 3.0]), tg.tensor([3, -1]))
+    tensor([8. , 1.5])
+    """
+    return mul(x, exp2(_float_of(y) if isinstance(y, Tensor) else float(y)))
+
+
+def gcd(x, y):
+    """The greatest common divisor of integer tensors (non-negative; gcd(0, 0) = 0), by Euclid's algorithm.
+
+    >>> tg.gcd(tg.tensor([12, -9, 0]), tg.tensor([18, 6, 5]))
+    tensor([6, 3, 5])
+    """
+    a, b = abs(x), abs(y)
+    a, b = (_as_operand(v, dt.result_type(x, y)) for v in (a, b))
+    if a.dtype.category == dt.FLOAT or a.dtype is dt.bool_:
+        raise TypeError(f"gcd: expects integer tensors, got {a.dtype.name}")
+    a, b = _broadcast_pair(a, b)
+    while bool(ne(b, 0).any()):  # at most ~90 rounds for int64 (consecutive Fibonacci numbers are the worst case)
+        nz = ne(b, 0)
+        a, b = where(nz, b, a), where(nz, remainder(a, where(nz, b, 1)), 0)
+    return a
+
+
+def lcm(x, y):
+    """The least common multiple of integer tensors (non-negative; 0 if either is 0).
+
+    >>> tg.lcm(tg.tensor([4, 6, 0]), tg.tensor([6, 4, 3]))
+    tensor([12, 12,  0])
+    """
+    g = gcd(x, y)
+    return abs(mul(floor_divide(x, where(eq(g, 0), 1, g)), y))
+
+
+def _broadcast_pair(a, b):
+    return _broadcast("broadcast", a, b)
+
+
+def is_floating_point(x):
+    """Whether x has a floating dtype.
+
+    >>> tg.is_floating_point(tg.tensor([1.0])), tg.is_floating_point(tg.tensor([1]))
+    (True, False)
+    """
+    return x.dtype.is_floating_point
+
+
+def is_signed(x):
+    """Whether x's dtype can hold negative values.
+
+    >>> tg.is_signed(tg.tensor([1], dtype=tg.uint8)), tg.is_signed(tg.tensor([1]))
+    (False, True)
+    """
+    return x.dtype not in (dt.bool_, dt.uint8) and not x.dtype.name.startswith("uint")
+
+
+def is_nonzero(x):
+    """Whether a one-element tensor is nonzero (an error for any other size), as torch.is_nonzero.
+
+    >>> tg.is_nonzero(tg.tensor([0.5]))
+    True
+    """
+    if x.numel() != 1:
+        raise RuntimeError(f"is_nonzero: expects a tensor with exactly one element, got shape {tuple(x.shape)}")
+    return bool(x.reshape(()).item() != 0)
+
+
+_METHODS += """ deg2rad rad2deg hypot heaviside float_power ldexp gcd lcm is_floating_point is_signed is_nonzero"""
+_INPLACE += """ deg2rad rad2deg hypot heaviside ldexp gcd lcm"""

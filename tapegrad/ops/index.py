@@ -171,6 +171,11 @@ def setitem(x: Tensor, key, value) -> None:
 
 
 def index_put(x, indices, values, accumulate=False):
+    """x with values at the positions of the index tensors (accumulated with accumulate=True).
+
+    >>> tg.index_put(tg.zeros(3), (tg.tensor([0, 2]),), tg.tensor([1.0, 2.0]))
+    tensor([1., 0., 2.])
+    """
     enc, idx = _encode_advanced(x, list(indices) + [slice(None)] * (x.ndim - len(indices)))
     return index_put_key(x, enc, idx, values, accumulate)
 
@@ -207,7 +212,12 @@ def _check_index(op, x, index, dim, src=None):
 
 
 def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
-    """out[i][j] = x[index[i][j]][j] for dim=0 (and likewise for other dims)."""
+    """out[i][j] = x[index[i][j]][j] for dim=0 (and likewise for other dims).
+
+    >>> tg.gather(tg.tensor([[1, 2], [3, 4]]), 1, tg.tensor([[1], [0]]))
+    tensor([[2],
+            [3]])
+    """
     d = norm_dim("gather", dim, x.ndim)
     _check_index("gather", x, index, d)
     enc, idx = _grid(index, d)
@@ -215,6 +225,11 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
 
 
 def take_along_dim(x: Tensor, indices: Tensor, dim=None) -> Tensor:
+    """x's values at indices along dim (numpy's take_along_axis).
+
+    >>> tg.take_along_dim(tg.tensor([[10, 30, 20]]), tg.tensor([[0, 2]]), 1)
+    tensor([[10, 20]])
+    """
     if dim is None:
         return gather(x.flatten(), 0, indices.flatten())
     d = norm_dim("take_along_dim", dim, x.ndim)
@@ -239,7 +254,11 @@ def _scatter(op, x, dim, index, src, accumulate):
 
 
 def scatter(x: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=None) -> Tensor:
-    """out = x with out[index[i][j]][j] = src[i][j] (dim=0); reduce='add' accumulates."""
+    """out = x with out[index[i][j]][j] = src[i][j] (dim=0); reduce='add' accumulates.
+
+    >>> tg.scatter(tg.zeros(3), 0, tg.tensor([2, 0]), tg.tensor([5.0, 7.0]))
+    tensor([7., 0., 5.])
+    """
     if src is None:
         src = value
     if reduce not in (None, "add", "sum"):
@@ -248,6 +267,11 @@ def scatter(x: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce=
 
 
 def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """x with src added at index along dim (repeated indices accumulate).
+
+    >>> tg.scatter_add(tg.zeros(3), 0, tg.tensor([0, 0, 2]), tg.tensor([1.0, 2.0, 3.0]))
+    tensor([3., 0., 3.])
+    """
     return _scatter("scatter_add", x, dim, index, src, True)
 
 
@@ -320,6 +344,12 @@ def _cat_last(a, b):
 
 
 def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The slices of x at index along dim.
+
+    >>> tg.index_select(tg.tensor([[1, 2], [3, 4]]), 0, tg.tensor([1, 1]))
+    tensor([[3, 4],
+            [3, 4]])
+    """
     d = norm_dim("index_select", dim, x.ndim)
     if index.ndim > 1:
         raise ValueError(f"index_select: index must be 0-D or 1-D, got shape {tuple(index.shape)}")
@@ -327,12 +357,22 @@ def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
 
 
 def index_add(x: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    """x with alpha * source added at index along dim.
+
+    >>> tg.index_add(tg.zeros(3), 0, tg.tensor([0, 2]), tg.tensor([1.0, 2.0]))
+    tensor([1., 0., 2.])
+    """
     d = norm_dim("index_add", dim, x.ndim)
     enc, idx = _encode_advanced(x, [slice(None)] * d + [index] + [slice(None)] * (x.ndim - d - 1))
     return index_put_key(x, enc, idx, source * alpha if alpha != 1 else source, accumulate=True)
 
 
 def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
+    """x with value where mask is True.
+
+    >>> tg.masked_fill(tg.tensor([1.0, 2.0]), tg.tensor([True, False]), 0.0)
+    tensor([0., 2.])
+    """
     if mask.dtype is not dt.bool_:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got {mask.dtype.name}")
     v = value if isinstance(value, Tensor) else _as_operand(value, x.dtype)
@@ -340,11 +380,22 @@ def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
 
 
 def masked_select(x: Tensor, mask: Tensor) -> Tensor:
+    """The elements of x where mask is True, as a vector.
+
+    >>> tg.masked_select(tg.tensor([1, 2, 3]), tg.tensor([True, False, True]))
+    tensor([1, 3])
+    """
     shape = broadcast_shapes(x.shape, mask.shape)  # the project's helper: its error names both shapes
     return getitem(x.broadcast_to(shape), mask.broadcast_to(shape))
 
 
 def nonzero(x: Tensor, *, as_tuple=False):
+    """The indices of the nonzero elements, (n, ndim) (or a tuple of vectors with as_tuple).
+
+    >>> tg.nonzero(tg.tensor([0, 3, 0, 4]))
+    tensor([[1],
+            [3]])
+    """
     nz = np.nonzero(x._data if x.ndim else x._data.reshape(1))
     if as_tuple:
         return tuple(Tensor._make(a.astype(np.int64)) for a in nz)
@@ -352,6 +403,12 @@ def nonzero(x: Tensor, *, as_tuple=False):
 
 
 def argwhere(x: Tensor) -> Tensor:
+    """torch.argwhere: nonzero.
+
+    >>> tg.argwhere(tg.tensor([[0, 1], [1, 0]]))
+    tensor([[0, 1],
+            [1, 0]])
+    """
     return nonzero(x)
 
 
@@ -360,3 +417,81 @@ _METHODS = """gather take_along_dim scatter scatter_add scatter_reduce index_sel
     nonzero argwhere index_put index_put_"""
 # of those, the ones that also get an in-place form tensor.name_(...)
 _INPLACE = """masked_fill scatter scatter_add scatter_reduce index_add"""
+
+
+# *** PyTorch's out-of-place copy / fill / scatter of slices (a clone written in place: differentiable) ***
+
+
+def _written(x, key, value):
+    out = x.clone()
+    setitem(out, key, value)
+    return out
+
+
+def _dim_key(x, dim, index, op):
+    from .shape import norm_dim
+
+    d = norm_dim(op, dim, x.ndim)
+    return (slice(None),) * d + (index,)
+
+
+def index_copy(x, dim, index, source):
+    """x with source's slices copied to the positions index along dim.
+
+    >>> tg.index_copy(tg.zeros(3), 0, tg.tensor([2, 0]), tg.tensor([5.0, 7.0]))
+    tensor([7., 0., 5.])
+    """
+    return _written(x, _dim_key(x, dim, index, "index_copy"), source)
+
+
+def index_fill(x, dim, index, value):
+    """x with value at the positions index along dim.
+
+    >>> tg.index_fill(tg.tensor([[1, 2], [3, 4]]), 1, tg.tensor([0]), -1)
+    tensor([[-1,  2],
+            [-1,  4]])
+    """
+    return _written(x, _dim_key(x, dim, index, "index_fill"), value)
+
+
+def select_scatter(x, src, dim, index):
+    """x with src written into the slice at index along dim.
+
+    >>> tg.select_scatter(tg.zeros(2, 2), tg.tensor([1.0, 2.0]), 0, 1)
+    tensor([[0., 0.],
+            [1., 2.]])
+    """
+    return _written(x, _dim_key(x, dim, index, "select_scatter"), src)
+
+
+def slice_scatter(x, src, dim=0, start=None, end=None, step=1):
+    """x with src written into the slice start:end:step along dim.
+
+    >>> tg.slice_scatter(tg.zeros(4), tg.tensor([1.0, 2.0]), start=0, step=2)
+    tensor([1., 0., 2., 0.])
+    """
+    return _written(x, _dim_key(x, dim, slice(start, end, step), "slice_scatter"), src)
+
+
+def diagonal_scatter(x, src, offset=0, dim1=0, dim2=1):
+    """x with src written onto its offset-th diagonal in the (dim1, dim2) planes.
+
+    >>> tg.diagonal_scatter(tg.zeros(2, 2), tg.tensor([1.0, 2.0]))
+    tensor([[1., 0.],
+            [0., 2.]])
+    """
+    from .shape import norm_dim, permute
+
+    a, b = norm_dim("diagonal_scatter", dim1, x.ndim), norm_dim("diagonal_scatter", dim2, x.ndim)
+    rest = [i for i in range(x.ndim) if i not in (a, b)]
+    order = rest + [a, b]
+    y = permute(x, order).clone()
+    n, m = y.shape[-2], y.shape[-1]
+    rows = np.arange(max(0, -offset), min(n, m - offset)) if m - offset > 0 else np.arange(0)
+    i, j = Tensor._make(rows.astype(np.int64)), Tensor._make((rows + offset).astype(np.int64))
+    setitem(y, (Ellipsis, i, j), src)
+    return permute(y, [order.index(k) for k in range(x.ndim)])
+
+
+_METHODS += """ index_copy index_fill select_scatter slice_scatter diagonal_scatter"""
+_INPLACE += """ index_copy index_fill"""

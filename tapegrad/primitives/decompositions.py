@@ -246,3 +246,133 @@ class Svd(_Matrix):
             du = du + (dxs[0] @ v - u @ dp) / s.unsqueeze(-2)
         dv = v @ (f * (sds + _t(sds)))
         return cat([du, dp.diagonal(0, -2, -1).unsqueeze(-2), _t(dv)], -2)
+
+
+# *** LU, solve and triangular solve (torch.linalg's lu_factor / lu / lu_solve, solve, solve_triangular) ***
+
+
+def _two(op, a, b):
+    _square(op, a)
+    if len(b.shape) < 2 or b.shape[:-2] != a.shape[:-2] or b.shape[-2] != a.shape[-1]:
+        raise ValueError(f"{op}: expected a (..., n, n) and b (..., n, k) with equal batch shapes, got {a.shape} "
+                         f"and {b.shape}")
+    if b.dtype is not a.dtype:
+        raise TypeError(f"{op}: a and b must have one dtype, got {a.dtype.name} and {b.dtype.name}")
+
+
+class _MatrixPair(_Matrix):
+    def batch(self, xs, bdims, **params):
+        size = batching.batch_size(xs, bdims)
+        a, b = (batching.at_front(x, d, size) for x, d in zip(xs, bdims))
+        from .base import bind
+
+        return bind(self, a, b, **params), 0
+
+
+@register
+class Lu(_Matrix):
+    """LU with partial pivoting of square matrices, packed (..., n + 2, n): rows 0..n-1 hold L (strictly below
+    the diagonal, unit diagonal implied) and U (on and above it), row n the LAPACK pivots (1-based, as floats:
+    row i was swapped with row pivots[i]), row n + 1 the permutation perm with A[perm] = L U. The two index rows
+    carry no gradient. vjp (square; as torch's linalg_lu_backward):
+    gA = P L^-T [tril(L^T gL, -1) + triu(gU U^T)] U^-T."""
+
+    saves_out = True
+    vjp_reads_inputs = False
+
+    def shape(self, a):
+        _square("lu", a)
+        n = a.shape[-1]
+        return AVal(a.shape[:-2] + (n + 2, n), a.dtype)
+
+    @staticmethod
+    def unpack(out):
+        """(L, U, P^T) of a packed LU; P^T A = L U."""
+        n = out.shape[-1]
+        lu = out.narrow(-2, 0, n)
+        eye = _eye_like(lu)
+        perm = out.narrow(-2, n + 1, 1).squeeze(-2)
+        from ..ops.creation import arange
+
+        pt = (perm.unsqueeze(-1) == arange(n, dtype=out.dtype)).to(out.dtype)
+        return lu.tril(-1) + eye, lu.triu(), pt
+
+    def vjp(self, g, a, *, out):
+        n = out.shape[-1]
+        low, up, pt = self.unpack(out)
+        gp = g.narrow(-2, 0, n)
+        inner = (_t(low) @ gp.tril(-1)).tril(-1) + (gp.triu() @ _t(up)).triu()
+        # P L^-T inner U^-T, with the triangular inverses as solves
+        y = bind_tri(_t(low), inner, upper=True, unit=True)
+        return (_t(pt) @ _t(bind_tri(up, _t(y), upper=True, unit=False)),)  # (U^-1 y^T)^T = y U^-T
+
+    def jvp(self, dxs, xs, out):
+        from ..ops.shape import cat
+
+        n = out.shape[-1]
+        low, up, pt = self.unpack(out)
+        # X = L^-1 P^T dA U^-1; dL = L tril(X, -1), dU = triu(X) U
+        y = bind_tri(low, pt @ dxs[0], upper=False, unit=True)
+        x = _t(bind_tri(up, _t(y), upper=True, unit=False, transpose=True))
+        d = low @ x.tril(-1) + x.triu() @ up
+        return cat([d, out.narrow(-2, n, 2).zeros_like()], -2)
+
+
+def bind_tri(a, b, *, upper, unit, transpose=False):
+    """tri(a)^-1 b, or tri(a)^-T b with transpose (the solve with the transposed triangle)."""
+    from .base import bind
+
+    if transpose:
+        return bind(TriangularSolve, _t(a), b, upper=not upper, unit=unit)
+    return bind(TriangularSolve, a, b, upper=upper, unit=unit)
+
+
+@register
+class Solve(_MatrixPair):
+    """x = a^-1 b for square a (..., n, n) and b (..., n, k) (LAPACK gesv). vjp: gb = a^-T g, ga = -gb x^T."""
+
+    saves, saves_out = (0,), True
+
+    def shape(self, a, b):
+        _two("solve", a, b)
+        return AVal(b.shape, b.dtype)
+
+    def vjp(self, g, a, b, *, out):
+        from .base import bind
+
+        gb = bind(self, _t(a), g)
+        return -(gb @ _t(out)), gb
+
+    def jvp(self, dxs, xs, out):
+        from .base import bind
+
+        da, db = dxs
+        rhs = db if da is None else (-(da @ out) if db is None else db - da @ out)
+        return bind(self, xs[0], rhs)
+
+
+@register
+class TriangularSolve(_MatrixPair):
+    """x = tri(a)^-1 b, tri(a) the lower (upper=False) or upper triangle of a, with a unit diagonal when unit.
+    Only that triangle is read, so a's gradient is masked to it: ga = -tri(gb x^T), gb = tri(a)^-T g."""
+
+    name = "triangular_solve"
+    saves, saves_out = (0,), True
+
+    def shape(self, a, b, *, upper, unit):
+        _two("solve_triangular", a, b)
+        return AVal(b.shape, b.dtype)
+
+    @staticmethod
+    def mask(m, upper, unit):
+        return (m.triu(1 if unit else 0)) if upper else m.tril(-1 if unit else 0)
+
+    def vjp(self, g, a, b, *, out, upper, unit):
+        gb = bind_tri(a, g, upper=upper, unit=unit, transpose=True)
+        return -self.mask(gb @ _t(out), upper, unit), gb
+
+    def jvp(self, dxs, xs, out, *, upper, unit):
+        da, db = dxs
+        rhs = db if da is None else (-(self.mask(da, upper, unit) @ out) if db is None
+                                     else db - self.mask(da, upper, unit) @ out)
+        return bind_tri(xs[0], rhs, upper=upper, unit=unit)

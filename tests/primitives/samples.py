@@ -567,7 +567,36 @@ def _random_bits(rng):
               label="negative key float32")]
 
 
+def _polygamma(rng):
+    return [Case([_uniform(rng, s, 0.5, 3)], {"n": n}) for s, n in zip(SHAPES, (0, 1, 2, 3))] + [
+        Case([_uniform(rng, (3,), -2.8, -2.2)], {"n": 1}, label="negative")]
+
+
+def _zeta(rng):
+    # differentiable in q only (diff=(1,)), as in PyTorch
+    return [Case([_uniform(rng, s, 1.5, 4), _uniform(rng, s, 0.5, 3)], diff=(1,)) for s in SHAPES]
+
+
+SPECIAL_DOMAINS = {
+    "lgamma": lambda rng: [Case([_uniform(rng, s, 0.3, 4)]) for s in SHAPES] + [
+        Case([_off_grid(rng, (4,), -3, 0)], label="negative")],
+    "polygamma": _polygamma,
+    "erfinv": _unary(-0.95, 0.95),
+    "erfcx": _unary(-2, 5),
+    "ndtri": _unary(0.02, 0.98),
+    "i0": _unary(-3, 3),
+    "i0e": _unary(0.2, 3, signed=True),
+    "i1": _unary(-3, 3),
+    "i1e": _unary(0.2, 3, signed=True),
+    "zeta": _zeta,
+    # differentiable in x only (diff=(1,)); x on both sides of max(1, a), where the algorithm switches
+    "gammainc": lambda rng: [Case([_uniform(rng, s, 0.5, 4), _uniform(rng, s, 0.2, 6)], diff=(1,)) for s in SHAPES],
+    "gammaincc": lambda rng: [Case([_uniform(rng, s, 0.5, 4), _uniform(rng, s, 0.2, 6)], diff=(1,)) for s in SHAPES],
+}
+
+
 SAMPLES = {
+    **SPECIAL_DOMAINS,
     "random_bits": _random_bits,
     # collectives need a process group: their rules are checked on 1, 2 and 3 ranks in tests/distributed/
     **{name: lambda rng: [] for name in ("all_reduce", "all_gather", "reduce_scatter", "broadcast_from")},
@@ -621,6 +650,12 @@ SAMPLES = {
     "eigh": lambda rng: [Case([_spd(rng, 3)], smooth=True, tol=1e-5)],
     "qr": lambda rng: [Case([_well_conditioned(rng, 3)]), Case([rng.normal(size=(4, 2))])],
     "svd": lambda rng: [Case([_distinct_svd(rng, 3, 3)], tol=1e-5), Case([_distinct_svd(rng, 4, 2)], tol=1e-5)],
+    "lu": lambda rng: [Case([_well_conditioned(rng, 3)]), Case([_well_conditioned(rng, 2, batch=(2,))])],
+    "solve": lambda rng: [Case([_well_conditioned(rng, 3), rng.normal(size=(3, 2))]),
+                          Case([_well_conditioned(rng, 2, batch=(2,)), rng.normal(size=(2, 2, 1))])],
+    "triangular_solve": lambda rng: [
+        Case([_well_conditioned(rng, 3), rng.normal(size=(3, 2))], {"upper": up, "unit": unit})
+        for up in (False, True) for unit in (False, True)],
     "unfold": _unfold,
     "fold": _fold,
 }
