@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...trace.ir import Graph, Var
-from ..executor import FRESH, OWNED, VIEW, CallStep, IntoStep, PlanCore, Step, blas_matmul
+from ..executor import FRESH, OWNED, VIEW, CallStep, IntoStep, PlanCore, Step, blas_matmul, data_pointer
 from ..plan import FRESH_RESULTS
 from .fuse import Kernel, fuse, reads
 from . import compiler, lower, render
@@ -103,6 +103,8 @@ class KernelStep(Step):
     static: list = field(default_factory=list)  # (slot, buffer)
     fail: object = None  # (env, status) -> the exception to raise when the kernel returns nonzero
 
+    quiet = True
+
     def run(self, env):
         ptrs, keep = self.ptrs, []  # keep: contiguous copies alive until the kernel has read them
         for j, s, want in self.dyn:
@@ -110,10 +112,10 @@ class KernelStep(Step):
             if type(a) is not np.ndarray or a.dtype != want or not a.flags.c_contiguous:
                 a = np.ascontiguousarray(a, dtype=want)
                 keep.append(a)
-            ptrs[j] = a.ctypes.data
+            ptrs[j] = data_pointer(a)
         for j, s, shape, dtype in self.fresh:
             b = env[s] = np.empty(shape, dtype)
-            ptrs[j] = b.ctypes.data
+            ptrs[j] = data_pointer(b)
         if DEBUG:
             t = time.perf_counter()
             bad = self.fn(ptrs)
@@ -151,6 +153,7 @@ class CPlan:
         self.allocated = self.core.stats["allocated"]
         self.steps = [self._step(x, loads) for x in items]
         self._kernel_steps = [s for s in self.steps if isinstance(s, KernelStep)]
+        self._quiet = all(s.quiet for s in self.steps)
 
     def _step(self, x, loads):
         slots, buffers = self.core.slots, self.core.buffers
@@ -219,4 +222,4 @@ class CPlan:
         with self._running:
             if self.kernels:
                 self._load()
-            return self.core.run(self.steps, feed)
+            return self.core.run(self.steps, feed, self._quiet)
