@@ -140,6 +140,7 @@ class PlanCore:
         self._alias_roots(items, kinds)
         self._liveness(graph, items)
         self._allocate(items, kinds)
+        self._static_views(items, kinds)
 
     def _number_slots(self, graph, items):
         slots: dict = {}
@@ -227,13 +228,41 @@ class PlanCore:
                     last[s] = -1
         self.stats = {"allocated": allocated, "reused": reused}
 
+    def _static_views(self, items, kinds):
+        """static[slot]: views of plan buffers (and of constants) computed once, when the plan is built. A reshape,
+        permute or slice of a buffer is the same view on every call, so it needs no step at run time: the plans
+        drop its step (`pairs`), and a kernel reading it gets its pointer once. A view whose numpy implementation
+        copies (a reshape of a strided value) stays a step."""
+        fixed = {**self.consts, **self.buffers}
+        self.static = {}
+        for x in items:
+            prim = getattr(x, "prim", None)
+            if prim is None or prim.multiple_results or len(x.outputs) != 1:
+                continue
+            s = self.slots[x.outputs[0].id]
+            ins = [self.slots[u.id] for u in x.inputs]
+            if kinds.get(s) != VIEW or s in self.output_slots or not ins or not all(i in fixed for i in ins):
+                continue
+            with np.errstate(all="ignore"):
+                value = prim.impl(*[fixed[i] for i in ins], **x.params)
+            if type(value) is np.ndarray and any(np.may_share_memory(value, fixed[i]) for i in ins):
+                self.static[s] = fixed[s] = value
+
+    def pairs(self, steps: list) -> list:
+        """(step, slots released after it) for the steps that run on each call: all but the static views'."""
+        return [(step, dead) for step, x, dead in zip(steps, self.items, self.release)
+                if not (len(x.outputs) == 1 and self.slots[x.outputs[0].id] in self.static)]
+
     def run(self, steps: list, feed: list, quiet: bool = False) -> list:
-        """Run `steps` (one per item, in order) on the input arrays `feed`; the graph's output arrays. `quiet`:
-        every step is (Step.quiet), so numpy's error state need not be set (np.errstate costs about 2 us)."""
+        """Run `steps` ((step, released slots) pairs: `pairs`) on the input arrays `feed`; the graph's output
+        arrays. `quiet`: every step is (Step.quiet), so numpy's error state need not be set (np.errstate costs about
+        2 us)."""
         env = self._env
-        if env is None:  # the slots with the constants filled in, copied on each call
+        if env is None:  # the slots with the constants and static views filled in, copied on each call
             env = self._env = [None] * self.n_slots
             for s, c in self.consts.items():
+                env[s] = c
+            for s, c in self.static.items():
                 env[s] = c
         env = env.copy()
         for s, x in zip(self.input_slots, feed):
@@ -248,8 +277,9 @@ class PlanCore:
             out[j] = np.array(out[j], copy=True)
         return out
 
-    def _run_steps(self, steps, env):
-        for step, dead in zip(steps, self.release):
+    @staticmethod
+    def _run_steps(pairs, env):
+        for step, dead in pairs:
             step.run(env)
             if dead:
                 for s in dead:

@@ -153,7 +153,8 @@ class CPlan:
         self.allocated = self.core.stats["allocated"]
         self.steps = [self._step(x, loads) for x in items]
         self._kernel_steps = [s for s in self.steps if isinstance(s, KernelStep)]
-        self._quiet = all(s.quiet for s in self.steps)
+        self._pairs = self.core.pairs(self.steps)
+        self._quiet = all(s.quiet for s, _ in self._pairs)
 
     def _step(self, x, loads):
         slots, buffers = self.core.slots, self.core.buffers
@@ -165,13 +166,15 @@ class CPlan:
         return CallStep(ins, outs, x.prim.name, impl=x.prim.impl, params=x.params, multi=x.prim.multiple_results)
 
     def _kernel_step(self, x, name, args):
-        slots, consts, buffers = self.core.slots, self.core.consts, self.core.buffers
+        slots, buffers = self.core.slots, self.core.buffers
+        fixed = {**self.core.consts, **self.core.static}  # arrays whose memory is the same on every call
         ptrs = (ctypes.c_void_p * (len(args) + len(x.outputs)))()
         dyn, fresh = [], []
         for j, v in enumerate(args):
             s = slots[v.id]
-            if s in consts or s in buffers:
-                ptrs[j] = (consts.get(s) if s in consts else buffers[s]).ctypes.data
+            a = fixed.get(s, buffers.get(s))
+            if a is not None and a.dtype == v.dtype.np and a.flags.c_contiguous:
+                ptrs[j] = a.ctypes.data
             else:
                 dyn.append((j, s, v.dtype.np))
         for j, v in enumerate(x.outputs, start=len(args)):
@@ -222,4 +225,4 @@ class CPlan:
         with self._running:
             if self.kernels:
                 self._load()
-            return self.core.run(self.steps, feed, self._quiet)
+            return self.core.run(self._pairs, feed, self._quiet)
