@@ -189,6 +189,12 @@ class PlanCore:
                 last[r] = len(items)
             if roots:
                 self.copy_out.append(j)  # a view of a plan buffer: copied before it is returned
+        # outputs that are new arrays of this call's own, which no other output or input shares: a caller may keep
+        # them without a copy (tg.function's .grad write-backs)
+        inputs = set(self.input_slots)
+        self.unique_outputs = {j for j, s in enumerate(self.output_slots)
+                               if j in self.copy_out or (self.kinds.get(s) == FRESH and s not in inputs
+                                                         and self.output_slots.count(s) == 1)}
         keep = set(self.output_slots)
         release = [[] for _ in items]
         for i, x in enumerate(items):

@@ -259,13 +259,12 @@ class ConcreteFunction:
                 t = t[1].grad
             t._data[...] = val
             t._version.value += 1
-        rest = rest[len(self.writebacks):]
-        k = 0
+        k, unique = n + len(self.writebacks), getattr(getattr(self._plan, "core", None), "unique_outputs", ())
         for t, none in self.grad_writes:
             if none:
                 t.grad = None
-            else:
-                t.grad = Tensor._make(np.array(rest[k], copy=True))
+            else:  # a new array no other output shares is kept as it is (a 1.6 MB copy per W1 step otherwise)
+                t.grad = Tensor._make(outs[k] if k in unique else np.array(outs[k], copy=True))
                 k += 1
         return unflatten(self.out_struct, [Tensor._make(r) for r in results])
 

@@ -122,3 +122,42 @@ def test_data_pointer_matches_ctypes():
         assert data_pointer(a) == a.ctypes.data
     # the pointer addresses the data: read the element back through it
     assert ctypes.c_double.from_address(data_pointer(base[3:, 2:])).value == base[3, 2]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_grads_written_by_a_compiled_step_are_kept_and_not_shared(backend):
+    # the .grad arrays a step writes are the plan's new outputs, kept without a copy: they must be right, stay
+    # unchanged by the next call, and not be the array returned as a result (which the caller may change)
+    def make():
+        tg.manual_seed(0)
+        model = tg.nn.Linear(3, 2)
+        opt = tg.optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            loss = model(x).square().sum()
+            loss.backward()
+            opt.step()
+            return loss, model.weight.grad  # the same value as a result and as the .grad write-back
+
+        return model, step
+
+    model, step = make()
+    eager_model, eager_step = make()
+    f = tg.function(step, backend=backend)
+    x1, x2 = _t(4, 3, seed=1), _t(4, 3, seed=2)
+    _, g_out = f(x1)
+    eager_step(x1)
+    g1, b1 = model.weight.grad, model.bias.grad
+    np.testing.assert_allclose(g1.numpy(), eager_model.weight.grad.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(b1.numpy(), eager_model.bias.grad.numpy(), rtol=1e-5)
+    assert not np.shares_memory(g1.numpy(), g_out.numpy())
+    g_out.numpy()[...] = 0  # the caller's result: .grad does not change with it
+    np.testing.assert_allclose(g1.numpy(), eager_model.weight.grad.numpy(), rtol=1e-5)
+    kept = b1.numpy().copy()
+    f(x2)
+    eager_step(x2)
+    np.testing.assert_array_equal(b1.numpy(), kept)  # the next call writes new arrays
+    assert not np.shares_memory(model.bias.grad.numpy(), b1.numpy())
+    np.testing.assert_allclose(model.bias.grad.numpy(), eager_model.bias.grad.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(model.weight.numpy(), eager_model.weight.numpy(), rtol=1e-5)
