@@ -196,8 +196,18 @@ class ConcreteFunction:
         if self._plan is None:
             from ..backends.base import compile_graph
 
+            self.graph.in_place = self._in_place()
             self._plan = compile_graph(self.graph, self.backend)
         return self._plan
+
+    def _in_place(self) -> dict:
+        """{output index: input index} for the write-backs into captured tensors: a backend may write such an
+        output straight into the input's array (the C plan does where nothing can tell), and then the copy after
+        the call is skipped (`val is t._data`)."""
+        n_in = len(self.graph.inputs) - len(self.captures)
+        first = len(self.graph.outputs) - len(self.writebacks) - sum(1 for _, none in self.grad_writes if not none)
+        where = {id(c): n_in + k for k, c in enumerate(self.captures) if not isinstance(c, tuple)}
+        return {first + j: where[id(t)] for j, t in enumerate(self.writebacks) if id(t) in where}
 
     def specialise(self, leaves) -> ConcreteFunction:
         """The function for the concrete sizes of these inputs: itself when its graph has no symbolic sizes, else
@@ -257,7 +267,8 @@ class ConcreteFunction:
         for t, val in zip(self.writebacks, rest):
             if isinstance(t, tuple):  # the .grad of a captured tensor, as it is now
                 t = t[1].grad
-            t._data[...] = val
+            if val is not t._data:  # (it is when the plan wrote the new value in place)
+                t._data[...] = val
             t._version.value += 1
         k, unique = n + len(self.writebacks), getattr(getattr(self._plan, "core", None), "unique_outputs", ())
         for t, none in self.grad_writes:
