@@ -52,6 +52,7 @@ FLOAT_ACC_MAX = 4096  # float32 rows up to this length sum in float; longer ones
 SPILL_BYTES = 1 << 16  # per-chunk row buffers (on the stack) for full values carried between phases
 STACK_BYTES = 1 << 16  # per-chunk column partials up to this size live on the stack, larger ones on the heap
 BLOCK = 64  # columns per block in the columns layout
+MIN_INNER = 16  # inner elements per row for an elementwise kernel with trailing broadcasts to loop by rows
 INTERLEAVE = 4  # copies of a flat loop body over a long dependency chain (`interleave`)
 DEEP_CHAIN = 64  # members in a chain of dependent operations from which a flat loop body is interleaved
 NOMEM = 2  # what a fused kernel returns when a heap buffer cannot be allocated (0: success)
@@ -144,6 +145,21 @@ def interleave(kernel) -> int:
     if parallel(kernel) or n % (INTERLEAVE * 8) or depth(kernel) < DEEP_CHAIN:
         return 1
     return INTERLEAVE
+
+
+def broadcast_split(kernel) -> int:
+    """For an elementwise kernel whose loads are not all read at the loop's own index: the number of leading axes
+    of an outer loop such that every load, over the remaining (inner) axes, is either contiguous or constant;
+    0 when no such split leaves at least MIN_INNER inner elements (one flat loop then)."""
+    shape = tuple(int(n) for n in kernel.shape)
+    pads = [(1,) * (len(shape) - len(lshape)) + tuple(int(n) for n in lshape)
+            for v, lshape in kernel.loads.values() if not is_literal(v)]
+    if all(p == shape or _prod(p) == 1 for p in pads):
+        return 0
+    for k in range(1, len(shape)):
+        if all(p[k:] == shape[k:] or _prod(p[k:]) == 1 for p in pads):
+            return k if _prod(shape[k:]) >= MIN_INNER else 0
+    return 0
 
 
 def render(kernel, name: str):
@@ -254,6 +270,8 @@ class _Writer:
     def flat(self) -> list:
         k, n = self.k, _prod(self.k.shape)
         reds = [e for e in k.reductions]
+        if not reds and broadcast_split(k):
+            return self.flat_rows(broadcast_split(k))
         accs = [f"a{self.names[e.outputs[0].id][1:]}" for e in reds]
         copies = interleave(k)
         body = self.flat_body(reds, accs, "i") if copies == 1 else self.interleaved_body(reds, accs, n // copies, copies)
@@ -271,6 +289,21 @@ class _Writer:
         return [*decls, f"#pragma omp {pragma} {' '.join(clauses)}".rstrip(),
                 f"for (long i = 0; i < {n // copies}L; i++) {{", *("    " + b for b in body), "}", *after,
                 *self.epilogue()]
+
+    def flat_rows(self, split: int) -> list:
+        """An elementwise kernel with a load broadcast along the trailing axes (a bias over NCHW, a row vector over
+        a matrix): rows of the leading `split` axes by contiguous columns, so the broadcast load is indexed once
+        per row and the inner loop is stride-1 everywhere (one flat loop computed `(i / 676) % 32` per element
+        and read the bias with a gather instruction)."""
+        k = self.k
+        m, r = _prod(k.shape[:split]), _prod(k.shape[split:])
+        index = _At(k.shape, split, "o", "j")
+        self.note = f" as {m} rows of {r}"
+        body = [self.stmt(e, index) for e in self.members(MAP, FULL)]
+        body += [f"{self.outs[v.id]}[o * {r}L + j] = {self.names[v.id]};" for v in self.outputs_of(FULL)]
+        par = ["#pragma omp parallel for"] if parallel(k) else []
+        return [*par, f"for (long o = 0; o < {m}L; o++) {{", "    #pragma omp simd", f"    for (long j = 0; j < {r}L; j++) {{",
+                *("        " + b for b in body), "    }", "}", *self.epilogue()]
 
     def flat_body(self, reds, accs, pos: str) -> list:
         """The statements for the element at flat position `pos`: members, full outputs, accumulator updates."""
