@@ -16,11 +16,43 @@ storage and build their steps; everything else is here.
 
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass, field
 
 import numpy as np
 
 OWNED, FRESH, VIEW = "owned", "fresh", "view"
+
+
+# *** the address of an array's data, cheaply ***
+
+
+def _data_offset():
+    """The offset of the data pointer inside a numpy array object (`PyArrayObject_fields.data`, right after the
+    object header), checked on arrays of several kinds; None when it cannot be confirmed (another layout)."""
+    probes = [np.empty(n, dt) for n, dt in ((3, np.float32), (17, np.float64), (1, np.int64))]
+    probes.append(np.empty((4, 4), np.float32)[1:, ::2])
+    for off in (16, 24, 32):
+        try:
+            if all(ctypes.c_void_p.from_address(id(a) + off).value == a.ctypes.data for a in probes):
+                return off
+        except (ValueError, OSError):
+            return None
+    return None
+
+
+_OFFSET = _data_offset()
+_from_address = ctypes.c_void_p.from_address
+
+
+def data_pointer(a: np.ndarray) -> int:
+    """a.ctypes.data in about a seventh of its time: `ndarray.ctypes` builds a helper object on every access
+    (1.4 us here), which was the largest cost of calling a small compiled function. Reads the data pointer out
+    of the array object, at the offset confirmed when this module was imported; `a.ctypes.data` where no offset
+    was confirmed."""
+    if _OFFSET is None:
+        return a.ctypes.data
+    return _from_address(id(a) + _OFFSET).value
 
 
 # *** steps ***
@@ -33,6 +65,7 @@ class Step:
     ins: list
     outs: list
     name: str
+    quiet = False  # never makes numpy warn (a C kernel): the plan skips np.errstate when every step is quiet
 
     def run(self, env: list) -> None:
         raise NotImplementedError(f"{type(self).__name__} must define run()")
@@ -95,6 +128,7 @@ class PlanCore:
 
     def __init__(self, graph, items, storage):
         self.graph, self.items = graph, items
+        self._env = None
         self._number_slots(graph, items)
         out_ids = {v.id for v in graph.outputs}
         kinds = {}  # slot -> storage
@@ -106,6 +140,7 @@ class PlanCore:
         self._alias_roots(items, kinds)
         self._liveness(graph, items)
         self._allocate(items, kinds)
+        self._static_views(items, kinds)
 
     def _number_slots(self, graph, items):
         slots: dict = {}
@@ -154,6 +189,12 @@ class PlanCore:
                 last[r] = len(items)
             if roots:
                 self.copy_out.append(j)  # a view of a plan buffer: copied before it is returned
+        # outputs that are new arrays of this call's own, which no other output or input shares: a caller may keep
+        # them without a copy (tg.function's .grad write-backs)
+        inputs = set(self.input_slots)
+        self.unique_outputs = {j for j, s in enumerate(self.output_slots)
+                               if j in self.copy_out or (self.kinds.get(s) == FRESH and s not in inputs
+                                                         and self.output_slots.count(s) == 1)}
         keep = set(self.output_slots)
         release = [[] for _ in items]
         for i, x in enumerate(items):
@@ -193,20 +234,59 @@ class PlanCore:
                     last[s] = -1
         self.stats = {"allocated": allocated, "reused": reused}
 
-    def run(self, steps: list, feed: list) -> list:
-        """Run `steps` (one per item, in order) on the input arrays `feed`; the graph's output arrays."""
-        env = [None] * self.n_slots
+    def _static_views(self, items, kinds):
+        """static[slot]: views of plan buffers (and of constants) computed once, when the plan is built. A reshape,
+        permute or slice of a buffer is the same view on every call, so it needs no step at run time: the plans
+        drop its step (`pairs`), and a kernel reading it gets its pointer once. A view whose numpy implementation
+        copies (a reshape of a strided value) stays a step."""
+        fixed = {**self.consts, **self.buffers}
+        self.static = {}
+        for x in items:
+            prim = getattr(x, "prim", None)
+            if prim is None or prim.multiple_results or len(x.outputs) != 1:
+                continue
+            s = self.slots[x.outputs[0].id]
+            ins = [self.slots[u.id] for u in x.inputs]
+            if kinds.get(s) != VIEW or s in self.output_slots or not ins or not all(i in fixed for i in ins):
+                continue
+            with np.errstate(all="ignore"):
+                value = prim.impl(*[fixed[i] for i in ins], **x.params)
+            if type(value) is np.ndarray and any(np.may_share_memory(value, fixed[i]) for i in ins):
+                self.static[s] = fixed[s] = value
+
+    def pairs(self, steps: list) -> list:
+        """(step, slots released after it) for the steps that run on each call: all but the static views'."""
+        return [(step, dead) for step, x, dead in zip(steps, self.items, self.release)
+                if not (len(x.outputs) == 1 and self.slots[x.outputs[0].id] in self.static)]
+
+    def run(self, steps: list, feed: list, quiet: bool = False) -> list:
+        """Run `steps` ((step, released slots) pairs: `pairs`) on the input arrays `feed`; the graph's output
+        arrays. `quiet`: every step is (Step.quiet), so numpy's error state need not be set (np.errstate costs about
+        2 us)."""
+        env = self._env
+        if env is None:  # the slots with the constants and static views filled in, copied on each call
+            env = self._env = [None] * self.n_slots
+            for s, c in self.consts.items():
+                env[s] = c
+            for s, c in self.static.items():
+                env[s] = c
+        env = env.copy()
         for s, x in zip(self.input_slots, feed):
             env[s] = x
-        for s, c in self.consts.items():
-            env[s] = c
-        with np.errstate(all="ignore"):
-            for step, dead in zip(steps, self.release):
-                step.run(env)
-                if dead:
-                    for s in dead:
-                        env[s] = None
+        if quiet:
+            self._run_steps(steps, env)
+        else:
+            with np.errstate(all="ignore"):
+                self._run_steps(steps, env)
         out = [env[s] for s in self.output_slots]
         for j in self.copy_out:
             out[j] = np.array(out[j], copy=True)
         return out
+
+    @staticmethod
+    def _run_steps(pairs, env):
+        for step, dead in pairs:
+            step.run(env)
+            if dead:
+                for s in dead:
+                    env[s] = None

@@ -52,6 +52,7 @@ class Plan:
         self.graph = graph
         self.core = PlanCore(graph, graph.eqns, storage)
         self.steps = [self._step(e) for e in graph.eqns]
+        self._pairs = self.core.pairs(self.steps)
         # the plan's buffers are shared by every call: one call at a time (control-flow sub-graphs are run by
         # several threads' backward passes without a lock of their own)
         self._running = threading.Lock()
@@ -71,7 +72,7 @@ class Plan:
 
     def __call__(self, feed: list) -> list:
         with self._running:
-            return self.core.run(self.steps, feed)
+            return self.core.run(self._pairs, feed)
 
 
 def compile_graph(graph) -> Plan:

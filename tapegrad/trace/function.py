@@ -121,6 +121,21 @@ def _dtype_of(x) -> dt.DType:
     return x.dtype if isinstance(x, Tensor) else dt.from_numpy_dtype(x.dtype)
 
 
+def _fast_key(args, grad: bool):
+    """The fast path's key of positional arguments: (shape, dtype) of each, or None when one is not a plain tensor
+    (a number, an array, a value being traced or batched) or requires grad while grad mode is on."""
+    key = []
+    for a in args:
+        if not isinstance(a, Tensor):
+            return None
+        d = a._data
+        if type(d) is not np.ndarray or a._interp is not None or (grad and a._rg):
+            return None
+        key.append(d.shape)
+        key.append(a.dtype)
+    return tuple(key)
+
+
 def _leaf_key(x):
     return (tuple(x.shape), _dtype_of(x).name, bool(isinstance(x, Tensor) and x._rg and STATE.enabled))
 
@@ -167,20 +182,32 @@ class ConcreteFunction:
         self.out_struct = out_struct
         self.n_explicit = n_explicit
         self.grad_reads = grad_reads
+        self.tensor_captures = [c for c in captures if not isinstance(c, tuple)]  # (the fast path checks _rg)
         self.one_shot = False  # the trace created state: right for the call that traced it only (not cached)
         self.symbols = ()  # [(name, leaf index, axis)] of symbolic sizes: the graph is generic (see specialise)
         self.sizes: dict = {}  # Dim -> placeholder Var, for sizes used as values (trace/tracer.py size_tensor)
         self.optimize = True
         self._special: dict = {}  # concrete sizes -> ConcreteFunction
         self._plan = None
+        self._const_outputs = None  # indices of the outputs that are constants (copied on every call)
         self._lock = threading.Lock()
 
     def plan(self):
         if self._plan is None:
             from ..backends.base import compile_graph
 
+            self.graph.in_place = self._in_place()
             self._plan = compile_graph(self.graph, self.backend)
         return self._plan
+
+    def _in_place(self) -> dict:
+        """{output index: input index} for the write-backs into captured tensors: a backend may write such an
+        output straight into the input's array (the C plan does where nothing can tell), and then the copy after
+        the call is skipped (`val is t._data`)."""
+        n_in = len(self.graph.inputs) - len(self.captures)
+        first = len(self.graph.outputs) - len(self.writebacks) - sum(1 for _, none in self.grad_writes if not none)
+        where = {id(c): n_in + k for k, c in enumerate(self.captures) if not isinstance(c, tuple)}
+        return {first + j: where[id(t)] for j, t in enumerate(self.writebacks) if id(t) in where}
 
     def specialise(self, leaves) -> ConcreteFunction:
         """The function for the concrete sizes of these inputs: itself when its graph has no symbolic sizes, else
@@ -222,24 +249,33 @@ class ConcreteFunction:
         for c in self.captures:
             feed.append(c[1].grad._data if isinstance(c, tuple) else c._data)
         with self._lock:  # a plan's buffers and kernel argument arrays are reused by every call
-            outs = self.plan()(feed)
-        for i, v in enumerate(self.graph.outputs):
-            if v.const is not None or not getattr(outs[i], "flags", None) or not outs[i].flags.writeable:
-                outs[i] = np.array(outs[i], copy=True)  # the plan's own constant: the caller may write to it
+            outs = (self._plan or self.plan())(feed)
+        consts = self._const_outputs
+        if consts is None:
+            consts = self._const_outputs = [i for i, v in enumerate(self.graph.outputs) if v.const is not None]
+        for i in consts:
+            outs[i] = np.array(outs[i], copy=True)  # the plan's own constant: the caller may write to it
+        for i, o in enumerate(outs):
+            if type(o) is not np.ndarray or not o.flags.writeable:  # a numpy scalar, a read-only view
+                outs[i] = np.array(o, copy=True)
+        if not self.writebacks and not self.grad_writes:
+            if self.out_struct == "*":
+                return Tensor._make(outs[0])
+            return unflatten(self.out_struct, [Tensor._make(r) for r in outs])
         n = len(outs) - len(self.writebacks) - sum(1 for _, none in self.grad_writes if not none)
         results, rest = outs[:n], outs[n:]
         for t, val in zip(self.writebacks, rest):
             if isinstance(t, tuple):  # the .grad of a captured tensor, as it is now
                 t = t[1].grad
-            t._data[...] = val
+            if val is not t._data:  # (it is when the plan wrote the new value in place)
+                t._data[...] = val
             t._version.value += 1
-        rest = rest[len(self.writebacks):]
-        k = 0
+        k, unique = n + len(self.writebacks), getattr(getattr(self._plan, "core", None), "unique_outputs", ())
         for t, none in self.grad_writes:
             if none:
                 t.grad = None
-            else:
-                t.grad = Tensor._make(np.array(rest[k], copy=True))
+            else:  # a new array no other output shares is kept as it is (a 1.6 MB copy per W1 step otherwise)
+                t.grad = Tensor._make(outs[k] if k in unique else np.array(outs[k], copy=True))
                 k += 1
         return unflatten(self.out_struct, [Tensor._make(r) for r in results])
 
@@ -275,6 +311,7 @@ class Function:
         self._last_names = None
         self._state_created = None  # what the last trace created (when it did): the next trace's reason
         self._trace_lock = threading.RLock()  # re-entrant: a function may call itself while it is traced
+        self._fast: dict = {}  # fast key (_fast_key) -> (ConcreteFunction, leaf order): calls of known signature
         try:
             self._sig = inspect.signature(fn)
         except (TypeError, ValueError):
@@ -486,6 +523,10 @@ class Function:
     # *** public ***
 
     def __call__(self, *args, **kwargs):
+        if self._fast and not kwargs:
+            entry = self._fast.get(_fast_key(args, STATE.enabled))
+            if entry is not None and not (STATE.enabled and any(c._rg for c in entry[0].tensor_captures)):
+                return self._call_fast(entry, args)
         cf, leaves = self._concrete(args, kwargs)
         if STATE.enabled and (
             any(isinstance(x, Tensor) and x._rg for x in leaves)
@@ -495,9 +536,45 @@ class Function:
 
             out = call_with_grad(self, cf, leaves, args, kwargs)
         else:
+            self._remember(cf, args, kwargs, leaves)
             with no_grad():
                 out = cf(*leaves)
         if ANOMALY.watch is not None:  # compiled ops are out of the per-op checks' sight: check the outputs
+            from ..autograd.anomaly import check_compiled
+
+            check_compiled(self.name, out)
+        return out
+
+    # *** the fast path: a call whose arguments are tensors of a signature seen before ***
+
+    def _remember(self, cf, args, kwargs, leaves) -> None:
+        """Record cf for calls with positional tensor arguments of these shapes and dtypes, so that the next such
+        call skips binding the signature, flattening, the cache key and the guards (about 20 us of Python). Only
+        for graphs that hold for every call of that signature: no static arguments, no state created by the trace,
+        no symbolic sizes, no captured .grad (whose guard must be checked on every call)."""
+        if (kwargs or self.static_argnums or self.static_argnames or cf.one_shot or cf.symbols or cf.grad_reads
+                or len(leaves) != len(args)):
+            return
+        key = _fast_key(args, STATE.enabled)
+        if key is None:
+            return
+        # where each leaf comes from: flatten() orders leaves by argument name (and *args inside its tuple), so the
+        # order is found by flattening distinct markers passed the same way
+        marks = [np.empty(0) for _ in args]
+        at = {id(m): i for i, m in enumerate(marks)}
+        order = [at[id(m)] for m in flatten(self._split(marks, {})[0])[0]]
+        if len(order) == len(args) and all(leaf is args[i] for leaf, i in zip(leaves, order)):
+            self._fast[key] = (cf, order)
+
+    def _call_fast(self, entry, args):
+        cf, order = entry
+        before = STATE.enabled
+        STATE.enabled = False  # as no_grad() (without its record of the caller's line, which costs 2 us)
+        try:
+            out = cf(*[args[i] for i in order])
+        finally:
+            STATE.enabled = before
+        if ANOMALY.watch is not None:
             from ..autograd.anomaly import check_compiled
 
             check_compiled(self.name, out)
