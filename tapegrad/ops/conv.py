@@ -5,12 +5,16 @@ primitives/linalg.py; exported as tg.conv2d, ... and re-exported by tg.nn.functi
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 
 import numpy as np
 
 from .. import dtype as dt
+from ..primitives import base as _base
 from ..primitives import bind
+from ..primitives.indexing import Index
 from ..primitives.linalg import Fold, Unfold
 from ..tensor import Tensor
 from .creation import arange, ones
@@ -87,6 +91,12 @@ def _check_fits(op, spatial, padded, kernel, dilation, shape):
             f"{op}: the kernel {kernel} (dilation {dilation}, so it spans {span}) is larger than the padded input "
             f"{padded} (input shape {tuple(shape)}); use a smaller kernel or more padding"
         )
+
+
+def _eager(x) -> bool:
+    """True for an eager op on a numpy array with no transform active: the fast paths below may then pick a
+    layout or compute a constant (a pooling mask) on the array. Traced graphs keep the composites."""
+    return not (_base._ANYWHERE[0] and _base.INTERPRETERS) and type(x._data) is np.ndarray
 
 
 def _windows(x, kernel, stride, dilation):
@@ -184,6 +194,8 @@ def _conv(op, nd, x, weight, bias, stride, padding, dilation, groups):
     n, c, outs = x.shape[0], x.shape[1], tuple(cols.shape[2 : 2 + nd])
     g, p, kp = groups, math.prod(outs), math.prod(kernel)
     cg, og = c // g, weight.shape[0] // g
+    if _eager(x):
+        return _unbatch(_add_bias(_eager_conv(cols, weight, g, outs), bias, nd), unbatched)
     # one batched matmul per group: (G, N*P, Cg*K) @ (G, Cg*K, Og). Splitting C and permuting are views of the
     # windows, so the final reshape is the only copy of the (large) window matrix.
     perm = (1, 0) + tuple(range(3, 3 + nd)) + (2,) + tuple(range(3 + nd, 3 + 2 * nd))
@@ -191,6 +203,24 @@ def _conv(op, nd, x, weight, bias, stride, padding, dilation, groups):
     w = weight.reshape(g, og, cg * kp).transpose(1, 2)
     out = matmul(cols, w).reshape(g, n, p, og).permute(1, 0, 3, 2).reshape((n, g * og) + outs)
     return _unbatch(_add_bias(out, bias, nd), unbatched)
+
+
+def _eager_conv(cols, weight, g, outs):
+    """Eager conv from the windows (N, C, *O, *K): the window matrix laid out as (G, Cg*K, N*P) (channels and
+    kernel offsets major, output positions minor), then one GEMM per group, (G, Og, Cg*K) @ (G, Cg*K, N*P).
+
+    Why this layout (measured on W2): building it reads the input in runs along the last spatial dim; in the
+    backward, the window gradient W.T @ g comes out in the same layout, so Fold adds each kernel offset's
+    contiguous (N, C, *O) rows instead of gathering elements Cg*K apart; and every GEMM is one large call (per-sample
+    GEMMs are as fast on one thread but far slower when OpenBLAS's threads share busy cores). The (G, Og, N, P)
+    result is transposed to NCHW by one copy of the output, the smallest array of the three."""
+    nd = len(outs)
+    n, c, p = cols.shape[0], cols.shape[1], math.prod(outs)
+    cg, og, ck = c // g, weight.shape[0] // g, math.prod(weight.shape[1:])
+    to_rows = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))  # (C, *K, N, *O)
+    cols = cols.permute(to_rows).reshape(g, ck, n * p)
+    out = matmul(weight.reshape(g, og, ck), cols)  # (G, Og, N*P)
+    return out.reshape(g * og, n, p).permute(1, 0, 2).reshape((n, g * og) + outs)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
@@ -335,11 +365,54 @@ def _lowest(d):
     return -math.inf if d.category == dt.FLOAT else int(np.iinfo(d.np).min)
 
 
+def _tiled_max_pool(x, kernel, outs):
+    """Eager max pooling whose windows tile the input (stride = kernel, no padding or dilation), or None where a
+    window holds a nan (then the composite runs). out = x.flatten()[flat], flat the index of each window's first
+    maximum in scan order (the element PyTorch's gradient goes to), found on the array: the elementwise maximum of the
+    K kernel-offset slices of x seen as (N, C, O1, K1, O2, K2, ...), a view, then the first slice equal to it.
+    Values are exact (-0.0, inf) and the gradient is one scatter (Index's kernel), not argmax + gather + Fold."""
+    nd, xd = len(kernel), x._data
+    n, c = xd.shape[:2]
+    tiles = xd[(slice(None), slice(None)) + tuple(slice(0, o * k) for o, k in zip(outs, kernel))]  # floor mode
+    tiles = tiles.reshape((n, c) + tuple(d for ok in zip(outs, kernel) for d in ok))
+    offsets = list(itertools.product(*(range(k) for k in kernel)))
+    slices = [tiles[(slice(None), slice(None)) + tuple(q for i in off for q in (slice(None), i))] for off in offsets]
+    top = functools.reduce(np.maximum, slices)
+    if top.dtype.kind == "f" and np.isnan(top).any():
+        return None
+    pick = np.full(top.shape, len(offsets) - 1, np.int8 if len(offsets) < 128 else np.int64)
+    for k in range(len(offsets) - 2, -1, -1):  # backwards, so that the first equal slice is the one kept
+        np.copyto(pick, k, where=slices[k] == top)
+    origin, step = _tile_origins(tuple(xd.shape), tuple(kernel), tuple(outs))
+    flat = origin + np.array([sum(i * s for i, s in zip(off, step)) for off in offsets], np.int64)[pick]
+    return bind(Index, x.reshape(-1), Tensor._make(flat), key=("idx",))
+
+
+@functools.lru_cache(maxsize=16)
+def _tile_origins(shape, kernel, outs):
+    """Flat index (C order over `shape`) of the first element of every tile, (N, C, *O), and the flat step of
+    each spatial dim. Cached: the same layer pools the same shape every step."""
+    spatial = shape[2:]
+    step = tuple(math.prod(spatial[i + 1 :]) for i in range(len(spatial)))
+    origin = np.arange(shape[0] * shape[1], dtype=np.int64).reshape(shape[:2] + (1,) * len(outs)) * math.prod(spatial)
+    for i, (o, k) in enumerate(zip(outs, kernel)):
+        along = [1] * (2 + len(outs))
+        along[2 + i] = o
+        origin = origin + (np.arange(o, dtype=np.int64) * (k * step[i])).reshape(along)
+    origin.setflags(write=False)
+    return origin, step
+
+
 def _max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     x, unbatched = _batched(op, x, nd)
     kernel, stride, padding, dilation = _pool_args(op, nd, kernel_size, stride, padding, dilation)
     _check_pool_padding(op, kernel, padding, dilation)
     outs, extra = _pool_geometry(op, x.shape, kernel, stride, padding, dilation, ceil_mode)
+    tiled = stride == kernel and not any(padding) and all(d == 1 for d in dilation) and not any(extra)
+    if tiled and not return_indices and x.dtype.category in (dt.FLOAT, dt.INT) and x.numel() and _eager(x):
+        out = _tiled_max_pool(x, kernel, outs)
+        if out is not None:
+            return _unbatch(out, unbatched)
     widths = ((0, 0), (0, 0)) + tuple((p, p + e) for p, e in zip(padding, extra))
     xp = pad_constant(x, widths, value=_lowest(x.dtype))
     win = _windows(xp, kernel, stride, dilation).reshape(tuple(x.shape[:2]) + outs + (math.prod(kernel),))
