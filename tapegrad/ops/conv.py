@@ -220,7 +220,9 @@ def _eager_conv(cols, weight, g, outs):
     to_rows = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))  # (C, *K, N, *O)
     cols = cols.permute(to_rows).reshape(g, ck, n * p)
     out = matmul(weight.reshape(g, og, ck), cols)  # (G, Og, N*P)
-    return out.reshape(g * og, n, p).permute(1, 0, 2).reshape((n, g * og) + outs)
+    # NOTE: (N, O*P) first: numpy would split P into *O as a view, leaving an (O, N, *O)-ordered result whose layout
+    # every later op inherits; merging O with P forces the one transposing copy here
+    return out.reshape(g * og, n, p).permute(1, 0, 2).reshape(n, g * og * p).reshape((n, g * og) + outs)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
