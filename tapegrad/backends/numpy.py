@@ -92,9 +92,11 @@ def _unslice(x, *, shape, index):
 
 
 def _pad(x, *, widths, value):
-    if x.ndim == 0:  # NOTE: np.pad rejects the empty widths of a 0-d array; there is nothing to pad
-        return x.copy()
-    return np.pad(x, widths, constant_values=value)
+    # NOTE: the constant fill and one copy of x into it; np.pad does the same work through a general, slower path
+    # (it pads one axis at a time), and rejects the empty widths of a 0-d array
+    out = np.full(tuple(n + a + b for n, (a, b) in zip(x.shape, widths)), value, x.dtype)
+    out[tuple(slice(a, a + n) for n, (a, _) in zip(x.shape, widths))] = x
+    return out
 
 
 def _index(x, *idx, key):
