@@ -216,7 +216,7 @@ def _eager_conv(cols, weight, g, outs):
     result is transposed to NCHW by one copy of the output, the smallest array of the three."""
     nd = len(outs)
     n, c, p = cols.shape[0], cols.shape[1], math.prod(outs)
-    cg, og, ck = c // g, weight.shape[0] // g, math.prod(weight.shape[1:])
+    og, ck = weight.shape[0] // g, math.prod(weight.shape[1:])
     to_rows = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))  # (C, *K, N, *O)
     cols = cols.permute(to_rows).reshape(g, ck, n * p)
     out = matmul(weight.reshape(g, og, ck), cols)  # (G, Og, N*P)
@@ -367,13 +367,13 @@ def _lowest(d):
     return -math.inf if d.category == dt.FLOAT else int(np.iinfo(d.np).min)
 
 
-def _tiled_max_pool(x, kernel, outs):
+def _tiled_max_pool(x, kernel, outs, return_indices):
     """Eager max pooling whose windows tile the input (stride = kernel, no padding or dilation), or None where a
-    window holds a nan (then the composite runs). out = x.flatten()[flat], flat the index of each window's first
+    window holds a nan (then the composite runs). With return_indices, (out, indices) (flat over the spatial dims). out = x.flatten()[flat], flat the index of each window's first
     maximum in scan order (the element PyTorch's gradient goes to), found on the array: the elementwise maximum of the
     K kernel-offset slices of x seen as (N, C, O1, K1, O2, K2, ...), a view, then the first slice equal to it.
     Values are exact (-0.0, inf) and the gradient is one scatter (Index's kernel), not argmax + gather + Fold."""
-    nd, xd = len(kernel), x._data
+    xd = x._data
     n, c = xd.shape[:2]
     tiles = xd[(slice(None), slice(None)) + tuple(slice(0, o * k) for o, k in zip(outs, kernel))]  # floor mode
     tiles = tiles.reshape((n, c) + tuple(d for ok in zip(outs, kernel) for d in ok))
@@ -387,7 +387,8 @@ def _tiled_max_pool(x, kernel, outs):
         np.copyto(pick, k, where=slices[k] == top)
     origin, step = _tile_origins(tuple(xd.shape), tuple(kernel), tuple(outs))
     flat = origin + np.array([sum(i * s for i, s in zip(off, step)) for off in offsets], np.int64)[pick]
-    return bind(Index, x.reshape(-1), Tensor._make(flat), key=("idx",))
+    out = bind(Index, x.reshape(-1), Tensor._make(flat), key=("idx",))
+    return (out, Tensor._make(flat % math.prod(xd.shape[2:]))) if return_indices else out
 
 
 @functools.lru_cache(maxsize=16)
@@ -411,10 +412,10 @@ def _max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, retu
     _check_pool_padding(op, kernel, padding, dilation)
     outs, extra = _pool_geometry(op, x.shape, kernel, stride, padding, dilation, ceil_mode)
     tiled = stride == kernel and not any(padding) and all(d == 1 for d in dilation) and not any(extra)
-    if tiled and not return_indices and x.dtype.category in (dt.FLOAT, dt.INT) and x.numel() and _eager(x):
-        out = _tiled_max_pool(x, kernel, outs)
+    if tiled and x.dtype.category in (dt.FLOAT, dt.INT) and x.numel() and _eager(x):
+        out = _tiled_max_pool(x, kernel, outs, return_indices)
         if out is not None:
-            return _unbatch(out, unbatched)
+            return tuple(_unbatch(t, unbatched) for t in out) if return_indices else _unbatch(out, unbatched)
     widths = ((0, 0), (0, 0)) + tuple((p, p + e) for p, e in zip(padding, extra))
     xp = pad_constant(x, widths, value=_lowest(x.dtype))
     win = _windows(xp, kernel, stride, dilation).reshape(tuple(x.shape[:2]) + outs + (math.prod(kernel),))
