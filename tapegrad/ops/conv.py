@@ -219,6 +219,15 @@ def _eager_conv(cols, weight, g, outs):
     og, ck = weight.shape[0] // g, math.prod(weight.shape[1:])
     to_rows = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))  # (C, *K, N, *O)
     cols = cols.permute(to_rows).reshape(g, ck, n * p)
+    if g == 1 and ck * og >= 4096:
+        # as (N*P, C*K) @ (C*K, O), both 2-D, the weight transposed into a C-contiguous copy: then the matmul kernel
+        # computes the weight gradient as cols @ g (a (C*K, O) result); the window gradient still comes out as
+        # (C*K, N*P) (the kernel follows the F-ordered operand). Why: with two OpenBLAS threads on busy cores, W2's
+        # conv2 weight gradient (288 x 64, K = N*P = 36864) took 3-8x as long as (O, N*P) @ (N*P, C*K), while for
+        # conv1's small one (9 x 32) that orientation was 10x faster than this one; on one thread all are equal.
+        w_t = weight.reshape(og, ck).mT.reshape(-1).reshape(ck, og)  # flattening copies (clone keeps the layout)
+        out = matmul(cols[0].mT, w_t)  # (N*P, O)
+        return out.reshape(n, p, og).permute(0, 2, 1).reshape(n, og * p).reshape((n, og) + outs)
     out = matmul(weight.reshape(g, og, ck), cols)  # (G, Og, N*P)
     # NOTE: (N, O*P) first: numpy would split P into *O as a view, leaving an (O, N, *O)-ordered result whose layout
     # every later op inherits; merging O with P forces the one transposing copy here

@@ -315,6 +315,7 @@ EAGER_CONV = [
     (2, (1, 4, 7, 7), (6, 2, 3, 3), {"groups": 2, "padding": "same"}),  # batch 1, groups
     (1, (3, 2, 10), (5, 2, 4), {"stride": 3}),
     (3, (2, 2, 5, 4, 5), (3, 2, 2, 3, 2), {"padding": (0, 1, 1)}),
+    (2, (2, 16, 6, 5), (32, 16, 3, 3), {"padding": 1}),  # C*K*O >= 4096: the 2-D (N*P, C*K) @ (C*K, O) orientation
 ]
 
 
