@@ -1,6 +1,10 @@
 """Convolution and pooling composites (PyTorch signatures): pad + Unfold + matmul for conv, matmul + Fold for
 conv_transpose, Unfold + argmax/gather for max pooling, Unfold + sum for average pooling. Built on ops/ and
 primitives/linalg.py; exported as tg.conv2d, ... and re-exported by tg.nn.functional.
+
+Eager calls (no transform active) take faster compositions of the same primitives: conv's window matrix in the
+layout its GEMM and Fold want (_eager_conv), and max pooling over windows that tile the input as one index by each
+window's first maximum (_tiled_max_pool). Traced graphs keep the composites (the values are equal).
 """
 
 from __future__ import annotations
