@@ -382,10 +382,12 @@ def _lowest(d):
 
 def _tiled_max_pool(x, kernel, outs, return_indices):
     """Eager max pooling whose windows tile the input (stride = kernel, no padding or dilation), or None where a
-    window holds a nan (then the composite runs). With return_indices, (out, indices) (flat over the spatial dims). out = x.flatten()[flat], flat the index of each window's first
-    maximum in scan order (the element PyTorch's gradient goes to), found on the array: the elementwise maximum of the
-    K kernel-offset slices of x seen as (N, C, O1, K1, O2, K2, ...), a view, then the first slice equal to it.
-    Values are exact (-0.0, inf) and the gradient is one scatter (Index's kernel), not argmax + gather + Fold."""
+    window holds a nan (then the composite runs); with return_indices, (out, indices flat over the spatial dims).
+
+    out = x.flatten()[flat], flat the index of each window's first maximum in scan order (the element PyTorch's
+    gradient goes to), found on the array: the elementwise maximum of the K kernel-offset slices of x seen as
+    (N, C, O1, K1, O2, K2, ...), a view, then the first slice equal to it. Values are exact (-0.0, inf) and the
+    gradient is one scatter (Index's kernel), not argmax + gather + Fold."""
     xd = x._data
     n, c = xd.shape[:2]
     tiles = xd[(slice(None), slice(None)) + tuple(slice(0, o * k) for o, k in zip(outs, kernel))]  # floor mode
