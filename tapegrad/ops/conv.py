@@ -385,23 +385,29 @@ def _tiled_max_pool(x, kernel, outs, return_indices):
     window holds a nan (then the composite runs); with return_indices, (out, indices flat over the spatial dims).
 
     out = x.flatten()[flat], flat the index of each window's first maximum in scan order (the element PyTorch's
-    gradient goes to), found on the array: the elementwise maximum of the K kernel-offset slices of x seen as
-    (N, C, O1, K1, O2, K2, ...), a view, then the first slice equal to it. Values are exact (-0.0, inf) and the
-    gradient is one scatter (Index's kernel), not argmax + gather + Fold."""
+    gradient goes to), found on the array by a knockout between the K kernel-offset slices of x seen as
+    (N, C, O1, K1, O2, K2, ...), a view. Values are exact (-0.0, inf) and the gradient is one scatter (Index's
+    kernel), not argmax + gather + Fold."""
     xd = x._data
     n, c = xd.shape[:2]
     tiles = xd[(slice(None), slice(None)) + tuple(slice(0, o * k) for o, k in zip(outs, kernel))]  # floor mode
     tiles = tiles.reshape((n, c) + tuple(d for ok in zip(outs, kernel) for d in ok))
-    offsets = list(itertools.product(*(range(k) for k in kernel)))
-    slices = [tiles[(slice(None), slice(None)) + tuple(q for i in off for q in (slice(None), i))] for off in offsets]
-    top = functools.reduce(np.maximum, slices)
-    if top.dtype.kind == "f" and np.isnan(top).any():
-        return None
-    pick = np.full(top.shape, len(offsets) - 1, np.int8 if len(offsets) < 128 else np.int64)
-    for k in range(len(offsets) - 2, -1, -1):  # backwards, so that the first equal slice is the one kept
-        np.copyto(pick, k, where=slices[k] == top)
     origin, step = _tile_origins(tuple(xd.shape), tuple(kernel), tuple(outs))
-    flat = origin + np.array([sum(i * s for i, s in zip(off, step)) for off in offsets], np.int64)[pick]
+    # a knockout over the kernel offsets in scan order: each match keeps the larger value and its flat offset, the
+    # earlier one on a tie (strictly greater wins), so the survivor is the first maximum
+    entrants = [
+        (tiles[(slice(None), slice(None)) + tuple(q for i in off for q in (slice(None), i))],
+         np.int64(sum(i * s for i, s in zip(off, step))))
+        for off in itertools.product(*(range(k) for k in kernel))
+    ]  # fmt: skip
+    while len(entrants) > 1:
+        pairs = zip(entrants[0::2], entrants[1::2])
+        winners = [(np.maximum(va, vb), np.where(vb > va, ob, oa)) for (va, oa), (vb, ob) in pairs]
+        entrants = winners + entrants[len(winners) * 2 :]  # an odd one out plays the next round
+    top, offset = entrants[0]
+    if top.dtype.kind == "f" and np.isnan(top).any():
+        return None  # a nan loses every comparison; the composite's argmax picks the first nan
+    flat = origin + offset
     out = bind(Index, x.reshape(-1), Tensor._make(flat), key=("idx",))
     return (out, Tensor._make(flat % math.prod(xd.shape[2:]))) if return_indices else out
 

@@ -364,6 +364,8 @@ TILED_POOL = [
     (2, (1, 2, 9, 7), {"kernel_size": (3, 2)}),  # floor mode drops the last row and column
     (2, (3, 6, 6), {"kernel_size": 2, "stride": 2, "ceil_mode": True}),  # unbatched; ceil_mode with no extra window
     (1, (2, 3, 9), {"kernel_size": 3}),
+    (2, (1, 2, 9, 9), {"kernel_size": 3}),  # 9 offsets: an odd one out in two knockout rounds
+    (2, (2, 2, 3, 4), {"kernel_size": 1}),
     (3, (1, 2, 4, 4, 6), {"kernel_size": (2, 2, 3)}),
 ]
 
