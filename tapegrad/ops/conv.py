@@ -227,8 +227,8 @@ def _eager_conv(cols, weight, g, outs):
         # as (N*P, C*K) @ (C*K, O), both 2-D, the weight transposed into a C-contiguous copy: then the matmul kernel
         # computes the weight gradient as cols @ g (a (C*K, O) result); the window gradient still comes out as
         # (C*K, N*P) (the kernel follows the F-ordered operand). Why: with two OpenBLAS threads on busy cores, W2's
-        # conv2 weight gradient (288 x 64, K = N*P = 36864) took 3-8x as long as (O, N*P) @ (N*P, C*K), while for
-        # conv1's small one (9 x 32) that orientation was 10x faster than this one; on one thread all are equal.
+        # conv2 weight gradient (288 x 64, K = N*P = 36864) took 3-8x longer as (O, N*P) @ (N*P, C*K) (the 3-D path
+        # below) than as cols @ g, while conv1's small one (32 x 9) was 10x faster that way; one thread: all equal.
         w_t = weight.reshape(og, ck).mT.reshape(-1).reshape(ck, og)  # flattening copies (clone keeps the layout)
         out = matmul(cols[0].mT, w_t)  # (N*P, O)
         return out.reshape(n, p, og).permute(0, 2, 1).reshape(n, og * p).reshape((n, og) + outs)
