@@ -102,9 +102,11 @@ def _unslice(x, *, shape, index):
 
 
 def _pad(x, *, widths, value):
-    if x.ndim == 0:  # NOTE: np.pad rejects the empty widths of a 0-d array; there is nothing to pad
-        return x.copy()
-    return np.pad(x, widths, constant_values=value)
+    # NOTE: the constant fill and one copy of x into it; np.pad does the same work through a general, slower path
+    # (it pads one axis at a time), and rejects the empty widths of a 0-d array
+    out = np.full(tuple(n + a + b for n, (a, b) in zip(x.shape, widths)), value, x.dtype)
+    out[tuple(slice(a, a + n) for n, (a, _) in zip(x.shape, widths))] = x
+    return out
 
 
 def _index(x, *idx, key):
@@ -449,6 +451,20 @@ def _div_vjp(g, x, y, out, needs):
     return gx if needs[0] else None, _neg(_mul(gx, out)) if needs[1] else None
 
 
+def _index_vjp(g, x, *rest, key):
+    """Index's vjp: g added into zeros of x's shape at the indexed places (np.add.at: repeated indices add up),
+    one array op where the rule binds a zeros tensor and an accumulating IndexPut."""
+    idx, needs = rest[:-2], rest[-1]
+    out = np.zeros(x.shape, g.dtype)
+    np.add.at(out, decode_key(key, idx), g)
+    return (out,) + (None,) * len(idx)
+
+
+def _pad_vjp(g, x, out, needs, *, widths, value):
+    """Pad's vjp: the interior of g (a view, as Slice gives)."""
+    return (g[tuple(slice(a, a + n) for (a, _), n in zip(widths, x.shape))],)
+
+
 VJPS = {
     "add": lambda g, x, y, out, needs: (g if needs[0] else None, g if needs[1] else None),
     "sub": lambda g, x, y, out, needs: (g if needs[0] else None, _neg(g) if needs[1] else None),
@@ -465,6 +481,11 @@ VJPS = {
     "expand": lambda g, x, out, needs, *, shape: (_sum_to(g, x.shape),),
     "reshape": lambda g, x, out, needs, *, shape: (np.reshape(g, x.shape),),
     "permute": lambda g, x, out, needs, *, perm: (np.transpose(g, _inverse(perm)),),
+    "index": _index_vjp,
+    "pad": _pad_vjp,
+    "unfold": lambda g, x, out, needs, *, kernel, stride, dilation: (
+        _fold(g, size=x.shape[2:], kernel=kernel, stride=stride, dilation=dilation),
+    ),
     "matmul": lambda g, x, y, out, needs: (
         _matmul_like(x, g, np.swapaxes(y, -1, -2)) if needs[0] else None,
         _matmul_like(y, np.swapaxes(x, -1, -2), g) if needs[1] else None,

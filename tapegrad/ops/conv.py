@@ -1,16 +1,24 @@
 """Convolution and pooling composites (PyTorch signatures): pad + Unfold + matmul for conv, matmul + Fold for
 conv_transpose, Unfold + argmax/gather for max pooling, Unfold + sum for average pooling. Built on ops/ and
 primitives/linalg.py; exported as tg.conv2d, ... and re-exported by tg.nn.functional.
+
+Eager calls (no transform active) take faster compositions of the same primitives: conv's window matrix in the
+layout its GEMM and Fold want (_eager_conv), and max pooling over windows that tile the input as one index by each
+window's first maximum (_tiled_max_pool). Traced graphs keep the composites (the values are equal).
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 
 import numpy as np
 
 from .. import dtype as dt
+from ..primitives import base as _base
 from ..primitives import bind
+from ..primitives.indexing import Index
 from ..primitives.linalg import Fold, Unfold
 from ..tensor import Tensor
 from .creation import arange, ones
@@ -87,6 +95,12 @@ def _check_fits(op, spatial, padded, kernel, dilation, shape):
             f"{op}: the kernel {kernel} (dilation {dilation}, so it spans {span}) is larger than the padded input "
             f"{padded} (input shape {tuple(shape)}); use a smaller kernel or more padding"
         )
+
+
+def _eager(x) -> bool:
+    """True for an eager op on a numpy array with no transform active: the fast paths below may then pick a
+    layout or compute a constant (a pooling mask) on the array. Traced graphs keep the composites."""
+    return not (_base._ANYWHERE[0] and _base.INTERPRETERS) and type(x._data) is np.ndarray
 
 
 def _windows(x, kernel, stride, dilation):
@@ -184,6 +198,8 @@ def _conv(op, nd, x, weight, bias, stride, padding, dilation, groups):
     n, c, outs = x.shape[0], x.shape[1], tuple(cols.shape[2 : 2 + nd])
     g, p, kp = groups, math.prod(outs), math.prod(kernel)
     cg, og = c // g, weight.shape[0] // g
+    if _eager(x):
+        return _unbatch(_add_bias(_eager_conv(cols, weight, g, outs), bias, nd), unbatched)
     # one batched matmul per group: (G, N*P, Cg*K) @ (G, Cg*K, Og). Splitting C and permuting are views of the
     # windows, so the final reshape is the only copy of the (large) window matrix.
     perm = (1, 0) + tuple(range(3, 3 + nd)) + (2,) + tuple(range(3 + nd, 3 + 2 * nd))
@@ -191,6 +207,35 @@ def _conv(op, nd, x, weight, bias, stride, padding, dilation, groups):
     w = weight.reshape(g, og, cg * kp).transpose(1, 2)
     out = matmul(cols, w).reshape(g, n, p, og).permute(1, 0, 3, 2).reshape((n, g * og) + outs)
     return _unbatch(_add_bias(out, bias, nd), unbatched)
+
+
+def _eager_conv(cols, weight, g, outs):
+    """Eager conv from the windows (N, C, *O, *K): the window matrix laid out as (G, Cg*K, N*P) (channels and
+    kernel offsets major, output positions minor), then one GEMM per group, (G, Og, Cg*K) @ (G, Cg*K, N*P).
+
+    Why this layout (measured on W2): building it reads the input in runs along the last spatial dim; in the
+    backward, the window gradient W.T @ g comes out in the same layout, so Fold adds each kernel offset's
+    contiguous (N, C, *O) rows instead of gathering elements Cg*K apart; and every GEMM is one large call (per-sample
+    GEMMs are as fast on one thread but far slower when OpenBLAS's threads share busy cores). The (G, Og, N, P)
+    result is transposed to NCHW by one copy of the output, the smallest array of the three."""
+    nd = len(outs)
+    n, c, p = cols.shape[0], cols.shape[1], math.prod(outs)
+    og, ck = weight.shape[0] // g, math.prod(weight.shape[1:])
+    to_rows = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))  # (C, *K, N, *O)
+    cols = cols.permute(to_rows).reshape(g, ck, n * p)
+    if g == 1 and ck * og >= 4096:
+        # as (N*P, C*K) @ (C*K, O), both 2-D, the weight transposed into a C-contiguous copy: then the matmul kernel
+        # computes the weight gradient as cols @ g (a (C*K, O) result); the window gradient still comes out as
+        # (C*K, N*P) (the kernel follows the F-ordered operand). Why: with two OpenBLAS threads on busy cores, W2's
+        # conv2 weight gradient (288 x 64, K = N*P = 36864) took 3-8x longer as (O, N*P) @ (N*P, C*K) (the 3-D path
+        # below) than as cols @ g, while conv1's small one (32 x 9) was 10x faster that way; one thread: all equal.
+        w_t = weight.reshape(og, ck).mT.reshape(-1).reshape(ck, og)  # flattening copies (clone keeps the layout)
+        out = matmul(cols[0].mT, w_t)  # (N*P, O)
+        return out.reshape(n, p, og).permute(0, 2, 1).reshape(n, og * p).reshape((n, og) + outs)
+    out = matmul(weight.reshape(g, og, ck), cols)  # (G, Og, N*P)
+    # NOTE: (N, O*P) first: numpy would split P into *O as a view, leaving an (O, N, *O)-ordered result whose layout
+    # every later op inherits; merging O with P forces the one transposing copy here
+    return out.reshape(g * og, n, p).permute(1, 0, 2).reshape(n, g * og * p).reshape((n, g * og) + outs)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
@@ -354,11 +399,63 @@ def _lowest(d):
     return -math.inf if d.category == dt.FLOAT else int(np.iinfo(d.np).min)
 
 
+def _tiled_max_pool(x, kernel, outs, return_indices):
+    """Eager max pooling whose windows tile the input (stride = kernel, no padding or dilation), or None where a
+    window holds a nan (then the composite runs); with return_indices, (out, indices flat over the spatial dims).
+
+    out = x.flatten()[flat], flat the index of each window's first maximum in scan order (the element PyTorch's
+    gradient goes to), found on the array by a knockout between the K kernel-offset slices of x seen as
+    (N, C, O1, K1, O2, K2, ...), a view. Values are exact (-0.0, inf) and the gradient is one scatter (Index's
+    kernel), not argmax + gather + Fold."""
+    xd = x._data
+    n, c = xd.shape[:2]
+    tiles = xd[(slice(None), slice(None)) + tuple(slice(0, o * k) for o, k in zip(outs, kernel))]  # floor mode
+    tiles = tiles.reshape((n, c) + tuple(d for ok in zip(outs, kernel) for d in ok))
+    origin, step = _tile_origins(tuple(xd.shape), tuple(kernel), tuple(outs))
+    # a knockout over the kernel offsets in scan order: each match keeps the larger value and its flat offset, the
+    # earlier one on a tie (strictly greater wins), so the survivor is the first maximum
+    entrants = [
+        (tiles[(slice(None), slice(None)) + tuple(q for i in off for q in (slice(None), i))],
+         np.int64(sum(i * s for i, s in zip(off, step))))
+        for off in itertools.product(*(range(k) for k in kernel))
+    ]  # fmt: skip
+    while len(entrants) > 1:
+        pairs = zip(entrants[0::2], entrants[1::2])
+        winners = [(np.maximum(va, vb), np.where(vb > va, ob, oa)) for (va, oa), (vb, ob) in pairs]
+        entrants = winners + entrants[len(winners) * 2 :]  # an odd one out plays the next round
+    top, offset = entrants[0]
+    if top.dtype.kind == "f" and np.isnan(top).any():
+        return None  # a nan loses every comparison; the composite's argmax picks the first nan
+    flat = origin + offset
+    out = bind(Index, x.reshape(-1), Tensor._make(flat), key=("idx",))
+    return (out, Tensor._make(flat % math.prod(xd.shape[2:]))) if return_indices else out
+
+
+@functools.lru_cache(maxsize=16)
+def _tile_origins(shape, kernel, outs):
+    """Flat index (C order over `shape`) of the first element of every tile, (N, C, *O), and the flat step of
+    each spatial dim. Cached: the same layer pools the same shape every step."""
+    spatial = shape[2:]
+    step = tuple(math.prod(spatial[i + 1 :]) for i in range(len(spatial)))
+    origin = np.arange(shape[0] * shape[1], dtype=np.int64).reshape(shape[:2] + (1,) * len(outs)) * math.prod(spatial)
+    for i, (o, k) in enumerate(zip(outs, kernel)):
+        along = [1] * (2 + len(outs))
+        along[2 + i] = o
+        origin = origin + (np.arange(o, dtype=np.int64) * (k * step[i])).reshape(along)
+    origin.setflags(write=False)
+    return origin, step
+
+
 def _max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     x, unbatched = _batched(op, x, nd)
     kernel, stride, padding, dilation = _pool_args(op, nd, kernel_size, stride, padding, dilation)
     _check_pool_padding(op, kernel, padding, dilation)
     outs, extra = _pool_geometry(op, x.shape, kernel, stride, padding, dilation, ceil_mode)
+    tiled = stride == kernel and not any(padding) and all(d == 1 for d in dilation) and not any(extra)
+    if tiled and x.dtype.category in (dt.FLOAT, dt.INT) and x.numel() and _eager(x):
+        out = _tiled_max_pool(x, kernel, outs, return_indices)
+        if out is not None:
+            return tuple(_unbatch(t, unbatched) for t in out) if return_indices else _unbatch(out, unbatched)
     widths = ((0, 0), (0, 0)) + tuple((p, p + e) for p, e in zip(padding, extra))
     xp = pad_constant(x, widths, value=_lowest(x.dtype))
     win = _windows(xp, kernel, stride, dilation).reshape(tuple(x.shape[:2]) + outs + (math.prod(kernel),))

@@ -286,3 +286,149 @@ def test_pool_errors():
     _raises(TypeError, lambda: tg.avg_pool2d(tg.ones(1, 1, 4, 4, dtype=tg.int64), 2), "floating-point")
     _raises(ValueError, lambda: tg.adaptive_avg_pool2d(x, (2, 2, 2)), "output_size")
     _raises(ValueError, lambda: tg.avg_pool2d(x, 2, divisor_override=0), "divisor_override")
+
+
+# *** eager fast paths (ops/conv.py _eager_conv, _tiled_max_pool) against PyTorch and the traced composites ***
+
+
+def _grads_to_second_order(tg_fn, th_fn, arrays, seed=0):
+    """Outputs, first-order input gradients (create_graph) and the gradients of their squared sum (second order),
+    tapegrad against torch in float64."""
+    tgs, ths = _tensors(arrays, "float64")
+    out, ref = tg_fn(*tgs), th_fn(*ths)
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), **TOL["float64"])
+    g = np.random.default_rng(seed).standard_normal(tuple(ref.shape))
+    first = tg.autograd.grad(out, tgs, tg.tensor(g), create_graph=True)
+    ref_first = torch.autograd.grad(ref, ths, torch.tensor(g), create_graph=True)
+    for a, b in zip(first, ref_first):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), **TOL["float64"])
+    second = tg.autograd.grad(sum((a * a).sum() for a in first), tgs, allow_unused=True)
+    ref_second = torch.autograd.grad(sum((b * b).sum() for b in ref_first), ths, allow_unused=True)
+    for a, b in zip(second, ref_second):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a.numpy(), b.numpy(), **TOL["float64"])
+
+
+EAGER_CONV = [
+    (2, (2, 3, 9, 8), (4, 3, 3, 2), {"stride": (2, 1), "padding": 1, "dilation": (1, 2)}),  # non-square kernel
+    (2, (1, 4, 7, 7), (6, 2, 3, 3), {"groups": 2, "padding": "same"}),  # batch 1, groups
+    (1, (3, 2, 10), (5, 2, 4), {"stride": 3}),
+    (3, (2, 2, 5, 4, 5), (3, 2, 2, 3, 2), {"padding": (0, 1, 1)}),
+    (2, (2, 16, 6, 5), (32, 16, 3, 3), {"padding": 1}),  # C*K*O >= 4096: the 2-D (N*P, C*K) @ (C*K, O) orientation
+]
+
+
+@pytest.mark.parametrize("nd, xs, ws, kw", EAGER_CONV)
+def test_eager_conv_first_and_second_order(nd, xs, ws, kw):
+    fn, ref = getattr(tg, f"conv{nd}d"), getattr(TF, f"conv{nd}d")
+    _grads_to_second_order(
+        lambda x, w, b: fn(x, w, b, **kw), lambda x, w, b: ref(x, w, b, **kw), [rnd(*xs), rnd(*ws, seed=2), rnd(ws[0])]
+    )
+
+
+def test_eager_conv_non_contiguous_input_and_contiguous_output():
+    a, w = rnd(2, 3, 8, 6), rnd(4, 3, 3, 3, seed=2)
+    x = tg.tensor(a.transpose(0, 1, 3, 2).copy(), requires_grad=True)
+    out = tg.conv2d(x.transpose(2, 3), tg.tensor(w))
+    ref_x = torch.tensor(a, requires_grad=True)
+    ref = TF.conv2d(ref_x, torch.tensor(w))
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), **TOL["float64"])
+    assert out._data.flags.c_contiguous  # NCHW in memory, as PyTorch's result
+    out.sum().backward(), ref.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy().transpose(0, 1, 3, 2), ref_x.grad.numpy(), **TOL["float64"])
+
+
+def _counting_tiled_pool(monkeypatch):
+    from tapegrad.ops import conv as C
+
+    taken = []
+    original = C._tiled_max_pool
+
+    def counted(*args):
+        out = original(*args)
+        taken.append(out is not None)
+        return out
+
+    monkeypatch.setattr(C, "_tiled_max_pool", counted)
+    return taken
+
+
+def _tied(*shape, seed=0):
+    """Small integers, so that most windows hold ties (the gradient must go to the first maximum only)."""
+    return np.random.default_rng(seed).integers(-2, 3, shape).astype(np.float64)
+
+
+TILED_POOL = [
+    (2, (2, 3, 8, 8), {"kernel_size": 2}),
+    (2, (1, 2, 9, 7), {"kernel_size": (3, 2)}),  # floor mode drops the last row and column
+    (2, (3, 6, 6), {"kernel_size": 2, "stride": 2, "ceil_mode": True}),  # unbatched; ceil_mode with no extra window
+    (1, (2, 3, 9), {"kernel_size": 3}),
+    (2, (1, 2, 9, 9), {"kernel_size": 3}),  # 9 offsets: an odd one out in two knockout rounds
+    (2, (2, 2, 3, 4), {"kernel_size": 1}),
+    (3, (1, 2, 4, 4, 6), {"kernel_size": (2, 2, 3)}),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("nd, xs, kw", TILED_POOL)
+def test_tiled_max_pool_against_torch(nd, xs, kw, dtype, monkeypatch):
+    taken = _counting_tiled_pool(monkeypatch)
+    fn, ref = getattr(tg, f"max_pool{nd}d"), getattr(TF, f"max_pool{nd}d")
+    check(lambda x: fn(x, **kw), lambda x: ref(x, **kw), _tied(*xs), dtype=dtype)
+    check(
+        lambda x: fn(x, **kw, return_indices=True), lambda x: ref(x, **kw, return_indices=True), rnd(*xs), dtype=dtype
+    )
+    assert taken == [True, True]
+
+
+@pytest.mark.parametrize("nd, xs, kw", TILED_POOL[:2])
+def test_tiled_max_pool_second_order(nd, xs, kw, monkeypatch):
+    taken = _counting_tiled_pool(monkeypatch)
+    fn, ref = getattr(tg, f"max_pool{nd}d"), getattr(TF, f"max_pool{nd}d")
+    # the square makes the second order non-zero: d/dx of g * 2 * pool(x) routes back through the same element
+    _grads_to_second_order(lambda x: fn(x, **kw) ** 2, lambda x: ref(x, **kw) ** 2, [_tied(*xs)])
+    assert taken and all(taken)
+
+
+def test_tiled_max_pool_special_values(monkeypatch):
+    """-0.0 stays -0.0, infinities are exact, a window with a nan gives nan (its first nan gets the gradient)."""
+    taken = _counting_tiled_pool(monkeypatch)
+    a = np.array([[-0.0, -1.0, np.inf, 1.0], [-2.0, -3.0, np.inf, -np.inf], [-np.inf, -np.inf, 0.0, -0.0],
+                  [-np.inf, -np.inf, -0.0, 0.0]]).reshape(1, 1, 4, 4)
+    out = tg.max_pool2d(tg.tensor(a), 2).numpy()
+    ref = TF.max_pool2d(torch.tensor(a), 2).numpy()
+    np.testing.assert_array_equal(out, ref)
+    np.testing.assert_array_equal(np.signbit(out), np.signbit(ref))
+    check(lambda x: tg.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2), a)
+    assert taken == [True, True]
+    b = a.copy()
+    b[0, 0, 1, 1] = b[0, 0, 3, 2] = np.nan  # a window with a nan leaves the fast path
+    check(lambda x: tg.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2), np.where(np.isinf(b), 5 * np.sign(b), b))
+    assert taken[2:] == [False]
+
+
+def test_tiled_max_pool_non_contiguous_and_int(monkeypatch):
+    taken = _counting_tiled_pool(monkeypatch)
+    a = _tied(2, 3, 6, 8)
+    x = tg.tensor(a.transpose(0, 1, 3, 2).copy(), requires_grad=True)
+    out = tg.max_pool2d(x.transpose(2, 3), 2)
+    ref_x = torch.tensor(a, requires_grad=True)
+    ref = TF.max_pool2d(ref_x, 2)
+    np.testing.assert_array_equal(out.numpy(), ref.detach().numpy())
+    g = rnd(*ref.shape)
+    out.backward(tg.tensor(g)), ref.backward(torch.tensor(g))
+    np.testing.assert_array_equal(x.grad.numpy().transpose(0, 1, 3, 2), ref_x.grad.numpy())
+    ints = tg.max_pool2d(tg.tensor(a.astype(np.int32)), 2)  # PyTorch's CPU max_pool2d takes no ints: compare values
+    assert ints.dtype is tg.int32
+    np.testing.assert_array_equal(ints.numpy(), ref.detach().numpy().astype(np.int32))
+    assert taken == [True, True]
+
+
+def test_eager_fast_paths_agree_with_the_traced_composites():
+    """Under vmap (an interpreter) conv and pooling take the composites; both paths give the same values."""
+    x, w = tg.tensor(rnd(3, 2, 2, 8, 6)), tg.tensor(rnd(4, 2, 3, 3, seed=2))
+    f = lambda a: tg.max_pool2d(tg.conv2d(a, w, padding=1).relu(), 2)
+    batched = tg.func.vmap(f)(x)
+    eager = tg.stack([f(x[i]) for i in range(3)])
+    np.testing.assert_allclose(batched.numpy(), eager.numpy(), **TOL["float64"])

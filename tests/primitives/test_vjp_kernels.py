@@ -38,6 +38,12 @@ CASES = {
     "reshape": (lambda x: x.reshape(6, 2), lambda: [_t(3, 4)]),
     "permute": (lambda x: x.permute(2, 0, 1), lambda: [_t(2, 3, 4)]),
     "matmul": (lambda x, y: x @ y, lambda: [_t(2, 3, 4), _t(4, 5)]),
+    # repeated indices (their gradients add up), a slice and an index array together
+    "index": (lambda x: x[tg.tensor([2, 0, 2, 1])] + x[1:, tg.tensor([3, 3])].sum(), lambda: [_t(3, 4)]),
+    "pad": (lambda x: tg.nn.functional.pad(x, (1, 2, 0, 3), value=0.5), lambda: [_t(2, 3, 4)]),
+    # overlapping, strided and dilated windows (the conv composite's Unfold)
+    "unfold": (lambda x: tg.conv2d(x, tg.tensor(np.arange(24.0).reshape(2, 1, 3, 4) / 24, dtype=x.dtype),
+                                   stride=(1, 2), dilation=(2, 1)), lambda: [_t(2, 1, 7, 9)]),
 }
 
 
