@@ -57,6 +57,13 @@ def version() -> tuple:
     return tuple(_check(_nvrtc().nvrtcVersion(), "nvrtcVersion"))
 
 
+def _buffer(size: int) -> bytearray:
+    """A writable buffer for NVRTC to fill. NOTE: never `b" " * size`: NVRTC writes into it, and for size 1 that is
+    Python's one shared b" " object, which then reads b"\\x00" everywhere in the process (it broke the padding of
+    every safetensors header written afterwards)."""
+    return bytearray(max(size, 1))
+
+
 def compile(source: str, arch: str, name: str = "tapegrad.cu") -> tuple:
     """(GPU code, log) for `arch`: a cubin for a real architecture ('sm_80', 'sm_90', ...), PTX for a virtual one
     ('compute_90': only the front end, without ptxas). CudaCompileError on an error or a warning."""
@@ -66,17 +73,17 @@ def compile(source: str, arch: str, name: str = "tapegrad.cu") -> tuple:
         opts = [o.encode() for o in OPTIONS + [f"--gpu-architecture={arch}"]]
         status = nvrtc.nvrtcCompileProgram(prog, len(opts), opts)[0]
         size = _check(nvrtc.nvrtcGetProgramLogSize(prog), "nvrtcGetProgramLogSize")
-        log = b" " * size
+        log = _buffer(size)
         _check(nvrtc.nvrtcGetProgramLog(prog, log), "nvrtcGetProgramLog")
-        log = log.rstrip(b"\x00 ").decode(errors="replace").strip()
+        log = bytes(log).rstrip(b"\x00 ").decode(errors="replace").strip()
         if int(status) != 0 or "warning" in log.lower():
             raise CudaCompileError(f"NVRTC could not compile {name} for {arch} cleanly ({status}); this is a bug in "
                                    f"tapegrad's CUDA renderer, please report it with this log:\n{log}")
         kind = "PTX" if arch.startswith("compute_") else "CUBIN"
         size = _check(getattr(nvrtc, f"nvrtcGet{kind}Size")(prog), f"nvrtcGet{kind}Size")
-        code = b" " * size
+        code = _buffer(size)
         _check(getattr(nvrtc, f"nvrtcGet{kind}")(prog, code), f"nvrtcGet{kind}")
-        return code, log
+        return bytes(code), log
     finally:
         nvrtc.nvrtcDestroyProgram(prog)
 
