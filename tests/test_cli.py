@@ -468,11 +468,17 @@ def test_ctrl_c_while_writing_finishes_the_pair_first(tmp_path, capsys, monkeypa
         return real(*a, **k)
 
     monkeypatch.setattr(train, writing, pressed_ctrl_c)
-    rc, out, err = _run(["train", "--model", "mlp", "--epochs", "3", "--out", str(tmp_path)], capsys)
+    # NOTE: a test run started in the background by a non-interactive shell inherits SIGINT ignored; give this test
+    # the handler an interactive `tapegrad train` has
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        rc, out, err = _run(["train", "--model", "mlp", "--epochs", "3", "--out", str(tmp_path)], capsys)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert rc == 130 and err.count("\n") == 1 and "interrupted in epoch 1/3; kept" in err and "(1 epoch done)" in err
     assert tg.load(tmp_path / "checkpoint.safetensors")["epoch"] == 1 and (tmp_path / "curves.png").is_file()
     assert sorted(f.name for f in tmp_path.iterdir()) == ["checkpoint.safetensors", "curves.png"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is previous
 
 
 def test_ctrl_c_before_training_and_in_other_commands(tmp_path, capsys, monkeypatch):
@@ -500,7 +506,9 @@ def test_ctrl_c_at_any_moment_of_the_command_is_one_line(tmp_path):
     for i, delay in enumerate((0.05, 0.5, 2.0)):
         argv = ["train", "--model", "mlp", "--epochs", "50", "--out", str(tmp_path / str(i))]
         proc = subprocess.Popen([sys.executable, "-c", script, *argv], cwd=tmp_path, env=env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                # SIGINT as in a terminal, even when the tests run as a background job (ignored)
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
