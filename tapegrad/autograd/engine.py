@@ -99,12 +99,9 @@ class PrimNode(Node):
             xs = [a if i in saves else base.AVal(a._data.shape, a.dtype) for i, a in enumerate(args)]
         else:
             xs = [base.AVal(a._data.shape, a.dtype) for a in args]
-        out = None
-        if self.out_version is not None:
-            counter, v = self.out_version
-            if counter.value != v:
-                raise _version_error(self, f"the output of {prim.name}", v, counter)
-            out = Tensor._make(self.out_data)
+        out = self._saved_out()
+        if out is not None:
+            out = Tensor._make(out)
             if create_graph:  # the output depends on the inputs through this very node
                 out._rg, out.grad_fn = True, self
         if prim.vjp_needs:  # the rule skips cotangents no input edge will receive
@@ -112,17 +109,20 @@ class PrimNode(Node):
             return prim.vjp(g, *xs, out=out, needs=self.edges, **self.params)
         return prim.vjp(g, *xs, out=out, **self.params)
 
+    def _saved_out(self):
+        """The output's array when the vjp reads it (checked unchanged since the forward), else None."""
+        if self.out_version is None:
+            return None
+        counter, v = self.out_version
+        if counter.value != v:
+            raise _version_error(self, f"the output of {self.prim.name}", v, counter)
+        return self.out_data
+
     def _apply_kernel(self, g):
         """The vjp by the backend's kernel on arrays (Primitive.vjp_impl): no op dispatch, no graph. The cotangents
         stay arrays in the sweep's buffers until something needs a Tensor (a rule, a hook, a leaf: _as_tensor)."""
         prim, args = self.prim, self.args
-        if self.out_version is not None:
-            counter, v = self.out_version
-            if counter.value != v:
-                raise _version_error(self, f"the output of {prim.name}", v, counter)
-            out = self.out_data
-        else:
-            out = None
+        out = self._saved_out()
         saves = prim.saves
         if not prim.vjp_reads_inputs:  # add, sub, neg: a released node keeps only the arity
             xs = args

@@ -469,14 +469,9 @@ _EXAMPLES = {
 }
 
 
-def _attach_examples():
-    for name, (summary, example) in _EXAMPLES.items():
-        fn = globals()[name]
-        doc = fn.__doc__ or summary
-        fn.__doc__ = f"{doc}\n\n{example}\n"
+from ._examples import attach_examples  # noqa: E402
 
-
-_attach_examples()
+attach_examples(globals(), _EXAMPLES)
 
 
 # *** more of PyTorch's random functions, drawn from the same generator ***

@@ -152,8 +152,7 @@ def _eager_with_scalar(prim, x, y, float_math):
             return None  # int tensor * 0.5 promotes to the default float; bool tensor + 1 to int64
         value = s
     elif cls in _PLAIN and not s._data.ndim and not s._rg and s._base is None:  # a view may be stale: general path
-        if s.dtype is t.dtype:
-            return bind(prim, x, y)
+        # (a 0-d tensor of t's own dtype never gets here: binary() sends it to _eager_broadcast)
         if not s._weak or s.dtype.category != kind and not (kind == dt.FLOAT and s.dtype.category == dt.INT):
             return None  # a typed 0-d tensor, or a weak one of a higher category, changes the result dtype
         value = getattr(s, "_exact", s._data)
@@ -918,14 +917,9 @@ _EXAMPLES = {
 }
 
 
-def _attach_examples():
-    for name, (summary, example) in _EXAMPLES.items():
-        fn = globals()[name]
-        doc = fn.__doc__ or summary
-        fn.__doc__ = f"{doc}\n\n{example}\n"
+from ._examples import attach_examples  # noqa: E402
 
-
-_attach_examples()
+attach_examples(globals(), _EXAMPLES)
 
 
 # *** more of PyTorch's elementwise names, composed of the ops above ***
