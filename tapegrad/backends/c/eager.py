@@ -48,11 +48,13 @@ from .scalar import CTYPES, PRELUDE, expr
 #   16384 (62 vs 35 us) to 16M (138 vs 45 ms);
 # - reduce (sum over every axis): level at 65536 (47 vs 48 us), ahead from 262144 (132 vs 113 us).
 # Below these a call costs about 5-15 us of ctypes and pointer handling more than numpy's.
-LIMITS = {"cheap": 1 << 22, "costly": 1 << 13, "reduce": 1 << 18}
+# - select (where on a random mask, ReLU's): numpy branches per element and mispredicts half of them: level at
+#   16384 (35 vs 49 us with the machine busy), 6x slower from 65536 (488 vs 80 us), 13x at 1M (9.2 vs 0.70 ms).
+LIMITS = {"cheap": 1 << 22, "costly": 1 << 13, "reduce": 1 << 18, "select": 1 << 16}
 # Elements from which a kernel splits its loop across cores (OpenMP); below it one thread is faster than waking
 # the others (about 10-20 us). With the machine busy, splitting gained nothing measurable below 4M elements; the
 # costly limit is set where one thread's work (about 0.2 ms for tanh on 64K) dwarfs the wake-up.
-PARALLEL = {"cheap": 1 << 22, "costly": 1 << 16, "reduce": 1 << 22}
+PARALLEL = {"cheap": 1 << 22, "costly": 1 << 16, "reduce": 1 << 22, "select": 1 << 22}
 
 SYNC = os.environ.get("TAPEGRAD_EAGER_COMPILE", "background").lower() == "sync"
 
@@ -396,6 +398,8 @@ COSTLY = {"exp", "expm1", "log", "log1p", "sinh", "cosh", "tanh", "asinh", "acos
 
 
 def _family(prim) -> str:
+    if prim.name == "where":
+        return "select"
     return "costly" if prim.name in COSTLY else "cheap"
 
 
