@@ -32,6 +32,7 @@ CASES = {
     "sqrt": (lambda x: x.sqrt(), lambda: [_t(6, positive=True)]),
     "tanh": (lambda x: x.tanh(), lambda: [_t(4, 3)]),
     "sigmoid": (lambda x: x.sigmoid(), lambda: [_t(4, 3)]),
+    "gelu": (lambda x: tg.nn.functional.gelu(x) + tg.nn.functional.gelu(x, approximate="tanh"), lambda: [_t(4, 3)]),
     "where": (lambda x, y: tg.where(x > y, x, y), lambda: [_t(3, 4), _t(3, 4)]),
     "sum": (lambda x: x.sum(1) + x.sum((0, 2), keepdim=True).sum(), lambda: [_t(2, 3, 4)]),
     "expand": (lambda x: x.expand(3, 2, 4), lambda: [_t(2, 1)]),

@@ -35,7 +35,7 @@ import numpy as np
 
 from ...primitives.base import BINARY, SELECT, UNARY
 from . import compiler
-from .scalar import CTYPES, PRELUDE, expr
+from .scalar import BY_PARAM, CTYPES, PRELUDE, expr
 
 # *** which calls go to C ***
 
@@ -94,20 +94,21 @@ class _Var:
 
 
 class _Eqn:
-    """The shape of a trace Eqn that scalar.expr reads: prim.name and the dtype names of inputs and output."""
+    """The shape of a trace Eqn that scalar.expr reads: prim.name, the dtype names of inputs and output, and the
+    params that choose a template (scalar.BY_PARAM)."""
 
-    def __init__(self, name: str, ins: tuple, out: str):
+    def __init__(self, name: str, ins: tuple, out: str, params: tuple = ()):
         self.prim = type("P", (), {"name": name})()
-        self.inputs, self.outputs = [_Var(d) for d in ins], [_Var(out)]
+        self.inputs, self.outputs, self.params = [_Var(d) for d in ins], [_Var(out)], dict(params)
 
 
-def elementwise_source(name: str, ins: tuple, out: str) -> str:
+def elementwise_source(name: str, ins: tuple, out: str, params: tuple = ()) -> str:
     """C source of `flat` and `rows` for primitive `name` on inputs of dtype names `ins`, output dtype `out`.
 
     flat(n, mode, par, x0, x1, ..., out): out[i] = f(x0[i] or x0[0], ...), bit j of mode set when xj varies.
     rows(m, r, mode, par, x0, s0, x1, s1, ..., out): row o reads xj + o * sj, varying along the row (bit j of
     mode) or not; out is m x r contiguous. Both split across threads from `par` elements."""
-    e, k = _Eqn(name, ins, out), len(ins)
+    e, k = _Eqn(name, ins, out, params), len(ins)
     ct, co = [CTYPES[d] for d in ins], CTYPES[out]
     cases_flat, cases_rows = [], []
     for mode in range(1 << k):
@@ -193,8 +194,9 @@ def reduction_source(name: str, dtype: str) -> str:
 # *** building and loading, off the calling thread ***
 
 _L, _P = ctypes.c_long, ctypes.c_void_p
-# A key is (primitive name, input dtype names, output dtype name). A loaded kernel goes into its impl's own table
-# (`ready`, keyed by numpy dtypes, which hash faster than the names).
+# A key is (primitive name, input dtype names, output dtype name, params): params are the (name, value) pairs that
+# choose the primitive's C template (scalar.BY_PARAM: gelu's approximation), () for most. A loaded kernel goes into
+# its impl's own table (`ready`, keyed by numpy dtypes, which hash faster than the names, and those params).
 _state: dict = {}  # key -> "pending" | "done" | "failed" (absent: never asked for)
 _todo: list = []
 _cv = threading.Condition()
@@ -206,7 +208,7 @@ _handles: list = []  # loaded libraries: never closed (their functions are in th
 def _functions(key, path: str):
     handle = compiler._dlopen(path)
     _handles.append(handle)
-    name, ins, _ = key
+    name, ins = key[0], key[1]
     if name in REDUCTIONS:
         return ctypes.CFUNCTYPE(None, _L, _L, _L, _L, _P, _P)(_ctypes.dlsym(handle, "red"))
     k = len(ins)
@@ -216,8 +218,8 @@ def _functions(key, path: str):
 
 
 def source(key) -> str:
-    name, ins, out = key
-    return reduction_source(name, ins[0]) if name in REDUCTIONS else elementwise_source(name, ins, out)
+    name, ins, out, params = key
+    return reduction_source(name, ins[0]) if name in REDUCTIONS else elementwise_source(name, ins, out, params)
 
 
 def _build(key, ready, fast) -> None:
@@ -392,7 +394,8 @@ def _run(fns, xs, shape, out_dtype, par):
 # of vmath.py and split all of them across cores, so they pay off early. numpy's arithmetic, compares, sqrt,
 # floor, ... are SIMD loops already: only splitting a long one across cores beats them.
 COSTLY = {"exp", "expm1", "log", "log1p", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "sigmoid", "erf",
-          "erfc", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "pow", "logaddexp", "fmod", "remainder"}
+          "erfc", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "pow", "logaddexp", "fmod", "remainder",
+          "gelu", "gelu_backward"}
 
 
 def _family(prim) -> str:
@@ -404,7 +407,8 @@ def _elementwise(prim, ref):
     name, fam = prim.name, _family(prim)
     limits, parallel = LIMITS, PARALLEL
     to_bool = name in TO_BOOL
-    ready: dict = {}  # (input numpy dtypes..., output numpy dtype) -> (flat, rows), filled by the builder
+    chooser = BY_PARAM[name][0] if name in BY_PARAM else None  # the param that picks the template, if any
+    ready: dict = {}  # (input numpy dtypes..., output numpy dtype, template params) -> (flat, rows), by the builder
 
     def impl(*xs, **params):
         n = max(x.size for x in xs)
@@ -424,10 +428,11 @@ def _elementwise(prim, ref):
             return ref(*xs, **params)
         xs = [x if type(x) is np.ndarray else np.asarray(x) for x in xs]
         out = params["dtype"].np if name == "cast" else BOOL if to_bool else xs[-1].dtype
-        fast = (*[x.dtype for x in xs], out)  # numpy dtypes hash fast; their .name is a Python property
+        chosen = () if chooser is None else ((chooser, params[chooser]),)
+        fast = (*[x.dtype for x in xs], out, chosen)  # numpy dtypes hash fast; their .name is a Python property
         fns = ready.get(fast)
         if fns is None:
-            key = (name, tuple(x.dtype.name for x in xs), np.dtype(out).name)
+            key = (name, tuple(x.dtype.name for x in xs), np.dtype(out).name, chosen)
             if not _disabled and key not in _state and key[2] in CTYPES and _accepts(name, key[1]):
                 _request(key, ready, fast)
                 fns = ready.get(fast)  # built now when SYNC
@@ -443,7 +448,8 @@ def _elementwise(prim, ref):
         res = _run(fns, xs, shape, out, parallel[fam])
         return ref(*xs, **params) if res is None else res
 
-    impl = unary if prim.family == UNARY and name != "cast" else binary if prim.family == BINARY else impl
+    if chooser is None:  # the fast paths take no params
+        impl = unary if prim.family == UNARY and name != "cast" else binary if prim.family == BINARY else impl
     impl.__name__ = f"{name}_c"
     impl.reference = ref
     return impl
@@ -458,7 +464,7 @@ def _reduction(name, ref):
             return ref(x, axes=axes, keepdim=keepdim)
         fns = ready.get(x.dtype)
         if fns is None:
-            key = (name, (x.dtype.name,), x.dtype.name)
+            key = (name, (x.dtype.name,), x.dtype.name, ())
             if not _disabled and key not in _state and key[2] in FLOATS:
                 _request(key, ready, x.dtype)
                 fns = ready.get(x.dtype)
@@ -522,7 +528,7 @@ def cost_of_first_build(name: str = "tanh", dtype: str = "float32") -> float:
     from ...primitives.base import BINARY
 
     cc = compiler.compiler()
-    key = (name, (dtype,) * (2 if PRIMITIVES[name].family == BINARY else 1), dtype)
+    key = (name, (dtype,) * (2 if PRIMITIVES[name].family == BINARY else 1), dtype, ())
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         compiler._compile_into(source(key), cc, os.path.join(tmp, "k.so"), "k", compiler.entry(source(key), cc)[2])
