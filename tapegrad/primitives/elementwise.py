@@ -469,14 +469,15 @@ def _gelu_second(x, approximate):
 
     none: gelu' = Phi + x phi, gelu'' = phi (2 - x^2) with phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
     tanh: gelu = x s with s = sigmoid(w), w = x (C + C A x^2), w' = C + 3 C A x^2; with q = s (1 - s) = s':
-    gelu' = s + x q w' and gelu'' = q (2 w' + x (1 - 2 s) w'^2 + 6 C A x^2)."""
+    gelu' = s + x q w' and gelu'' = q (2 w' + x (1 - 2 s) w'^2 + 6 C A x^2). 1 - s is sigmoid(-w): in the
+    positive tail 1 - s would cancel (to 0 in float32 from x = 5 on, where gelu'' is still 2e-6)."""
     x2 = x * x
     if approximate == "none":
         return (x2 * -0.5).exp() * _INV_SQRT_2PI * (2.0 - x2)
-    s = (x * (x2 * (GELU_C * GELU_A) + GELU_C)).sigmoid()
-    q = s * (1.0 - s)
+    w = x * (x2 * (GELU_C * GELU_A) + GELU_C)
+    s, r = w.sigmoid(), (-w).sigmoid()  # r = 1 - s
     w1 = x2 * (3.0 * GELU_C * GELU_A) + GELU_C
-    return q * (2.0 * w1 + x * (1.0 - 2.0 * s) * w1 * w1 + x2 * (6.0 * GELU_C * GELU_A))
+    return s * r * (2.0 * w1 + x * (r - s) * w1 * w1 + x2 * (6.0 * GELU_C * GELU_A))
 
 
 @register

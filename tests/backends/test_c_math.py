@@ -184,7 +184,7 @@ def test_w3_kernels_vectorise(tmp_path):
     def w3(x):
         return (tg.nn.functional.gelu(1.5 * x + 0.5, approximate="tanh") * x.sigmoid()).sum()
 
-    def tanh_sum(x):  # gelu_tanh is written with sigmoid (nn/functional.py): tanh's vector math checked here
+    def tanh_sum(x):  # gelu's tanh form is x sigmoid(2z) (its C template, scalar.py): tanh's vector math checked here
         return (x.tanh() * 1.5).sum()
 
     x = tg.tensor(np.random.default_rng(0).standard_normal(1 << 16).astype(np.float32))
