@@ -100,3 +100,19 @@ def test_kernel_runs_without_create_graph():
         assert calls == [1]  # create_graph runs the rule
     finally:
         prim.vjp_impl = original
+
+
+@pytest.mark.parametrize("dtype", [tg.float64, tg.float32])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "partial"])
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "gelu", "mul"])
+def test_kernel_matches_rule_on_c(name, layout, dtype, eager_on_c):
+    """The same with every eager op on a C kernel (whatever its size): the C backend's one-loop backward kernels
+    (backends/c/eager.py FUSED_VJPS), gelu_backward's kernel, the products of mul's."""
+    from tapegrad.backends.c import eager
+
+    if name in ("sigmoid", "tanh"):
+        assert tg.primitives.PRIMITIVES[name].vjp_impl is eager.vjps({})[name]
+    test_kernel_matches_rule(name, layout, dtype)
+    if name in ("sigmoid", "tanh"):
+        key = (f"vjp:{name}", (dtype.name,) * 2, dtype.name, ())
+        assert eager._state.get(key) == "done", f"{key} did not run on a C kernel"

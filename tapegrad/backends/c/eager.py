@@ -111,12 +111,13 @@ def elementwise_source(name: str, ins: tuple, out: str, params: tuple = ()) -> s
     e, k = _Eqn(name, ins, out, params), len(ins)
     ct, co = [CTYPES[d] for d in ins], CTYPES[out]
     cases_flat, cases_rows = [], []
+    one = _expr if name in FUSED_VJPS else expr
     for mode in range(1 << k):
         varies = [(mode >> j) & 1 for j in range(k)]
-        f = expr(e, [f"x{j}[i]" if v else f"c{j}" for j, v in enumerate(varies)])
+        f = one(e, [f"x{j}[i]" if v else f"c{j}" for j, v in enumerate(varies)])
         cases_flat += [f"case {mode}:", "    #pragma omp parallel for simd if(parallel: n >= par) schedule(static)",
                        f"    for (long i = 0; i < n; i++) out[i] = ({co})({f});", "    break;"]
-        g = expr(e, [f"y{j}[i]" if v else f"c{j}" for j, v in enumerate(varies)])
+        g = one(e, [f"y{j}[i]" if v else f"c{j}" for j, v in enumerate(varies)])
         cases_rows += [f"case {mode}:", "    #pragma omp parallel for if(m * r >= par) schedule(static)",
                        "    for (long o = 0; o < m; o++) {",
                        *(f"        const {ct[j]} *y{j} = x{j} + o * s{j}; {ct[j]} c{j} = y{j}[0];" for j in range(k)),
@@ -504,6 +505,55 @@ def impls(reference: dict) -> dict:
     if not _impls:
         _impls.update(_make_impls(reference))
     return _impls
+
+
+# *** backward kernels as one loop: the C backend's eager_vjps ***
+# numpy's backward kernel for sigmoid (backends/numpy.py VJPS) is g * (out * (1 - out)) in three array operations,
+# three passes over memory; here it is one loop of the same arithmetic (PyTorch's sigmoid_backward). Kernel name ->
+# C template over g = {0} and the primitive's saved output {1}. The names are not primitives: "vjp:" + primitive.
+FUSED_VJPS = {"vjp:sigmoid": "({0} * ({1} * (1 - {1})))", "vjp:tanh": "({0} * (1 - {1} * {1}))"}
+COSTLY |= set(FUSED_VJPS)  # three numpy passes each: the kernel pays off from the costly ops' size on
+
+
+def _expr(e, args: list) -> str:
+    return FUSED_VJPS[e.prim.name].format(*args)
+
+
+class _Loop:
+    """What _elementwise reads of a primitive, for a kernel that is not one (FUSED_VJPS)."""
+
+    family = BINARY
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+_vjps: dict = {}
+
+
+def vjps(reference: dict) -> dict:
+    """primitive name -> backward kernel (backends/numpy.py VJPS says what one receives) for the primitives of
+    FUSED_VJPS, each falling back on `reference` (numpy's VJPS) below its size limit and for what it does not run.
+    Made once per process, as impls()."""
+    if not _vjps:
+        for kernel in FUSED_VJPS:
+            name = kernel.split(":", 1)[1]
+            _vjps[name] = _output_vjp(_elementwise(_Loop(kernel), _vjp_reference(reference[name])))
+    return _vjps
+
+
+def _vjp_reference(vjp):
+    return lambda g, out: vjp(g, None, out, (True,))[0]
+
+
+def _output_vjp(loop):
+    """The backward kernel of a unary primitive whose vjp reads only g and its output."""
+
+    def vjp(g, x, out, needs):
+        return (loop(g, out),)
+
+    vjp.loop = loop
+    return vjp
 
 
 def _make_impls(reference: dict) -> dict:
