@@ -1,6 +1,7 @@
 """tg.nn.functional (users write `import tapegrad.nn.functional as F`): activations, normalisation, dropout,
 embedding, padding, losses and attention with PyTorch's signatures, all composites of tapegrad ops (so they
-differentiate and trace); conv and pooling are re-exported from ops/conv.py.
+differentiate and trace) except gelu, which binds its primitive (one pass over memory each way in eager mode); conv
+and pooling are re-exported from ops/conv.py.
 """
 
 from __future__ import annotations
