@@ -48,11 +48,14 @@ from .scalar import BY_PARAM, CTYPES, PRELUDE, expr
 #   16384 (62 vs 35 us) to 16M (138 vs 45 ms);
 # - reduce (sum over every axis): level at 65536 (47 vs 48 us), ahead from 262144 (132 vs 113 us).
 # Below these a call costs about 5-15 us of ctypes and pointer handling more than numpy's.
-LIMITS = {"cheap": 1 << 22, "costly": 1 << 13, "reduce": 1 << 18}
+# - fused (the one-loop backward kernels of FUSED_VJPS against numpy's three passes; measured by hand, the machine
+#   busy, load average 3.4-3.8, 2026-12-07): numpy ahead or level up to 256K (32K: 28 vs 31 us, 256K: 168 vs 173
+#   us), the loop ahead once the arrays leave the caches (sigmoid's, 4M float32: 6.4 / 9.3 ms against 1.7 / 2.8).
+LIMITS = {"cheap": 1 << 22, "costly": 1 << 13, "reduce": 1 << 18, "fused": 1 << 18}
 # Elements from which a kernel splits its loop across cores (OpenMP); below it one thread is faster than waking
 # the others (about 10-20 us). With the machine busy, splitting gained nothing measurable below 4M elements; the
 # costly limit is set where one thread's work (about 0.2 ms for tanh on 64K) dwarfs the wake-up.
-PARALLEL = {"cheap": 1 << 22, "costly": 1 << 16, "reduce": 1 << 22}
+PARALLEL = {"cheap": 1 << 22, "costly": 1 << 16, "reduce": 1 << 22, "fused": 1 << 22}  # fused: memory-bound, as cheap
 
 SYNC = os.environ.get("TAPEGRAD_EAGER_COMPILE", "background").lower() == "sync"
 
@@ -400,7 +403,7 @@ COSTLY = {"exp", "expm1", "log", "log1p", "sinh", "cosh", "tanh", "asinh", "acos
 
 
 def _family(prim) -> str:
-    return "costly" if prim.name in COSTLY else "cheap"
+    return "costly" if prim.name in COSTLY else "fused" if prim.name in FUSED_VJPS else "cheap"
 
 
 def _elementwise(prim, ref):
@@ -512,7 +515,6 @@ def impls(reference: dict) -> dict:
 # three passes over memory; here it is one loop of the same arithmetic (PyTorch's sigmoid_backward). Kernel name ->
 # C template over g = {0} and the primitive's saved output {1}. The names are not primitives: "vjp:" + primitive.
 FUSED_VJPS = {"vjp:sigmoid": "({0} * ({1} * (1 - {1})))", "vjp:tanh": "({0} * (1 - {1} * {1}))"}
-COSTLY |= set(FUSED_VJPS)  # three numpy passes each: the kernel pays off from the costly ops' size on
 
 
 def _expr(e, args: list) -> str:
