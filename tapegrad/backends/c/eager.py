@@ -554,7 +554,6 @@ def _output_vjp(loop):
     def vjp(g, x, out, needs):
         return (loop(g, out),)
 
-    vjp.loop = loop
     return vjp
 
 
