@@ -47,6 +47,8 @@ from .scalar import BY_PARAM, CTYPES, PRELUDE, expr
 # - costly (tanh, exp, sigmoid, ...: numpy one element at a time): level at 4096 (26 vs 26 us), ahead from
 #   16384 (62 vs 35 us) to 16M (138 vs 45 ms);
 # - reduce (sum over every axis): level at 65536 (47 vs 48 us), ahead from 262144 (132 vs 113 us).
+# - gelu and gelu_backward (numpy: five to ten array ops each) are costly ops that cross earlier (by hand, busy machine,
+#   float32: gelu 1024 elements 38 vs 15 us, 8192 109 vs 16 us; gelu_backward 4096 101 vs 41 us): the costly limit.
 # Below these a call costs about 5-15 us of ctypes and pointer handling more than numpy's.
 # - fused (the one-loop backward kernels of FUSED_VJPS against numpy's three passes; measured by hand, the machine
 #   busy, load average 3.4-3.8, 2026-12-07): numpy ahead or level up to 256K (32K: 28 vs 31 us, 256K: 168 vs 173
