@@ -444,7 +444,14 @@ def _on_path_to(roots, targets, keep=None):
 
 
 def _sum(a, b):
+    """The sum of two cotangents of one value (fan-in), a + b; `a` is the one the sweep's buffer holds."""
     if a.__class__ is np.ndarray and b.__class__ is np.ndarray:
+        # NOTE: an array that nothing but the buffer holds is added to in place (PyTorch's InputBuffer does the same):
+        # no new array, which costs more than the add on large ones. Held by the buffer's slot, the caller's `old`,
+        # this parameter and getrefcount's argument; a view, another slot, a Tensor or a user's name holds more.
+        if (_COUNTS_EXACT and a.flags.owndata and a.flags.writeable and a.dtype == b.dtype and a.shape == b.shape
+                and sys.getrefcount(a) <= 4):
+            return np.add(a, b, out=a)
         return np.asarray(np.add(a, b))  # asarray: a 0-d sum is a numpy scalar
     return _as_tensor(a) + _as_tensor(b)
 

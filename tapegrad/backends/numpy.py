@@ -14,6 +14,7 @@ import numpy as np
 from .. import comm
 from . import special_math
 from .base import Backend
+from ..primitives.elementwise import GELU_A, GELU_C
 from ..primitives.indexing import decode_key
 from ..primitives.linalg import window_out_size
 
@@ -83,6 +84,45 @@ def _sigmoid(x):
     # NOTE: split by sign so that exp never overflows: 1/(1+e^-x) for x >= 0, e^x/(1+e^x) otherwise.
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def _in_float32(fn):
+    """fn computed in float32 for float16 / bfloat16 inputs (as PyTorch's CPU kernels do), cast back."""
+
+    def run(*xs, **params):
+        if xs[-1].dtype.itemsize >= 4:
+            return fn(*xs, **params)
+        return np.asarray(fn(*(x.astype(np.float32) for x in xs), **params)).astype(xs[-1].dtype)
+
+    return run
+
+
+_SQRT1_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _gelu_tanh_parts(x):
+    """The tanh form as x s: s = sigmoid(w) = 0.5 (1 + tanh(w / 2)), w = x (C + C A x^2), and w'."""
+    x2 = x * x
+    return _sigmoid(x * (x2 * (GELU_C * GELU_A) + GELU_C)), x2 * (3.0 * GELU_C * GELU_A) + GELU_C
+
+
+@_quiet
+@_in_float32
+def _gelu(x, *, approximate):
+    if approximate == "none":
+        return x * 0.5 * (1.0 + _erf(x * _SQRT1_2))
+    return x * _gelu_tanh_parts(x)[0]
+
+
+@_quiet
+@_in_float32
+def _gelu_backward(g, x, *, approximate):
+    """g gelu'(x): Phi(x) + x phi(x), or s + x s (1 - s) w' for the tanh form (primitives/elementwise.py)."""
+    if approximate == "none":
+        return g * (0.5 * (1.0 + _erf(x * _SQRT1_2)) + x * (np.exp(x * x * -0.5) * _INV_SQRT_2PI))
+    s, w1 = _gelu_tanh_parts(x)
+    return g * (s + x * (s * (1.0 - s)) * w1)
 
 
 def _np_slice(start, stop, step):
@@ -310,6 +350,8 @@ IMPLS = {
     "sigmoid": _quiet(_sigmoid),
     "erf": _typed(_erf),
     "erfc": _typed(_erfc),
+    "gelu": _gelu,
+    "gelu_backward": _gelu_backward,
     # special functions (primitives/special.py)
     "lgamma": _special(special_math.lgamma),
     "polygamma": _special(lambda x, *, n: special_math.polygamma(n, x)),
@@ -431,10 +473,11 @@ def _installed(name):
     from ..primitives import PRIMITIVES
 
     prim = PRIMITIVES[name]
-    return lambda *arrays: prim.impl(*arrays)
+    return lambda *arrays, **params: prim.impl(*arrays, **params)
 
 
-_mul, _div, _sub, _neg, _select = (_installed(n) for n in ("mul", "div", "sub", "neg", "where"))
+_mul, _div, _sub, _neg, _select, _gelu_bwd = (_installed(n) for n in ("mul", "div", "sub", "neg", "where",
+                                                                        "gelu_backward"))
 
 
 def _one(g):
@@ -476,6 +519,7 @@ VJPS = {
     "sqrt": _quiet(lambda g, x, out, needs: (_div(_mul(g, np.full((), 0.5, g.dtype)), out),)),
     "tanh": lambda g, x, out, needs: (_mul(g, _sub(_one(g), _mul(out, out))),),
     "sigmoid": lambda g, x, out, needs: (_mul(g, _mul(out, _sub(_one(g), out))),),
+    "gelu": lambda g, x, out, needs, *, approximate: (_gelu_bwd(g, x, approximate=approximate),),
     "where": _where_vjp,
     "sum": lambda g, x, out, needs, *, axes, keepdim: (_unreduce(g, x, axes, keepdim),),
     "expand": lambda g, x, out, needs, *, shape: (_sum_to(g, x.shape),),

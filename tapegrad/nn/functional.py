@@ -1,6 +1,7 @@
 """tg.nn.functional (users write `import tapegrad.nn.functional as F`): activations, normalisation, dropout,
 embedding, padding, losses and attention with PyTorch's signatures, all composites of tapegrad ops (so they
-differentiate and trace); conv and pooling are re-exported from ops/conv.py.
+differentiate and trace) except gelu, which binds its primitive (one pass over memory each way in eager mode); conv
+and pooling are re-exported from ops/conv.py.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ globals().update({_n: getattr(_ops, _n) for _n in dir(_conv) if not _n.startswit
                   and callable(getattr(_conv, _n))})
 from ..ops.creation import arange, ones, rand, zeros
 from ..ops.elementwise import erf, exp, expm1, log, log1p, sigmoid, tanh, where
+from ..ops.elementwise import unary_float as _unary_float
+from ..primitives import elementwise as _P
 from ..ops.linalg import matmul
 from ..ops.shape import pad_constant
 from ..primitives.base import INTERPRETERS
@@ -156,14 +159,9 @@ def gelu(input, approximate="none"):
     >>> F.gelu(tg.tensor([1.0]), approximate='tanh')
     tensor([0.8412])
     """
-    if approximate == "none":
-        return 0.5 * input * (1.0 + erf(input * (1.0 / math.sqrt(2.0))))
-    if approximate == "tanh":
-        # 0.5 x (1 + tanh(z)) with z = sqrt(2/pi) (x + 0.044715 x^3), written as x sigmoid(2z) (the same function:
-        # 0.5 (1 + tanh(z)) = sigmoid(2z)) with 2z = x (2c + 2c 0.044715 x^2): six ops instead of nine
-        c = 2.0 * math.sqrt(2.0 / math.pi)
-        return input * sigmoid(input * (input * input * (c * 0.044715) + c))
-    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    if approximate not in _P.GELU_APPROXIMATIONS:
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return _unary_float(_P.Gelu, input, approximate=approximate)
 
 
 @_tensor_input

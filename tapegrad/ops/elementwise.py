@@ -165,11 +165,11 @@ def _eager_with_scalar(prim, x, y, float_math):
     return bind(prim, t, s) if t_first else bind(prim, s, t)
 
 
-def unary_float(prim, x: Tensor) -> Tensor:
+def unary_float(prim, x: Tensor, **params) -> Tensor:
     """Apply a floating-point unary primitive; integer and bool inputs compute in the default float."""
     if x.dtype.category != dt.FLOAT:
         x = bind(P.Cast, x, dtype=dt.get_default_dtype())
-    return bind(prim, x)
+    return bind(prim, x, **params)
 
 
 def to(x: Tensor, *args, dtype=None, device=None, copy=False, non_blocking=False) -> Tensor:

@@ -448,6 +448,84 @@ def _select_tangent(dxs, xs, x_wins):
     return x_wins._select(dx, dy)
 
 
+# *** gelu: the activation and its derivative, one primitive each (PyTorch's gelu and gelu_backward) ***
+# As a composite, gelu was six primitives forward and twelve backward: eager mode made that many passes over
+# memory where these make one each. The second derivative is written with tapegrad ops, so gradients of any order
+# still follow.
+
+GELU_APPROXIMATIONS = ("none", "tanh")
+GELU_A = 0.044715  # the cubic coefficient of the tanh form
+GELU_C = 2.0 * math.sqrt(2.0 / math.pi)  # 0.5 (1 + tanh z) = sigmoid(2z), 2z = x (C + C A x^2)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _gelu_checked(approximate) -> None:
+    if approximate not in GELU_APPROXIMATIONS:
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def _gelu_second(x, approximate):
+    """gelu''(x) in tapegrad ops (so that it differentiates again).
+
+    none: gelu' = Phi + x phi, gelu'' = phi (2 - x^2) with phi(x) = exp(-x^2 / 2) / sqrt(2 pi).
+    tanh: gelu = x s with s = sigmoid(w), w = x (C + C A x^2), w' = C + 3 C A x^2; with q = s (1 - s) = s':
+    gelu' = s + x q w' and gelu'' = q (2 w' + x (1 - 2 s) w'^2 + 6 C A x^2). 1 - s is sigmoid(-w): in the
+    positive tail 1 - s would cancel (to 0 in float32 from x = 5 on, where gelu'' is still 2e-6)."""
+    x2 = x * x
+    if approximate == "none":
+        return (x2 * -0.5).exp() * _INV_SQRT_2PI * (2.0 - x2)
+    w = x * (x2 * (GELU_C * GELU_A) + GELU_C)
+    s, r = w.sigmoid(), (-w).sigmoid()  # r = 1 - s
+    w1 = x2 * (3.0 * GELU_C * GELU_A) + GELU_C
+    return s * r * (2.0 * w1 + x * (r - s) * w1 * w1 + x2 * (6.0 * GELU_C * GELU_A))
+
+
+@register
+class Gelu(Unary):
+    """out = x Phi(x), Phi the normal CDF by erf (approximate="none"), or 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715
+    x^3))) ("tanh", computed as x sigmoid(2z), the same function without the cancellation of 1 + tanh z for x < 0),
+    as torch.nn.functional.gelu. Its derivative is the primitive gelu_backward."""
+
+    def shape(self, x, *, approximate):
+        _gelu_checked(approximate)
+        return x
+
+    def vjp(self, g, x, out, *, approximate):
+        return (bind(GeluBackward, g, x, approximate=approximate),)
+
+    def jvp(self, dxs, xs, out, *, approximate):
+        return bind(GeluBackward, dxs[0], xs[0], approximate=approximate)
+
+    def batch(self, xs, bdims, *, approximate):
+        return bind(self, xs[0], approximate=approximate), bdims[0]
+
+
+@register
+class GeluBackward(Binary):
+    """out = g * gelu'(x) for gelu with the same `approximate`: gelu's vjp and jvp in one pass (PyTorch's
+    gelu_backward(grad, self, approximate)). Its own derivatives use gelu'' (_gelu_second), in tapegrad ops."""
+
+    name = "gelu_backward"
+    saves, vjp_needs = (0, 1), True
+    float_only, cost = True, COSTLY_COST
+
+    def shape(self, g, x, *, approximate):
+        _gelu_checked(approximate)
+        return same_shape(self.name, g, x)
+
+    def vjp(self, gg, g, x, out, needs=(True, True), *, approximate):
+        return (bind(self, gg, x, approximate=approximate) if needs[0] else None,
+                gg * g * _gelu_second(x, approximate) if needs[1] else None)
+
+    def jvp(self, dxs, xs, out, *, approximate):
+        (dg, dx), (g, x) = dxs, xs
+        return _sum_tangents(None if dg is None else bind(self, dg, x, approximate=approximate),
+                             None if dx is None else dx * g * _gelu_second(x, approximate))
+
+    def batch(self, xs, bdims, *, approximate):
+        return batching.elementwise(self, xs, bdims, approximate=approximate)
+
+
 # *** comparisons and bit/logic ops: outputs carry no gradient ***
 
 

@@ -855,6 +855,49 @@ def test_grad_accumulation_in_place_never_changes_a_tensor_someone_holds():
     np.testing.assert_array_equal(q.grad.numpy(), np.ones(3))
 
 
+def test_fan_in_sums_in_place_only_what_nobody_else_holds():
+    """Cotangents of one value are summed into the buffer's array when nothing else holds it (engine._sum, as
+    PyTorch's InputBuffer): that happens, and a gradient a hook kept, one passed through add to two places, the
+    caller's gradient= and the results all stay right (against PyTorch)."""
+    from tapegrad.autograd import engine
+
+    in_place = []
+
+    class Numpy:  # the engine's numpy, noting which adds write into their first operand
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+        def add(self, a, b, out=None):
+            in_place.append(out is not None)
+            return np.add(a, b, out=out)
+
+    a = np.random.default_rng(4).standard_normal(6)
+    x, tx = tg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    kept, tkept = [], []
+
+    def f(x, keep):
+        u = x + 1.0  # add passes its cotangent on: u's gradient and one of x's are the same array
+        u.register_hook(lambda g: keep.append(g.detach().clone() if hasattr(g, "clone") else g) or None)
+        return (u.sigmoid() * 3 + x.exp() + x * 1.5 + (x + x).tanh()).sum()
+
+    f(x, kept).backward(), f(tx, tkept).backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(kept[0].numpy(), tkept[0].numpy(), rtol=1e-12)
+
+    x.grad = None
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(engine, "np", Numpy())
+        f(x, []).backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+    assert any(in_place) and not all(in_place)  # x + x passes one array to both operands: not in place
+
+    g = tg.ones(6)
+    y = tg.tensor(a, requires_grad=True)
+    z = y * 1.0
+    (z, z + 0.0)[1].backward(gradient=g)  # g passes through add and mul unchanged in value
+    np.testing.assert_array_equal(g.numpy(), np.ones(6))
+
+
 @pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "atan2"])
 @pytest.mark.parametrize("shapes", [((4, 3), (3,)), ((4, 1), (1, 3)), ((2, 1, 3), (4, 1)), ((), (2, 3))])
 def test_eager_broadcast_gradients_match_torch(op, shapes):

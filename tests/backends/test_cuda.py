@@ -18,7 +18,7 @@ from tapegrad.backends.c import compiler, lower
 from tapegrad.backends.c import render as c_render
 from tapegrad.backends.c.fuse import FLOATS, Kernel, fuse
 from tapegrad.backends.c.plan import _needed, _uniform_consts
-from tapegrad.backends.c.scalar import CTYPES, expr, has_template
+from tapegrad.backends.c.scalar import CTYPES, expr, has_template, template_params
 from tapegrad.backends.cuda import emulate, nvrtc
 from tapegrad.backends.cuda import render as cu_render
 from tapegrad.backends.cuda.source import PRELUDE
@@ -66,6 +66,7 @@ def _cases(dtype):
     yield "w3", lambda x: (tg.tanh(x) * 2 + 1).sum(), [t(1000)]
     yield "w3_grad", tg.func.grad(lambda x: (tg.tanh(x) * 2 + 1).sum()), [t(1000)]
     yield "bias_gelu", lambda x, b: F.gelu(x + b) * tg.sigmoid(x), [t(7, 33), t(33)]
+    yield "gelu_grad", tg.func.grad(lambda x: (F.gelu(1.5 * x, approximate="tanh") * F.gelu(x)).sum()), [t(300)]
     yield "softmax", lambda x: F.softmax(x, -1), [t(8, 100)]
     yield "exp_and_softmax", _exp_and_softmax, [t(5, 70)]
     yield "log_softmax_grad", tg.func.grad(lambda x, c: (F.log_softmax(x, -1) * c).sum()), [t(6, 40), t(6, 40)]
@@ -124,35 +125,38 @@ def test_partial_columns_of_a_row_kernel_are_bounded():
 
 
 def _template_cases():
-    """(primitive name, input dtypes, output dtype) for every elementwise template of scalar.py and every dtype the
-    numpy reference accepts it in."""
+    """(primitive name, input dtypes, output dtype, params) for every elementwise template of scalar.py (each
+    template of a primitive whose params choose one: gelu's approximations) and every dtype the numpy reference
+    accepts it in."""
     for name, prim in PRIMITIVES.items():
         if not (prim.fusable and prim.family in ELEMENTWISE and has_template(name)):
             continue
         if name == "cast":
-            yield from ((name, [s], d) for s in CTYPES for d in CTYPES)
+            yield from ((name, [s], d, {}) for s in CTYPES for d in CTYPES)
             continue
         if name == "where":
-            yield from ((name, ["bool", d, d], d) for d in CTYPES)
+            yield from ((name, ["bool", d, d], d, {}) for d in CTYPES)
             continue
         arity = 1 if prim.family == "unary" else 2
         for d in CTYPES:
             if prim.float_only and d not in FLOATS:
                 continue
-            try:
-                out = np.asarray(prim.impl(*[np.ones(2, d)] * arity)).dtype.name
-            except TypeError:
-                continue
-            if out in CTYPES:
-                yield name, [d] * arity, out
+            for params in template_params(name):
+                try:
+                    out = np.asarray(prim.impl(*[np.ones(2, d)] * arity, **params)).dtype.name
+                except TypeError:
+                    continue
+                if out in CTYPES:
+                    yield name, [d] * arity, out, params
 
 
 def _template_source() -> tuple:
     """One kernel per template case: out[i] = <template>(x0[i], ...) in a grid-stride loop."""
     cases, text = list(_template_cases()), []
     dt = types.SimpleNamespace
-    for j, (name, ins, out) in enumerate(cases):
-        e = dt(prim=dt(name=name), inputs=[dt(dtype=dt(name=d)) for d in ins], outputs=[dt(dtype=dt(name=out))])
+    for j, (name, ins, out, kw) in enumerate(cases):
+        e = dt(prim=dt(name=name), inputs=[dt(dtype=dt(name=d)) for d in ins], outputs=[dt(dtype=dt(name=out))],
+               params=kw)
         params = [f"const {CTYPES[d]} *__restrict__ x{i}" for i, d in enumerate(ins)]
         params.append(f"{CTYPES[out]} *__restrict__ y")
         text += [f'extern "C" __global__ void tpl{j}({", ".join(params)}, long n) {{',

@@ -418,6 +418,52 @@ def test_gradcheck(fn, inputs):
 
 def test_gelu_second_order():
     assert tg.autograd.gradgradcheck(lambda x: F.gelu(x, approximate="tanh"), [_leaf(3)])
+    assert tg.autograd.gradgradcheck(lambda x: F.gelu(x), [_leaf(3)])
+
+
+# around 0, near gelu's minimum (x = -0.75, where gelu' crosses 0) and in both tails
+GELU_X = np.concatenate([np.linspace(-9, 9, 37), [-0.7518, -0.75, 1e-3, -1e-3]])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_primitives_against_torch_to_second_order(approximate, dtype):
+    """gelu (one primitive) and its gradient (gelu_backward) against torch's gelu and gelu_backward, then the
+    gradient of the gradient (gelu_backward's own vjp, in tapegrad ops) against torch's double backward.
+
+    float32 is compared with torch in float64 on the same inputs: torch's float32 tanh form computes 1 + tanh(z),
+    which cancels for x < 0 (its gelu'(-5) is 30% off); tapegrad's x sigmoid(2z) does not. Against torch's
+    float32 itself they stay below 1e-6 (absolute) beside an ulp or two."""
+    tol = {"float64": {"rtol": 1e-12, "atol": 1e-13}, "float32": {"rtol": 2e-6, "atol": 2e-7}}[dtype]
+    x = GELU_X.astype(dtype)
+    g = np.random.default_rng(3).standard_normal(x.shape).astype(dtype)
+    tx = tg.tensor(x, requires_grad=True)
+    ty = F.gelu(tx, approximate=approximate)
+    assert ty.grad_fn.name() == "GeluBackward"  # one primitive, not a composite
+    (tgx,) = tg.autograd.grad(ty, tx, tg.tensor(g), create_graph=True)
+    assert tgx.grad_fn.name() == "GeluBackwardBackward"
+    (tgg,) = tg.autograd.grad(tgx.sum(), tx)
+    for torch_dtype, tolerance in ((torch.float64, tol), (getattr(torch, dtype), {"rtol": 2e-6, "atol": 1e-6})):
+        rx = torch.tensor(x, dtype=torch_dtype, requires_grad=True)
+        ry = TF.gelu(rx, approximate=approximate)
+        (rgx,) = torch.autograd.grad(ry, rx, torch.tensor(g, dtype=torch_dtype), create_graph=True)
+        direct = torch.ops.aten.gelu_backward(torch.tensor(g, dtype=torch_dtype), rx.detach(), approximate=approximate)
+        (rgg,) = torch.autograd.grad(rgx.sum(), rx)
+        for ours, theirs in ((ty, ry), (tgx, rgx), (tgx, direct), (tgg, rgg)):
+            np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), **tolerance)
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_gelu_half_precision_against_torch(dtype):
+    x = torch.tensor(GELU_X, dtype=getattr(torch, dtype), requires_grad=True)
+    for approximate in ("none", "tanh"):
+        t = tg.tensor(x.detach().float().numpy(), dtype=getattr(tg, dtype), requires_grad=True)
+        out, ref = F.gelu(t, approximate=approximate), TF.gelu(x, approximate=approximate)
+        assert out.dtype is getattr(tg, dtype)
+        np.testing.assert_allclose(out.float().detach().numpy(), ref.float().detach().numpy(), rtol=1e-2, atol=1e-3)
+        out.sum().backward()
+        (rg,) = torch.autograd.grad(ref.sum(), x)
+        np.testing.assert_allclose(t.grad.float().numpy(), rg.float().numpy(), rtol=1e-2, atol=1e-2)
 
 
 # *** errors ***

@@ -113,6 +113,23 @@ UNARY_DOMAINS = {
 }
 
 
+def _gelu(rng):
+    """Both approximations, around 0 and in the tails (where the tanh form's sigmoid saturates)."""
+    cases = []
+    for approximate in ("none", "tanh"):
+        cases += [Case([_uniform(rng, s, -3, 3)], {"approximate": approximate}) for s in SHAPES]
+        cases.append(Case([np.array([-7.0, -4.5, 4.5, 7.0])], {"approximate": approximate}, label=f"tails_{approximate}"))
+    return cases
+
+
+def _gelu_backward(rng):
+    """(g, x): the derivative of gelu scaled by g, both differentiable."""
+    cases = []
+    for approximate in ("none", "tanh"):
+        cases += [Case([_uniform(rng, s, -2, 2), _uniform(rng, s, -3, 3)], {"approximate": approximate}) for s in SHAPES]
+    return cases
+
+
 def _abs(rng):
     cases = UNARY_DOMAINS["abs"](rng)
     cases.append(Case([np.array([-1.0, 0.0, 2.0])], label="at_zero", smooth=False))
@@ -602,6 +619,8 @@ SAMPLES = {
     **{name: lambda rng: [] for name in ("all_reduce", "all_gather", "reduce_scatter", "broadcast_from")},
     **UNARY_DOMAINS,
     "abs": _abs,
+    "gelu": _gelu,
+    "gelu_backward": _gelu_backward,
     **{name: _piecewise for name in ("sign", "floor", "ceil", "round", "trunc")},
     "add": _arith(_any, _any),
     "sub": _arith(_any, _any),

@@ -32,6 +32,7 @@ CASES = {
     "sqrt": (lambda x: x.sqrt(), lambda: [_t(6, positive=True)]),
     "tanh": (lambda x: x.tanh(), lambda: [_t(4, 3)]),
     "sigmoid": (lambda x: x.sigmoid(), lambda: [_t(4, 3)]),
+    "gelu": (lambda x: tg.nn.functional.gelu(x) + tg.nn.functional.gelu(x, approximate="tanh"), lambda: [_t(4, 3)]),
     "where": (lambda x, y: tg.where(x > y, x, y), lambda: [_t(3, 4), _t(3, 4)]),
     "sum": (lambda x: x.sum(1) + x.sum((0, 2), keepdim=True).sum(), lambda: [_t(2, 3, 4)]),
     "expand": (lambda x: x.expand(3, 2, 4), lambda: [_t(2, 1)]),
@@ -99,3 +100,20 @@ def test_kernel_runs_without_create_graph():
         assert calls == [1]  # create_graph runs the rule
     finally:
         prim.vjp_impl = original
+
+
+@pytest.mark.parametrize("dtype", [tg.float64, tg.float32])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "partial"])
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "gelu", "mul"])
+def test_kernel_matches_rule_on_c(name, layout, dtype, eager_on_c):
+    """The same with every eager op on a C kernel (whatever its size): the C backend's one-loop backward kernels
+    (backends/c/eager.py FUSED_VJPS), gelu_backward's kernel, the products of mul's."""
+    from tapegrad.backends import base
+    from tapegrad.backends.c import eager
+
+    if name in ("sigmoid", "tanh"):
+        assert tg.primitives.PRIMITIVES[name].vjp_impl is base.get("c").eager_vjps()[name]
+    test_kernel_matches_rule(name, layout, dtype)
+    if name in ("sigmoid", "tanh"):
+        key = (f"vjp:{name}", (dtype.name,) * 2, dtype.name, ())
+        assert eager._state.get(key) == "done", f"{key} did not run on a C kernel"

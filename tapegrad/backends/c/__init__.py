@@ -25,6 +25,12 @@ class CBackend(Backend):
 
         return eager.impls(get(REFERENCE).eager_impls())
 
+    def eager_vjps(self) -> dict:
+        from ..base import REFERENCE, get
+        from . import eager
+
+        return eager.vjps(get(REFERENCE).eager_vjps())
+
     def compile(self, graph):
         cc = compiler.compiler()  # None after one warning when there is no working compiler
         if cc is None:

@@ -35,7 +35,7 @@ import numpy as np
 
 from ...primitives.base import BINARY, SELECT, UNARY
 from . import compiler
-from .scalar import CTYPES, PRELUDE, expr
+from .scalar import BY_PARAM, CTYPES, PRELUDE, expr
 
 # *** which calls go to C ***
 
@@ -47,14 +47,20 @@ from .scalar import CTYPES, PRELUDE, expr
 # - costly (tanh, exp, sigmoid, ...: numpy one element at a time): level at 4096 (26 vs 26 us), ahead from
 #   16384 (62 vs 35 us) to 16M (138 vs 45 ms);
 # - reduce (sum over every axis): level at 65536 (47 vs 48 us), ahead from 262144 (132 vs 113 us).
+# - gelu and gelu_backward (numpy: five to ten array ops each) are costly ops that cross earlier (by hand, busy machine,
+#   float32: gelu 1024 elements 38 vs 15 us, 8192 109 vs 16 us; gelu_backward 4096 101 vs 41 us): the costly limit.
 # Below these a call costs about 5-15 us of ctypes and pointer handling more than numpy's.
 # - select (where on a random mask, ReLU's): numpy branches per element and mispredicts half of them: level at
 #   16384 (35 vs 49 us with the machine busy), 6x slower from 65536 (488 vs 80 us), 13x at 1M (9.2 vs 0.70 ms).
-LIMITS = {"cheap": 1 << 22, "costly": 1 << 13, "reduce": 1 << 18, "select": 1 << 16}
+# - fused (the one-loop backward kernels of FUSED_VJPS against numpy's three passes; measured by hand, the machine
+#   busy, load average 3.4-3.8, 2026-12-07): numpy ahead or level up to 256K (32K: 28 vs 31 us, 256K: 168 vs 173
+#   us), the loop ahead once the arrays leave the caches (sigmoid's, 4M float32: 6.4 / 9.3 ms against 1.7 / 2.8).
+LIMITS = {"cheap": 1 << 22, "costly": 1 << 13, "reduce": 1 << 18, "select": 1 << 16, "fused": 1 << 18}
 # Elements from which a kernel splits its loop across cores (OpenMP); below it one thread is faster than waking
 # the others (about 10-20 us). With the machine busy, splitting gained nothing measurable below 4M elements; the
-# costly limit is set where one thread's work (about 0.2 ms for tanh on 64K) dwarfs the wake-up.
-PARALLEL = {"cheap": 1 << 22, "costly": 1 << 16, "reduce": 1 << 22, "select": 1 << 22}
+# costly limit is set where one thread's work (about 0.2 ms for tanh on 64K) dwarfs the wake-up. select and fused
+# are memory-bound, as cheap.
+PARALLEL = {"cheap": 1 << 22, "costly": 1 << 16, "reduce": 1 << 22, "select": 1 << 22, "fused": 1 << 22}
 
 SYNC = os.environ.get("TAPEGRAD_EAGER_COMPILE", "background").lower() == "sync"
 
@@ -96,28 +102,30 @@ class _Var:
 
 
 class _Eqn:
-    """The shape of a trace Eqn that scalar.expr reads: prim.name and the dtype names of inputs and output."""
+    """The shape of a trace Eqn that scalar.expr reads: prim.name, the dtype names of inputs and output, and the
+    params that choose a template (scalar.BY_PARAM)."""
 
-    def __init__(self, name: str, ins: tuple, out: str):
+    def __init__(self, name: str, ins: tuple, out: str, params: tuple = ()):
         self.prim = type("P", (), {"name": name})()
-        self.inputs, self.outputs = [_Var(d) for d in ins], [_Var(out)]
+        self.inputs, self.outputs, self.params = [_Var(d) for d in ins], [_Var(out)], dict(params)
 
 
-def elementwise_source(name: str, ins: tuple, out: str) -> str:
+def elementwise_source(name: str, ins: tuple, out: str, params: tuple = ()) -> str:
     """C source of `flat` and `rows` for primitive `name` on inputs of dtype names `ins`, output dtype `out`.
 
     flat(n, mode, par, x0, x1, ..., out): out[i] = f(x0[i] or x0[0], ...), bit j of mode set when xj varies.
     rows(m, r, mode, par, x0, s0, x1, s1, ..., out): row o reads xj + o * sj, varying along the row (bit j of
     mode) or not; out is m x r contiguous. Both split across threads from `par` elements."""
-    e, k = _Eqn(name, ins, out), len(ins)
+    e, k = _Eqn(name, ins, out, params), len(ins)
     ct, co = [CTYPES[d] for d in ins], CTYPES[out]
     cases_flat, cases_rows = [], []
+    one = _expr if name in FUSED_VJPS else expr
     for mode in range(1 << k):
         varies = [(mode >> j) & 1 for j in range(k)]
-        f = expr(e, [f"x{j}[i]" if v else f"c{j}" for j, v in enumerate(varies)])
+        f = one(e, [f"x{j}[i]" if v else f"c{j}" for j, v in enumerate(varies)])
         cases_flat += [f"case {mode}:", "    #pragma omp parallel for simd if(parallel: n >= par) schedule(static)",
                        f"    for (long i = 0; i < n; i++) out[i] = ({co})({f});", "    break;"]
-        g = expr(e, [f"y{j}[i]" if v else f"c{j}" for j, v in enumerate(varies)])
+        g = one(e, [f"y{j}[i]" if v else f"c{j}" for j, v in enumerate(varies)])
         cases_rows += [f"case {mode}:", "    #pragma omp parallel for if(m * r >= par) schedule(static)",
                        "    for (long o = 0; o < m; o++) {",
                        *(f"        const {ct[j]} *y{j} = x{j} + o * s{j}; {ct[j]} c{j} = y{j}[0];" for j in range(k)),
@@ -195,8 +203,9 @@ def reduction_source(name: str, dtype: str) -> str:
 # *** building and loading, off the calling thread ***
 
 _L, _P = ctypes.c_long, ctypes.c_void_p
-# A key is (primitive name, input dtype names, output dtype name). A loaded kernel goes into its impl's own table
-# (`ready`, keyed by numpy dtypes, which hash faster than the names).
+# A key is (primitive name, input dtype names, output dtype name, params): params are the (name, value) pairs that
+# choose the primitive's C template (scalar.BY_PARAM: gelu's approximation), () for most. A loaded kernel goes into
+# its impl's own table (`ready`, keyed by numpy dtypes, which hash faster than the names, and those params).
 _state: dict = {}  # key -> "pending" | "done" | "failed" (absent: never asked for)
 _todo: list = []
 _cv = threading.Condition()
@@ -208,7 +217,7 @@ _handles: list = []  # loaded libraries: never closed (their functions are in th
 def _functions(key, path: str):
     handle = compiler._dlopen(path)
     _handles.append(handle)
-    name, ins, _ = key
+    name, ins = key[0], key[1]
     if name in REDUCTIONS:
         return ctypes.CFUNCTYPE(None, _L, _L, _L, _L, _P, _P)(_ctypes.dlsym(handle, "red"))
     k = len(ins)
@@ -218,8 +227,8 @@ def _functions(key, path: str):
 
 
 def source(key) -> str:
-    name, ins, out = key
-    return reduction_source(name, ins[0]) if name in REDUCTIONS else elementwise_source(name, ins, out)
+    name, ins, out, params = key
+    return reduction_source(name, ins[0]) if name in REDUCTIONS else elementwise_source(name, ins, out, params)
 
 
 def _build(key, ready, fast) -> None:
@@ -394,13 +403,14 @@ def _run(fns, xs, shape, out_dtype, par):
 # of vmath.py and split all of them across cores, so they pay off early. numpy's arithmetic, compares, sqrt,
 # floor, ... are SIMD loops already: only splitting a long one across cores beats them.
 COSTLY = {"exp", "expm1", "log", "log1p", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "sigmoid", "erf",
-          "erfc", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "pow", "logaddexp", "fmod", "remainder"}
+          "erfc", "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "pow", "logaddexp", "fmod", "remainder",
+          "gelu", "gelu_backward"}
 
 
 def _family(prim) -> str:
     if prim.name == "where":
         return "select"
-    return "costly" if prim.name in COSTLY else "cheap"
+    return "costly" if prim.name in COSTLY else "fused" if prim.name in FUSED_VJPS else "cheap"
 
 
 def _elementwise(prim, ref):
@@ -408,7 +418,8 @@ def _elementwise(prim, ref):
     name, fam = prim.name, _family(prim)
     limits, parallel = LIMITS, PARALLEL
     to_bool = name in TO_BOOL
-    ready: dict = {}  # (input numpy dtypes..., output numpy dtype) -> (flat, rows), filled by the builder
+    chooser = BY_PARAM[name][0] if name in BY_PARAM else None  # the param that picks the template, if any
+    ready: dict = {}  # (input numpy dtypes..., output numpy dtype, template params) -> (flat, rows), by the builder
 
     def impl(*xs, **params):
         n = max(x.size for x in xs)
@@ -428,10 +439,11 @@ def _elementwise(prim, ref):
             return ref(*xs, **params)
         xs = [x if type(x) is np.ndarray else np.asarray(x) for x in xs]
         out = params["dtype"].np if name == "cast" else BOOL if to_bool else xs[-1].dtype
-        fast = (*[x.dtype for x in xs], out)  # numpy dtypes hash fast; their .name is a Python property
+        chosen = () if chooser is None else ((chooser, params[chooser]),)
+        fast = (*[x.dtype for x in xs], out, chosen)  # numpy dtypes hash fast; their .name is a Python property
         fns = ready.get(fast)
         if fns is None:
-            key = (name, tuple(x.dtype.name for x in xs), np.dtype(out).name)
+            key = (name, tuple(x.dtype.name for x in xs), np.dtype(out).name, chosen)
             if not _disabled and key not in _state and key[2] in CTYPES and _accepts(name, key[1]):
                 _request(key, ready, fast)
                 fns = ready.get(fast)  # built now when SYNC
@@ -447,7 +459,8 @@ def _elementwise(prim, ref):
         res = _run(fns, xs, shape, out, parallel[fam])
         return ref(*xs, **params) if res is None else res
 
-    impl = unary if prim.family == UNARY and name != "cast" else binary if prim.family == BINARY else impl
+    if chooser is None:  # the fast paths take no params
+        impl = unary if prim.family == UNARY and name != "cast" else binary if prim.family == BINARY else impl
     impl.__name__ = f"{name}_c"
     impl.reference = ref
     return impl
@@ -462,7 +475,7 @@ def _reduction(name, ref):
             return ref(x, axes=axes, keepdim=keepdim)
         fns = ready.get(x.dtype)
         if fns is None:
-            key = (name, (x.dtype.name,), x.dtype.name)
+            key = (name, (x.dtype.name,), x.dtype.name, ())
             if not _disabled and key not in _state and key[2] in FLOATS:
                 _request(key, ready, x.dtype)
                 fns = ready.get(x.dtype)
@@ -504,6 +517,53 @@ def impls(reference: dict) -> dict:
     return _impls
 
 
+# *** backward kernels as one loop: the C backend's eager_vjps ***
+# numpy's backward kernel for sigmoid (backends/numpy.py VJPS) is g * (out * (1 - out)) in three array operations,
+# three passes over memory; here it is one loop of the same arithmetic (PyTorch's sigmoid_backward). Kernel name ->
+# C template over g = {0} and the primitive's saved output {1}. The names are not primitives: "vjp:" + primitive.
+FUSED_VJPS = {"vjp:sigmoid": "({0} * ({1} * (1 - {1})))", "vjp:tanh": "({0} * (1 - {1} * {1}))"}
+
+
+def _expr(e, args: list) -> str:
+    return FUSED_VJPS[e.prim.name].format(*args)
+
+
+class _Loop:
+    """What _elementwise reads of a primitive, for a kernel that is not one (FUSED_VJPS)."""
+
+    family = BINARY
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+_vjps: dict = {}
+
+
+def vjps(reference: dict) -> dict:
+    """primitive name -> backward kernel (backends/numpy.py VJPS says what one receives) for the primitives of
+    FUSED_VJPS, each falling back on `reference` (numpy's VJPS) below its size limit and for what it does not run.
+    Made once per process, as impls()."""
+    if not _vjps:
+        for kernel in FUSED_VJPS:
+            name = kernel.split(":", 1)[1]
+            _vjps[name] = _output_vjp(_elementwise(_Loop(kernel), _vjp_reference(reference[name])))
+    return _vjps
+
+
+def _vjp_reference(vjp):
+    return lambda g, out: vjp(g, None, out, (True,))[0]
+
+
+def _output_vjp(loop):
+    """The backward kernel of a unary primitive whose vjp reads only g and its output."""
+
+    def vjp(g, x, out, needs):
+        return (loop(g, out),)
+
+    return vjp
+
+
 def _make_impls(reference: dict) -> dict:
     from ...primitives import PRIMITIVES
     from .scalar import has_template
@@ -526,7 +586,7 @@ def cost_of_first_build(name: str = "tanh", dtype: str = "float32") -> float:
     from ...primitives.base import BINARY
 
     cc = compiler.compiler()
-    key = (name, (dtype,) * (2 if PRIMITIVES[name].family == BINARY else 1), dtype)
+    key = (name, (dtype,) * (2 if PRIMITIVES[name].family == BINARY else 1), dtype, ())
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         compiler._compile_into(source(key), cc, os.path.join(tmp, "k.so"), "k", compiler.entry(source(key), cc)[2])

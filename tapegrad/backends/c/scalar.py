@@ -22,6 +22,27 @@ PRELUDE = """#include <math.h>
 TG_INLINE double tg_erf(double x) { return erf(x); }
 TG_INLINE float tg_remf(float a, float b) { float r = fmodf(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
 TG_INLINE double tg_rem(double a, double b) { double r = fmod(a, b); return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r; }
+/* gelu and gelu_backward (primitives/elementwise.py Gelu): x Phi(x) by erf; the tanh form as x sigmoid(w) with
+   w = x (C + C A x^2), C = 2 sqrt(2/pi), A = 0.044715 (0.5 (1 + tanh(w / 2)) = sigmoid(w)); their derivatives
+   Phi + x phi and s + x s (1 - s) w', times the incoming gradient g */
+TG_INLINE float tg_gelu_erff(float x) { return x * 0.5f * (1.0f + tg_erff(x * 0.7071067811865475f)); }
+TG_INLINE double tg_gelu_erf(double x) { return x * 0.5 * (1.0 + tg_erf(x * 0.7071067811865475)); }
+TG_INLINE float tg_gelu_tanhf(float x) { return x * tg_sigmoidf(x * (x * x * 0.07135481627260025f + 1.5957691216057308f)); }
+TG_INLINE double tg_gelu_tanh(double x) { return x * tg_sigmoid(x * (x * x * 0.07135481627260025 + 1.5957691216057308)); }
+TG_INLINE float tg_gelu_backward_erff(float g, float x) {
+    return g * (0.5f * (1.0f + tg_erff(x * 0.7071067811865475f)) + x * (tg_expf(x * x * -0.5f) * 0.3989422804014327f));
+}
+TG_INLINE double tg_gelu_backward_erf(double g, double x) {
+    return g * (0.5 * (1.0 + tg_erf(x * 0.7071067811865475)) + x * (tg_exp(x * x * -0.5) * 0.3989422804014327));
+}
+TG_INLINE float tg_gelu_backward_tanhf(float g, float x) {
+    float x2 = x * x, s = tg_sigmoidf(x * (x2 * 0.07135481627260025f + 1.5957691216057308f));
+    return g * (s + x * (s * (1.0f - s)) * (x2 * 0.21406444881780076f + 1.5957691216057308f));
+}
+TG_INLINE double tg_gelu_backward_tanh(double g, double x) {
+    double x2 = x * x, s = tg_sigmoid(x * (x2 * 0.07135481627260025 + 1.5957691216057308));
+    return g * (s + x * (s * (1.0 - s)) * (x2 * 0.21406444881780076 + 1.5957691216057308));
+}
 """
 
 # name -> C template over {0}, {1}, {2}; "{f}" is the float32 suffix ("f" for float, "" for double). tg_* are
@@ -53,12 +74,24 @@ PLAIN = {"neg": "(-{0})", "add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({
                                 "(({0}) >> ({1})))"}
 
 
+# Templates chosen by a param of the equation: name -> (param, {value: template}), as MATH's
+BY_PARAM = {"gelu": ("approximate", {"none": "tg_gelu_erf{f}({0})", "tanh": "tg_gelu_tanh{f}({0})"}),
+            "gelu_backward": ("approximate", {"none": "tg_gelu_backward_erf{f}({0}, {1})",
+                                              "tanh": "tg_gelu_backward_tanh{f}({0}, {1})"})}
 SPECIAL = ("cast", "abs", "bitwise_not")  # written per dtype in expr() below
 
 
 def has_template(name: str) -> bool:
     """Whether a fusable elementwise primitive has a C template here (tests/backends/test_registry.py checks each)."""
-    return name in MATH or name in PLAIN or name in SPECIAL
+    return name in MATH or name in PLAIN or name in SPECIAL or name in BY_PARAM
+
+
+def template_params(name: str) -> list:
+    """The params that select among a primitive's templates, one dict per template ([{}] when there is one)."""
+    if name not in BY_PARAM:
+        return [{}]
+    param, table = BY_PARAM[name]
+    return [{param: value} for value in table]
 
 
 def expr(e, args: list) -> str:
@@ -80,6 +113,9 @@ def expr(e, args: list) -> str:
         return MATH[name].format(*args)
     if name in MATH:
         return MATH[name].format(*args, f="f" if out == "float32" else "")
+    if name in BY_PARAM:
+        param, table = BY_PARAM[name]
+        return table[e.params[param]].format(*args, f="f" if out == "float32" else "")
     return PLAIN[name].format(*args)
 
 
