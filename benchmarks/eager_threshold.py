@@ -1,6 +1,6 @@
 """Where eager ops should leave numpy for the C kernels (backends/c/eager.py LIMITS and PARALLEL).
 
-For each family (cheap elementwise, costly elementwise, reductions) and sizes 16..16M elements, times in one
+For each family (cheap elementwise, costly elementwise, reductions, where on a random condition) and sizes 16..16M elements, times in one
 process, interleaved, medians of --repeats samples: the numpy reference, the C kernel on one thread and the C
 kernel split across cores. Prints the per-call times and, per family, the smallest size from which the kernel
 wins and from which splitting it wins.
@@ -36,6 +36,7 @@ def cases(p):
         "cheap": [("add", P["add"], 2, {}), ("mul by 0-d", P["mul"], "scalar", {}), ("div", P["div"], 2, {})],
         "costly": [("tanh", P["tanh"], 1, {}), ("exp", P["exp"], 1, {})],
         "reduce": [("sum all", P["sum"], 1, {"axes": None, "keepdim": False})],
+        "select": [("relu where", P["where"], "relu", {})],
     }
 
 
@@ -61,7 +62,8 @@ def main() -> None:
             for n in sizes:
                 x = rng.standard_normal(n).astype(np.float32) + 2
                 y = rng.standard_normal(n).astype(np.float32) + 2
-                ops = (x, np.array(1.5, np.float32)) if arity == "scalar" else (x, y)[:arity]
+                ops = (x, np.array(1.5, np.float32)) if arity == "scalar" else \
+                    (y <= 2, np.zeros((), np.float32), y) if arity == "relu" else (x, y)[:arity]  # no-pattern mask
                 if "axes" in kw:
                     kw = {"axes": (0,), "keepdim": False}
                 ref, impl = prim.impl.reference, prim.impl

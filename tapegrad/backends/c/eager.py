@@ -46,13 +46,17 @@ from .scalar import CTYPES, PRELUDE, expr
 #   1M: numpy 0.48 ms, C 0.56 ms), level or ahead from 4M (mul by 0-d 4M: 3.0 vs 2.1 ms; add 16M: 39 vs 27 ms);
 # - costly (tanh, exp, sigmoid, ...: numpy one element at a time): level at 4096 (26 vs 26 us), ahead from
 #   16384 (62 vs 35 us) to 16M (138 vs 45 ms);
-# - reduce (sum over every axis): level at 65536 (47 vs 48 us), ahead from 262144 (132 vs 113 us).
+# - reduce (sum over every axis): level at 65536 (47 vs 48 us), ahead from 262144 (132 vs 113 us);
+# - select (where): numpy branches on each element, so a condition that is no pattern (ReLU's x <= 0 on
+#   activations) costs it a mispredicted branch per element: 1M elements 8.8 ms against the kernel's 0.77 ms
+#   (0.81 ms for numpy on an all-false condition); ahead from about 32K (64K: 243 vs 42 us), measured in one
+#   process on the same machine (2026-12-07, busy). Issue 17: W2's two ReLUs and their gradients.
 # Below these a call costs about 5-15 us of ctypes and pointer handling more than numpy's.
-LIMITS = {"cheap": 1 << 22, "costly": 1 << 13, "reduce": 1 << 18}
+LIMITS = {"cheap": 1 << 22, "costly": 1 << 13, "reduce": 1 << 18, "select": 1 << 15}
 # Elements from which a kernel splits its loop across cores (OpenMP); below it one thread is faster than waking
 # the others (about 10-20 us). With the machine busy, splitting gained nothing measurable below 4M elements; the
 # costly limit is set where one thread's work (about 0.2 ms for tanh on 64K) dwarfs the wake-up.
-PARALLEL = {"cheap": 1 << 22, "costly": 1 << 16, "reduce": 1 << 22}
+PARALLEL = {"cheap": 1 << 22, "costly": 1 << 16, "reduce": 1 << 22, "select": 1 << 22}
 
 SYNC = os.environ.get("TAPEGRAD_EAGER_COMPILE", "background").lower() == "sync"
 
@@ -396,7 +400,7 @@ COSTLY = {"exp", "expm1", "log", "log1p", "sinh", "cosh", "tanh", "asinh", "acos
 
 
 def _family(prim) -> str:
-    return "costly" if prim.name in COSTLY else "cheap"
+    return "costly" if prim.name in COSTLY else "select" if prim.family == SELECT else "cheap"
 
 
 def _elementwise(prim, ref):
