@@ -456,7 +456,13 @@ def _index_vjp(g, x, *rest, key):
     one array op where the rule binds a zeros tensor and an accumulating IndexPut."""
     idx, needs = rest[:-2], rest[-1]
     out = np.zeros(x.shape, g.dtype)
-    np.add.at(out, decode_key(key, idx), g)
+    if tuple(key) == ("idx",) and idx[0].ndim > 1 and idx[0].dtype.kind in "iu":
+        # one integer index array on the first axis: np.add.at with a flat index takes numpy's fast path, with an
+        # n-d one its generic loop (W2's max pooling backward, a (64, 64, 12, 12) index: 9.7 ms flat 1.4 ms)
+        flat = idx[0].reshape(-1)
+        np.add.at(out, flat, g.reshape((flat.size,) + tuple(x.shape[1:])))
+    else:
+        np.add.at(out, decode_key(key, idx), g)
     return (out,) + (None,) * len(idx)
 
 

@@ -416,12 +416,15 @@ def _tiled_max_pool(x, kernel, outs, return_indices):
     # earlier one on a tie (strictly greater wins), so the survivor is the first maximum
     entrants = [
         (tiles[(slice(None), slice(None)) + tuple(q for i in off for q in (slice(None), i))],
-         np.int64(sum(i * s for i, s in zip(off, step))))
+         np.int32(sum(i * s for i, s in zip(off, step))))
         for off in itertools.product(*(range(k) for k in kernel))
     ]  # fmt: skip
     while len(entrants) > 1:
         pairs = zip(entrants[0::2], entrants[1::2])
-        winners = [(np.maximum(va, vb), np.where(vb > va, ob, oa)) for (va, oa), (vb, ob) in pairs]
+        # the offset as oa + (vb > va) * (ob - oa), not np.where: numpy's where branches on each element, and on
+        # no-pattern data (ReLU outputs) it took 3.0 ms a match on W2's (64, 64, 12, 12) against 1.6 ms (int32: the
+        # offsets are within one tile's span of the spatial size, which an int32 holds)
+        winners = [(np.maximum(va, vb), oa + (vb > va) * (ob - oa)) for (va, oa), (vb, ob) in pairs]
         entrants = winners + entrants[len(winners) * 2 :]  # an odd one out plays the next round
     top, offset = entrants[0]
     if top.dtype.kind == "f" and np.isnan(top).any():
