@@ -437,6 +437,13 @@ def _installed(name):
 _mul, _div, _sub, _neg, _select = (_installed(n) for n in ("mul", "div", "sub", "neg", "where"))
 
 
+def _fold_installed(g, **params):
+    """Fold as installed now (the C backend's move kernel for large windows, numpy's _fold otherwise)."""
+    from ..primitives import PRIMITIVES
+
+    return PRIMITIVES["fold"].impl(g, **params)
+
+
 def _one(g):
     return np.ones((), g.dtype)
 
@@ -490,7 +497,7 @@ VJPS = {
     "index": _index_vjp,
     "pad": _pad_vjp,
     "unfold": lambda g, x, out, needs, *, kernel, stride, dilation: (
-        _fold(g, size=x.shape[2:], kernel=kernel, stride=stride, dilation=dilation),
+        _fold_installed(g, size=x.shape[2:], kernel=kernel, stride=stride, dilation=dilation),
     ),
     "matmul": lambda g, x, y, out, needs: (
         _matmul_like(x, g, np.swapaxes(y, -1, -2)) if needs[0] else None,
