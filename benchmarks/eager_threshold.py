@@ -1,6 +1,6 @@
 """Where eager ops should leave numpy for the C kernels (backends/c/eager.py LIMITS and PARALLEL).
 
-For each family (cheap elementwise, costly elementwise, reductions, where on a random condition) and sizes 16..16M elements, times in one
+For each family (cheap elementwise, costly elementwise, where, reductions) and sizes 16..16M elements, times in one
 process, interleaved, medians of --repeats samples: the numpy reference, the C kernel on one thread and the C
 kernel split across cores. Prints the per-call times and, per family, the smallest size from which the kernel
 wins and from which splitting it wins.
@@ -35,8 +35,9 @@ def cases(p):
     return {
         "cheap": [("add", P["add"], 2, {}), ("mul by 0-d", P["mul"], "scalar", {}), ("div", P["div"], 2, {})],
         "costly": [("tanh", P["tanh"], 1, {}), ("exp", P["exp"], 1, {})],
+        # where on a random mask (ReLU's): numpy's loop branches on each element and mispredicts half of them
+        "select": [("where", P["where"], "select", {})],
         "reduce": [("sum all", P["sum"], 1, {"axes": None, "keepdim": False})],
-        "select": [("relu where", P["where"], "relu", {})],
     }
 
 
@@ -44,6 +45,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--max-log2", type=int, default=24)
+    ap.add_argument("--ops", help="comma-separated op labels to time (default: all), e.g. where,tanh")
     args = ap.parse_args()
     import tapegrad  # noqa: F401
     from tapegrad.backends.c import eager
@@ -58,12 +60,18 @@ def main() -> None:
     print(f"{'family':7} {'op':11} {'n':>9} {'numpy us':>10} {'C 1 thr':>10} {'C split':>10}")
     for fam, items in cases(PRIMITIVES).items():
         for label, prim, arity, kw in items:
+            if args.ops and label not in args.ops.split(","):
+                continue
             wins, split_wins = None, None
             for n in sizes:
                 x = rng.standard_normal(n).astype(np.float32) + 2
                 y = rng.standard_normal(n).astype(np.float32) + 2
-                ops = (x, np.array(1.5, np.float32)) if arity == "scalar" else \
-                    (y <= 2, np.zeros((), np.float32), y) if arity == "relu" else (x, y)[:arity]  # no-pattern mask
+                if arity == "scalar":
+                    ops = (x, np.array(1.5, np.float32))
+                elif arity == "select":
+                    ops = (y < 2, np.array(0, np.float32), x)
+                else:
+                    ops = (x, y)[:arity]
                 if "axes" in kw:
                     kw = {"axes": (0,), "keepdim": False}
                 ref, impl = prim.impl.reference, prim.impl

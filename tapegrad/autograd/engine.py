@@ -177,6 +177,59 @@ def _reduce_to(g, shape):
     return g.sum(axes).reshape(shape)
 
 
+class FusedNode(Node):
+    """The Node of an eager composite computed in one pass on arrays (nn.functional.cross_entropy's common case),
+    as PyTorch has log_softmax and nll_loss kernels where tapegrad would record a dozen primitives.
+
+    Its backward calls `vjp(g, needs)` on arrays (one array or None per input). With create_graph, or under a
+    transform, it replays the composite's own ops on the inputs (`replay(*inputs)`) and differentiates them, so
+    higher orders see exactly the graph that the op-by-op path records."""
+
+    check_shapes = False  # vjp is checked against the composite by the op's tests
+
+    def __init__(self, name, edges, inputs, vjp, replay):
+        Node.__init__(self, edges)
+        self._name, self.inputs, self.vjp, self.replay = name, inputs, vjp, replay
+        self.versions = tuple(t._version.value for t in inputs)
+
+    def name(self) -> str:
+        return self._name
+
+    def apply(self, grads, create_graph):
+        if self.freed:
+            raise GradError(_FREED_MESSAGE.format(node=self.name()))
+        g = grads[0]
+        if not create_graph and not (base._ANYWHERE[0] and base.INTERPRETERS):
+            # vjp reads what the forward computed, not the inputs: changing them in place since is allowed, as
+            # PyTorch allows it after log_softmax (which saves its output)
+            return self.vjp(g if g.__class__ is np.ndarray else g._data, self.edges)
+        return self._replayed(_as_tensor(g))
+
+    def _replayed(self, g):
+        for i, (t, v) in enumerate(zip(self.inputs, self.versions)):  # the replay reads the inputs themselves
+            if t._version.value != v:
+                raise _version_error(self, f"input {i} ({_describe(t)})", v, t._version)
+        with enable_grad():
+            out = self.replay(*self.inputs)
+        # the replayed ops hang off the same edges as this node (the inputs' grad_fn, or the leaves themselves)
+        wanted = [e for e in self.edges if e is not None]
+        got = run_backward([(out.grad_fn, 0)], [g], retain_graph=True, create_graph=True, inputs=wanted,
+                           accumulate=False)
+        return [None if e is None else got[(id(e[0]), e[1])] for e in self.edges]
+
+    def release(self):
+        self.inputs, self.vjp, self.replay, self.freed = (), None, None, True
+
+
+def fused(name, inputs, out_data, vjp, replay):
+    """The Tensor of out_data, recorded as one FusedNode when grad is on and an input requires it."""
+    out = Tensor._make(out_data)
+    if STATE.enabled and any(t._rg for t in inputs):
+        out._rg = True
+        out.grad_fn = FusedNode(name, [edge_of(t) for t in inputs], inputs, vjp, replay)
+    return out
+
+
 class _Released:
     """What is left of an input after backward released it: the shape and dtype an AVal needs."""
 

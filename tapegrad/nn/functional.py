@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 
 from .. import dtype as dt
+from ..autograd import engine as _engine
 from ..autograd.grad_mode import no_grad
 from ..ops import activation as _act
 from ..ops.conv import *
@@ -1037,12 +1038,67 @@ def cross_entropy(
     if not isinstance(target, Tensor):
         raise TypeError(f"cross_entropy: target must be a Tensor, got {type(target).__name__}")
     input, target, unbatched = _batched_classes("cross_entropy", input, target)
+    if _concrete() and weight is None and label_smoothing == 0 and _fusable_classes(input, target):
+        out = _fused_cross_entropy(input, target, ignore_index, reduction)
+    else:
+        out = _composite_cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
+    return out.squeeze(0) if unbatched and reduction == "none" else out
+
+
+def _composite_cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing):
     logp = log_softmax(input, 1)
     if target.dtype.category == dt.FLOAT:
-        out = _cross_entropy_probs(logp, target, weight, reduction, label_smoothing)
-    else:
-        out = _cross_entropy_indices(logp, target, weight, ignore_index, reduction, label_smoothing)
-    return out.squeeze(0) if unbatched and reduction == "none" else out
+        return _cross_entropy_probs(logp, target, weight, reduction, label_smoothing)
+    return _cross_entropy_indices(logp, target, weight, ignore_index, reduction, label_smoothing)
+
+
+_FUSED_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _fusable_classes(input, target) -> bool:
+    """(N, C) float32/float64 logits and (N,) class indices: the case _fused_cross_entropy computes."""
+    x, t = input._data, target._data
+    return x.ndim == 2 and x.dtype in _FUSED_FLOATS and t.ndim == 1 and t.dtype.kind in "iu"
+
+
+def _fused_cross_entropy(input, target, ignore_index, reduction):
+    """Eager cross-entropy of (N, C) logits and class indices in one pass of numpy, recorded as one Node whose
+    backward is softmax - one_hot on arrays (PyTorch's log_softmax + nll_loss kernels): 13 recorded ops and
+    about as many in backward fewer per loss. The values are the composite's (same shift by the row max, same
+    sums); create_graph replays the composite (engine.FusedNode)."""
+    _check_class_target("cross_entropy", input, target)
+    x, t = input._data, target._data
+    n, c = x.shape
+    valid = t != ignore_index
+    bad = valid & ((t < 0) | (t >= c))
+    if bad.any():
+        raise ValueError(
+            f"cross_entropy: target {int(t[bad][0])} is out of bounds for {c} classes (valid: 0 to {c - 1}, or "
+            "ignore_index)"
+        )
+    rows, safe = np.arange(n), np.where(valid, t, 0)
+    z = x - x.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    s = e.sum(axis=1, keepdims=True)
+    keep = valid.astype(x.dtype)
+    losses = (np.log(s)[:, 0] - z[rows, safe]) * keep  # -log_softmax at the target, 0 where ignored
+    count = keep.sum()
+    with np.errstate(divide="ignore", invalid="ignore"):  # every target ignored: 0 / 0 = nan, as in PyTorch
+        out = losses.sum() / count if reduction == "mean" else losses.sum() if reduction == "sum" else losses
+
+    def vjp(g, needs):
+        p = e / s
+        p[rows, safe] -= keep
+        with np.errstate(divide="ignore", invalid="ignore"):
+            coef = g[:, None] if reduction == "none" else g / count if reduction == "mean" else g
+            grad = p * coef
+        # ignored rows get 0, also when every target is ignored and the mean's 1 / count is inf (PyTorch's zeros)
+        return [grad if valid.all() else np.where(valid[:, None], grad, grad.dtype.type(0))]
+
+    def replay(logits):
+        return _composite_cross_entropy(logits, target, None, ignore_index, reduction, 0.0)
+
+    return _engine.fused("NllLossBackward", [input], np.asarray(out, x.dtype), vjp, replay)
 
 
 def _cross_entropy_indices(logp, target, weight, ignore_index, reduction, smoothing):

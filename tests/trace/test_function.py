@@ -209,14 +209,16 @@ def test_training_step_compiles_into_one_graph_and_matches_eager(wrap):
     x = tg.tensor(r.standard_normal((16, 6)).astype(np.float32))
     y = tg.tensor(r.integers(0, 3, 16))
     eager_params, traced_params = _mlp(), _mlp()
-    # bit-exact equality holds on the numpy plan, which sums as eager numpy does (test_c.py checks C with tolerances)
+    # The numpy plan sums as eager numpy does, but eager cross_entropy is one fused node whose backward
+    # (softmax - one_hot) rounds differently from the traced composite's: equal to float32 rounding, not bit for bit
+    # (test_c.py checks C with tolerances)
     eager, traced = _make_step(eager_params), wrap(_make_step(traced_params), backend="numpy")
     for _ in range(5):
         le, lt = eager(x, y).item(), traced(x, y).item()
-        assert le == lt
+        assert le == pytest.approx(lt, rel=1e-6)
         for a, b in zip(eager_params, traced_params):
-            np.testing.assert_array_equal(a.numpy(), b.numpy())
-            np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-7)
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-5, atol=1e-7)
     assert traced.trace_count == 1
     graph = traced.lower(x, y)
     names = [e.prim.name for e in graph.eqns]

@@ -46,16 +46,14 @@ from .scalar import CTYPES, PRELUDE, expr
 #   1M: numpy 0.48 ms, C 0.56 ms), level or ahead from 4M (mul by 0-d 4M: 3.0 vs 2.1 ms; add 16M: 39 vs 27 ms);
 # - costly (tanh, exp, sigmoid, ...: numpy one element at a time): level at 4096 (26 vs 26 us), ahead from
 #   16384 (62 vs 35 us) to 16M (138 vs 45 ms);
-# - reduce (sum over every axis): level at 65536 (47 vs 48 us), ahead from 262144 (132 vs 113 us);
-# - select (where): numpy branches on each element, so a condition that is no pattern (ReLU's x <= 0 on
-#   activations) costs it a mispredicted branch per element: 1M elements 8.8 ms against the kernel's 0.77 ms
-#   (0.81 ms for numpy on an all-false condition); ahead from about 32K (64K: 243 vs 42 us), measured in one
-#   process on the same machine (2026-12-07, busy). Issue 17: W2's two ReLUs and their gradients.
+# - reduce (sum over every axis): level at 65536 (47 vs 48 us), ahead from 262144 (132 vs 113 us).
 # Below these a call costs about 5-15 us of ctypes and pointer handling more than numpy's.
+# - select (where on a random mask, ReLU's): numpy branches per element and mispredicts half of them: level at
+#   16384 (35 vs 49 us with the machine busy), 6x slower from 65536 (488 vs 80 us), 13x at 1M (9.2 vs 0.70 ms).
 # - move (a reshape that copies a strided view, and Fold): numpy copies and adds such views one innermost run at a
 #   time, and convolution's windows have short runs (24 floats on W2): its im2col copy of 10.6M floats took 9.7 ms,
 #   Fold's col2im 16.5 ms; the kernel walks the runs in a loop nest of its own (see move_source).
-LIMITS = {"cheap": 1 << 22, "costly": 1 << 13, "reduce": 1 << 18, "select": 1 << 15, "move": 1 << 16}
+LIMITS = {"cheap": 1 << 22, "costly": 1 << 13, "reduce": 1 << 18, "select": 1 << 16, "move": 1 << 16}
 # Elements from which a kernel splits its loop across cores (OpenMP); below it one thread is faster than waking
 # the others (about 10-20 us). With the machine busy, splitting gained nothing measurable below 4M elements; the
 # costly limit is set where one thread's work (about 0.2 ms for tanh on 64K) dwarfs the wake-up.
@@ -456,7 +454,9 @@ COSTLY = {"exp", "expm1", "log", "log1p", "sinh", "cosh", "tanh", "asinh", "acos
 
 
 def _family(prim) -> str:
-    return "costly" if prim.name in COSTLY else "select" if prim.family == SELECT else "cheap"
+    if prim.name == "where":
+        return "select"
+    return "costly" if prim.name in COSTLY else "cheap"
 
 
 def _elementwise(prim, ref):
