@@ -19,7 +19,9 @@ from .. import dtype as dt
 from ..primitives import base as _base
 from ..primitives import bind
 from ..primitives.indexing import Index
+from ..autograd import engine as _engine
 from ..primitives.linalg import Fold, Unfold
+from ..primitives.movement import Reshape
 from ..tensor import Tensor
 from .creation import arange, ones
 from .linalg import matmul
@@ -185,13 +187,18 @@ def _add_bias(out, bias, nd):
     return out if bias is None else out + bias.reshape((1, -1) + (1,) * nd)
 
 
-def _conv(op, nd, x, weight, bias, stride, padding, dilation, groups):
+def _conv(op, nd, x, weight, bias, stride, padding, dilation, groups, fuse=True):
     x, unbatched = _batched(op, x, nd)
     _check_conv_operands(op, nd, x, weight, bias, groups, transposed=False)
     kernel = tuple(weight.shape[2:])
     stride = _at_least(op, "stride", _ntuple(op, "stride", stride, nd), 1)
     dilation = _at_least(op, "dilation", _ntuple(op, "dilation", dilation, nd), 1)
     widths = _conv_padding(op, padding, nd, kernel, stride, dilation)
+    if fuse and groups == 1 and _eager(x) and _fusable(x, weight, bias):
+        padded = tuple(n + a + b for n, (a, b) in zip(x.shape[2:], widths))
+        _check_fits(op, x.shape[2:], padded, kernel, dilation, x.shape)
+        out = _fused_conv(op, nd, x, weight, bias, (padding, widths), stride, dilation)
+        return _unbatch(out, unbatched)
     xp = pad_constant(x, ((0, 0), (0, 0)) + widths)
     _check_fits(op, x.shape[2:], xp.shape[2:], kernel, dilation, x.shape)
     cols = _windows(xp, kernel, stride, dilation)  # (N, C, *O, *K)
@@ -207,6 +214,98 @@ def _conv(op, nd, x, weight, bias, stride, padding, dilation, groups):
     w = weight.reshape(g, og, cg * kp).transpose(1, 2)
     out = matmul(cols, w).reshape(g, n, p, og).permute(1, 0, 3, 2).reshape((n, g * og) + outs)
     return _unbatch(_add_bias(out, bias, nd), unbatched)
+
+
+_FUSED_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+# Bytes of window matrix per block of images in the fused conv: W2's conv2 has 42 MB of windows for 64 images, which
+# as one matrix went to memory and back three times a step (written, read by the GEMM, read again by the weight
+# gradient) and was a fresh allocation (page faults) each time; blocks of this size stay in the 32 MB L3 cache and
+# reuse the allocator's memory, and are still large GEMMs for OpenBLAS's threads.
+_BLOCK_BYTES = 6 << 20
+
+
+def _fusable(x, weight, bias) -> bool:
+    """Float32 / float64 numpy operands of one dtype: the case _fused_conv computes."""
+    return (x._data.dtype in _FUSED_FLOATS and type(weight._data) is np.ndarray
+            and (bias is None or type(bias._data) is np.ndarray))
+
+
+def _blocks(n, per_image) -> list:
+    """[(start, stop)] of about even blocks of the n images, each holding at most _BLOCK_BYTES of windows."""
+    count = max(1, min(n, -(-n * per_image // _BLOCK_BYTES)))
+    step = -(-n // count)
+    return [(i, min(n, i + step)) for i in range(0, n, step)]
+
+
+def _fused_conv(op, nd, x, weight, bias, padding, stride, dilation):
+    """Eager conv (groups = 1) computed on arrays, blocks of images at a time, recorded as one Node (as PyTorch's
+    convolution is one kernel and one backward): per block, the windows in GEMM layout (C*K, B*P), one GEMM with
+    the weight (O, C*K), and the bias added while the (O, B, P) result is written to NCHW. The backward redoes each
+    block's windows (cheaper than keeping 42 MB of them for W2) for the weight gradient g @ cols.T, and computes the
+    input gradient (W.T @ g, folded back) only when the input needs one (W2's first conv reads data that does not).
+    Values are the composite's up to the GEMMs' summation order; create_graph and transforms replay the composite."""
+    xd, wd = x._data, weight._data
+    padding, widths = padding  # as given (for the replay), and as (before, after) per spatial dim
+    kernel, n, c, o = tuple(wd.shape[2:]), xd.shape[0], xd.shape[1], wd.shape[0]
+    xp = np.pad(xd, ((0, 0), (0, 0)) + widths) if any(a or b for a, b in widths) else xd
+    win = Unfold.impl(xp, kernel=kernel, stride=tuple(stride), dilation=tuple(dilation))  # (N, C, *O, *K), a view
+    outs = tuple(win.shape[2 : 2 + nd])
+    p, ck = math.prod(outs), c * math.prod(kernel)
+    to_rows = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))  # (C, *K, B, *O)
+    w2 = wd.reshape(o, ck)
+    blocks = _blocks(n, p * ck * xd.itemsize)
+
+    def cols_of(n0, n1):  # the block's windows as a C-contiguous (C*K, B*P) matrix (a C kernel copies large ones)
+        return Reshape.impl(win[n0:n1].transpose(to_rows), shape=(ck, (n1 - n0) * p))
+
+    out = np.empty((n, o) + outs, xd.dtype)
+    for n0, n1 in blocks:
+        res = (w2 @ cols_of(n0, n1)).reshape(o, n1 - n0, p).transpose(1, 0, 2)
+        dst = out[n0:n1].reshape(n1 - n0, o, p)
+        if bias is None:
+            np.copyto(dst, res)
+        else:
+            np.add(res, bias._data.reshape(o, 1), out=dst)
+    inputs = [x, weight] if bias is None else [x, weight, bias]
+    versions = [t._version.value for t in inputs]
+
+    def vjp(g, needs):
+        for i, (t, v) in enumerate(zip(inputs, versions)):
+            if t._version.value != v:
+                raise _engine._version_error(_Named(), f"input {i} of {op} (shape {tuple(t.shape)})", v, t._version)
+        grads = [None] * len(inputs)
+        if len(inputs) == 3 and needs[2]:
+            grads[2] = g.sum(axis=(0,) + tuple(range(2, 2 + nd)))
+        dw = np.zeros((o, ck), g.dtype) if needs[1] else None
+        dxp = np.zeros(xp.shape, g.dtype) if needs[0] else None
+        for n0, n1 in blocks:
+            nb = n1 - n0
+            gb = g[n0:n1].reshape(nb, o, p).transpose(1, 0, 2).reshape(o, nb * p)  # (O, B*P)
+            if dw is not None:
+                dw += gb @ cols_of(n0, n1).T
+            if dxp is not None:
+                dcols = (w2.T @ gb).reshape((c,) + kernel + (nb,) + outs)  # (C, *K, B, *O)
+                dxp[n0:n1] = Fold.impl(dcols.transpose(np.argsort(to_rows)), size=xp.shape[2:], kernel=kernel,
+                                       stride=tuple(stride), dilation=tuple(dilation))
+        if dw is not None:
+            grads[1] = dw.reshape(wd.shape)
+        if dxp is not None:
+            grads[0] = dxp[(slice(None), slice(None)) + tuple(slice(a, a + m) for (a, _), m in
+                                                             zip(widths, xd.shape[2:]))] if xp is not xd else dxp
+        return grads
+
+    def replay(x, weight, bias=None):
+        return _conv(op, nd, x, weight, bias, stride, padding, dilation, 1, fuse=False)
+
+    return _engine.fused("ConvolutionBackward0", inputs, out, vjp, replay)
+
+
+class _Named:
+    """What the engine's version error reads of a node: its name."""
+
+    @staticmethod
+    def name() -> str:
+        return "ConvolutionBackward0"
 
 
 def _eager_conv(cols, weight, g, outs):
