@@ -219,9 +219,11 @@ def _conv(op, nd, x, weight, bias, stride, padding, dilation, groups, fuse=True)
 _FUSED_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # Bytes of window matrix per block of images in the fused conv: W2's conv2 has 42 MB of windows for 64 images, which
 # as one matrix went to memory and back three times a step (written, read by the GEMM, read again by the weight
-# gradient) and was a fresh allocation (page faults) each time; blocks of this size stay in the 32 MB L3 cache and
-# reuse the allocator's memory, and are still large GEMMs for OpenBLAS's threads.
-_BLOCK_BYTES = 6 << 20
+# gradient) and was a fresh allocation (page faults) each time; blocks of this size stay in the 32 MB L3 cache.
+# Measured on W2 (one process, blocks interleaved, machine busy): one thread level from 6 to 24 MB (117-122 ms of
+# CPU a step; 3 MB 120-138, one 42 MB block 128-133); two BLAS threads on the busy cores 604-613 ms a step from 12
+# MB up, 720 at 6 MB and 843 at 3 MB (every GEMM call is a barrier for OpenBLAS's threads, so fewer is better).
+_BLOCK_BYTES = 16 << 20
 
 
 def _fusable(x, weight, bias) -> bool:
