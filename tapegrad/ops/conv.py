@@ -2,9 +2,10 @@
 conv_transpose, Unfold + argmax/gather for max pooling, Unfold + sum for average pooling. Built on ops/ and
 primitives/linalg.py; exported as tg.conv2d, ... and re-exported by tg.nn.functional.
 
-Eager calls (no transform active) take faster compositions of the same primitives: conv's window matrix in the
-layout its GEMM and Fold want (_eager_conv), and max pooling over windows that tile the input as one index by each
-window's first maximum (_tiled_max_pool). Traced graphs keep the composites (the values are equal).
+Eager calls (no transform active) take faster paths: conv (groups 1, float32 / float64) computed on arrays in
+blocks of images and recorded as one Node (_fused_conv; other dtypes and groups: the window matrix in the layout its
+GEMM and Fold want, _eager_conv), and max pooling over windows that tile the input as one index by each window's
+first maximum (_tiled_max_pool). Traced graphs keep the composites (the values are equal up to summation order).
 """
 
 from __future__ import annotations
