@@ -279,19 +279,21 @@ def _fused_conv(op, nd, x, weight, bias, padding, stride, dilation):
         grads = [None] * len(inputs)
         if len(inputs) == 3 and needs[2]:
             grads[2] = g.sum(axis=(0,) + tuple(range(2, 2 + nd)))
-        dw = np.zeros((o, ck), g.dtype) if needs[1] else None
+        # the weight gradient as cols @ g.T, a (C*K, O) result: OpenBLAS with two threads took a median 45 ms (686 at
+        # worst) for W2's g @ cols.T blocks, (64 x 12672) @ (12672 x 288), against 12 ms (23 at worst) this way
+        dwt = np.zeros((ck, o), g.dtype) if needs[1] else None
         dxp = np.zeros(xp.shape, g.dtype) if needs[0] else None
         for n0, n1 in blocks:
             nb = n1 - n0
             gb = g[n0:n1].reshape(nb, o, p).transpose(1, 0, 2).reshape(o, nb * p)  # (O, B*P)
-            if dw is not None:
-                dw += gb @ cols_of(n0, n1).T
+            if dwt is not None:
+                dwt += cols_of(n0, n1) @ gb.T
             if dxp is not None:
                 dcols = (w2.T @ gb).reshape((c,) + kernel + (nb,) + outs)  # (C, *K, B, *O)
                 dxp[n0:n1] = Fold.impl(dcols.transpose(np.argsort(to_rows)), size=xp.shape[2:], kernel=kernel,
                                        stride=tuple(stride), dilation=tuple(dilation))
-        if dw is not None:
-            grads[1] = dw.reshape(wd.shape)
+        if dwt is not None:
+            grads[1] = np.ascontiguousarray(dwt.T).reshape(wd.shape)
         if dxp is not None:
             grads[0] = dxp[(slice(None), slice(None)) + tuple(slice(a, a + m) for (a, _), m in
                                                              zip(widths, xd.shape[2:]))] if xp is not xd else dxp
