@@ -236,7 +236,7 @@ def _fusable(x, weight, bias) -> bool:
 def _blocks(n, per_image) -> list:
     """[(start, stop)] of about even blocks of the n images, each holding at most _BLOCK_BYTES of windows."""
     count = max(1, min(n, -(-n * per_image // _BLOCK_BYTES)))
-    step = -(-n // count)
+    step = max(1, -(-n // count))  # n = 0 (an empty batch): no block
     return [(i, min(n, i + step)) for i in range(0, n, step)]
 
 
