@@ -187,10 +187,11 @@ class FusedNode(Node):
 
     check_shapes = False  # vjp is checked against the composite by the op's tests
 
-    def __init__(self, name, edges, inputs, vjp, replay):
+    def __init__(self, name, edges, inputs, vjp, replay, reads_inputs=True):
         Node.__init__(self, edges)
         self._name, self.inputs, self.vjp, self.replay = name, inputs, vjp, replay
         self.versions = tuple(t._version.value for t in inputs)
+        self.reads_inputs = reads_inputs
 
     def name(self) -> str:
         return self._name
@@ -200,15 +201,20 @@ class FusedNode(Node):
             raise GradError(_FREED_MESSAGE.format(node=self.name()))
         g = grads[0]
         if not create_graph and not (base._ANYWHERE[0] and base.INTERPRETERS):
-            # vjp reads what the forward computed, not the inputs: changing them in place since is allowed, as
-            # PyTorch allows it after log_softmax (which saves its output)
+            # A vjp that reads only what the forward computed (reads_inputs=False: cross_entropy's softmax) allows
+            # the inputs to change in place since, as PyTorch allows it after log_softmax, which saves its output
+            if self.reads_inputs:
+                self._check_versions()
             return self.vjp(g if g.__class__ is np.ndarray else g._data, self.edges)
+        self._check_versions()  # the replay reads the inputs themselves
         return self._replayed(_as_tensor(g))
 
-    def _replayed(self, g):
-        for i, (t, v) in enumerate(zip(self.inputs, self.versions)):  # the replay reads the inputs themselves
+    def _check_versions(self):
+        for i, (t, v) in enumerate(zip(self.inputs, self.versions)):
             if t._version.value != v:
                 raise _version_error(self, f"input {i} ({_describe(t)})", v, t._version)
+
+    def _replayed(self, g):
         with enable_grad():
             out = self.replay(*self.inputs)
         # the replayed ops hang off the same edges as this node (the inputs' grad_fn, or the leaves themselves)
@@ -221,12 +227,12 @@ class FusedNode(Node):
         self.inputs, self.vjp, self.replay, self.freed = (), None, None, True
 
 
-def fused(name, inputs, out_data, vjp, replay):
+def fused(name, inputs, out_data, vjp, replay, reads_inputs=True):
     """The Tensor of out_data, recorded as one FusedNode when grad is on and an input requires it."""
     out = Tensor._make(out_data)
     if STATE.enabled and any(t._rg for t in inputs):
         out._rg = True
-        out.grad_fn = FusedNode(name, [edge_of(t) for t in inputs], inputs, vjp, replay)
+        out.grad_fn = FusedNode(name, [edge_of(t) for t in inputs], inputs, vjp, replay, reads_inputs)
     return out
 
 

@@ -1098,7 +1098,7 @@ def _fused_cross_entropy(input, target, ignore_index, reduction):
     def replay(logits):
         return _composite_cross_entropy(logits, target, None, ignore_index, reduction, 0.0)
 
-    return _engine.fused("NllLossBackward", [input], np.asarray(out, x.dtype), vjp, replay)
+    return _engine.fused("NllLossBackward", [input], np.asarray(out, x.dtype), vjp, replay, reads_inputs=False)
 
 
 def _cross_entropy_indices(logp, target, weight, ignore_index, reduction, smoothing):
