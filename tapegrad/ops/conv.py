@@ -244,8 +244,8 @@ def _fused_conv(op, nd, x, weight, bias, padding, stride, dilation):
     """Eager conv (groups = 1) computed on arrays, blocks of images at a time, recorded as one Node (as PyTorch's
     convolution is one kernel and one backward): per block, the windows in GEMM layout (C*K, B*P), one GEMM with
     the weight (O, C*K), and the bias added while the (O, B, P) result is written to NCHW. The backward redoes each
-    block's windows (cheaper than keeping 42 MB of them for W2) for the weight gradient g @ cols.T, and computes the
-    input gradient (W.T @ g, folded back) only when the input needs one (W2's first conv reads data that does not).
+    block's windows (cheaper than keeping 42 MB of them for W2) for the weight gradient (cols @ g.T, transposed); the
+    input gradient (W.T @ g, folded back) is computed only for an input that needs one (W2's images do not).
     Values are the composite's up to the GEMMs' summation order; create_graph and transforms replay the composite."""
     xd, wd = x._data, weight._data
     padding, widths = padding  # as given (for the replay), and as (before, after) per spatial dim
