@@ -2,7 +2,9 @@
 busy: wall-clock time then measures the other processes too, process CPU time much less so (run with
 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1, since idle-spinning worker threads count as CPU time).
 
-    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python -m benchmarks.cpu_time W4 [c|numpy|eager]
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python -m benchmarks.cpu_time W4 [c|numpy|eager|torch]
+
+`torch` is PyTorch's eager runner (peers/torch_.py) on one intra-op thread: a reference measured the same way.
 
 Calibrates the number of calls to about 0.2 s, then prints the median and minimum of 7 samples, wall and CPU, in
 ms per call. Compare two versions by running this alternately in fresh processes, each with its own PYTHONPATH.
@@ -21,7 +23,15 @@ def main(argv=None) -> None:
 
     name, backend = argv[0], (argv[1] if len(argv) > 1 else "c")
     w = WORKLOADS[name]
-    f = getattr(tapegrad_, name.lower())(w.make_data(w.sizes), None if backend == "eager" else backend)
+    if backend == "torch":
+        import torch
+
+        from benchmarks.peers import torch_
+
+        torch.set_num_threads(1)
+        f = getattr(torch_, name.lower())(w.make_data(w.sizes), "eager")
+    else:
+        f = getattr(tapegrad_, name.lower())(w.make_data(w.sizes), None if backend == "eager" else backend)
     for _ in range(3):
         f()
     n = 1

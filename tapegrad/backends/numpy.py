@@ -480,6 +480,13 @@ _mul, _div, _sub, _neg, _select, _gelu_bwd = (_installed(n) for n in ("mul", "di
                                                                         "gelu_backward"))
 
 
+def _fold_installed(g, **params):
+    """Fold as installed now (the C backend's move kernel for large windows, numpy's _fold otherwise)."""
+    from ..primitives import PRIMITIVES
+
+    return PRIMITIVES["fold"].impl(g, **params)
+
+
 def _one(g):
     return np.ones((), g.dtype)
 
@@ -499,7 +506,13 @@ def _index_vjp(g, x, *rest, key):
     one array op where the rule binds a zeros tensor and an accumulating IndexPut."""
     idx, needs = rest[:-2], rest[-1]
     out = np.zeros(x.shape, g.dtype)
-    np.add.at(out, decode_key(key, idx), g)
+    if tuple(key) == ("idx",) and idx[0].ndim > 1 and idx[0].dtype.kind in "iu":
+        # one integer index array on the first axis: np.add.at with a flat index takes numpy's fast path, with an
+        # n-d one its generic loop (W2's max pooling backward, a (64, 64, 12, 12) index: 9.7 ms flat 1.4 ms)
+        flat = idx[0].reshape(-1)
+        np.add.at(out, flat, g.reshape((flat.size,) + tuple(x.shape[1:])))
+    else:
+        np.add.at(out, decode_key(key, idx), g)
     return (out,) + (None,) * len(idx)
 
 
@@ -528,7 +541,7 @@ VJPS = {
     "index": _index_vjp,
     "pad": _pad_vjp,
     "unfold": lambda g, x, out, needs, *, kernel, stride, dilation: (
-        _fold(g, size=x.shape[2:], kernel=kernel, stride=stride, dilation=dilation),
+        _fold_installed(g, size=x.shape[2:], kernel=kernel, stride=stride, dilation=dilation),
     ),
     "matmul": lambda g, x, y, out, needs: (
         _matmul_like(x, g, np.swapaxes(y, -1, -2)) if needs[0] else None,

@@ -2,9 +2,10 @@
 conv_transpose, Unfold + argmax/gather for max pooling, Unfold + sum for average pooling. Built on ops/ and
 primitives/linalg.py; exported as tg.conv2d, ... and re-exported by tg.nn.functional.
 
-Eager calls (no transform active) take faster compositions of the same primitives: conv's window matrix in the
-layout its GEMM and Fold want (_eager_conv), and max pooling over windows that tile the input as one index by each
-window's first maximum (_tiled_max_pool). Traced graphs keep the composites (the values are equal).
+Eager calls (no transform active) take faster paths: conv (groups 1, float32 / float64) computed on arrays in
+blocks of images and recorded as one Node (_fused_conv; other dtypes and groups: the window matrix in the layout its
+GEMM and Fold want, _eager_conv), and max pooling over windows that tile the input as one index by each window's
+first maximum (_tiled_max_pool). Traced graphs keep the composites (the values are equal up to summation order).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from .. import dtype as dt
 from ..primitives import base as _base
 from ..primitives import bind
 from ..primitives.indexing import Index
+from ..autograd import engine as _engine
 from ..primitives.linalg import Fold, Unfold
+from ..primitives.movement import Reshape
 from ..tensor import Tensor
 from .creation import arange, ones
 from .linalg import matmul
@@ -185,13 +188,18 @@ def _add_bias(out, bias, nd):
     return out if bias is None else out + bias.reshape((1, -1) + (1,) * nd)
 
 
-def _conv(op, nd, x, weight, bias, stride, padding, dilation, groups):
+def _conv(op, nd, x, weight, bias, stride, padding, dilation, groups, fuse=True):
     x, unbatched = _batched(op, x, nd)
     _check_conv_operands(op, nd, x, weight, bias, groups, transposed=False)
     kernel = tuple(weight.shape[2:])
     stride = _at_least(op, "stride", _ntuple(op, "stride", stride, nd), 1)
     dilation = _at_least(op, "dilation", _ntuple(op, "dilation", dilation, nd), 1)
     widths = _conv_padding(op, padding, nd, kernel, stride, dilation)
+    if fuse and groups == 1 and _eager(x) and _fusable(x, weight, bias):
+        padded = tuple(n + a + b for n, (a, b) in zip(x.shape[2:], widths))
+        _check_fits(op, x.shape[2:], padded, kernel, dilation, x.shape)
+        out = _fused_conv(op, nd, x, weight, bias, (padding, widths), stride, dilation)
+        return _unbatch(out, unbatched)
     xp = pad_constant(x, ((0, 0), (0, 0)) + widths)
     _check_fits(op, x.shape[2:], xp.shape[2:], kernel, dilation, x.shape)
     cols = _windows(xp, kernel, stride, dilation)  # (N, C, *O, *K)
@@ -207,6 +215,90 @@ def _conv(op, nd, x, weight, bias, stride, padding, dilation, groups):
     w = weight.reshape(g, og, cg * kp).transpose(1, 2)
     out = matmul(cols, w).reshape(g, n, p, og).permute(1, 0, 3, 2).reshape((n, g * og) + outs)
     return _unbatch(_add_bias(out, bias, nd), unbatched)
+
+
+_FUSED_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+# Bytes of window matrix per block of images in the fused conv: W2's conv2 has 42 MB of windows for 64 images, which
+# as one matrix went to memory and back three times a step (written, read by the GEMM, read again by the weight
+# gradient) and was a fresh allocation (page faults) each time; blocks of this size stay in the 32 MB L3 cache.
+# Measured on W2 (one process, blocks interleaved, machine busy): one thread level from 6 to 24 MB (117-122 ms of
+# CPU a step; 3 MB 120-138, one 42 MB block 128-133); two BLAS threads on the busy cores 604-613 ms a step from 12
+# MB up, 720 at 6 MB and 843 at 3 MB (every GEMM call is a barrier for OpenBLAS's threads, so fewer is better).
+_BLOCK_BYTES = 16 << 20
+
+
+def _fusable(x, weight, bias) -> bool:
+    """Float32 / float64 numpy operands of one dtype: the case _fused_conv computes."""
+    return (x._data.dtype in _FUSED_FLOATS and type(weight._data) is np.ndarray
+            and (bias is None or type(bias._data) is np.ndarray))
+
+
+def _blocks(n, per_image) -> list:
+    """[(start, stop)] of about even blocks of the n images, each holding at most _BLOCK_BYTES of windows."""
+    count = max(1, min(n, -(-n * per_image // _BLOCK_BYTES)))
+    step = max(1, -(-n // count))  # n = 0 (an empty batch): no block
+    return [(i, min(n, i + step)) for i in range(0, n, step)]
+
+
+def _fused_conv(op, nd, x, weight, bias, padding, stride, dilation):
+    """Eager conv (groups = 1) computed on arrays, blocks of images at a time, recorded as one Node (as PyTorch's
+    convolution is one kernel and one backward): per block, the windows in GEMM layout (C*K, B*P), one GEMM with
+    the weight (O, C*K), and the bias added while the (O, B, P) result is written to NCHW. The backward redoes each
+    block's windows (cheaper than keeping 42 MB of them for W2) for the weight gradient (cols @ g.T, transposed); the
+    input gradient (W.T @ g, folded back) is computed only for an input that needs one (W2's images do not).
+    Values are the composite's up to the GEMMs' summation order; create_graph and transforms replay the composite."""
+    xd, wd = x._data, weight._data
+    padding, widths = padding  # as given (for the replay), and as (before, after) per spatial dim
+    kernel, n, c, o = tuple(wd.shape[2:]), xd.shape[0], xd.shape[1], wd.shape[0]
+    xp = np.pad(xd, ((0, 0), (0, 0)) + widths) if any(a or b for a, b in widths) else xd
+    win = Unfold.impl(xp, kernel=kernel, stride=tuple(stride), dilation=tuple(dilation))  # (N, C, *O, *K), a view
+    outs = tuple(win.shape[2 : 2 + nd])
+    p, ck = math.prod(outs), c * math.prod(kernel)
+    to_rows = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))  # (C, *K, B, *O)
+    w2 = wd.reshape(o, ck)
+    blocks = _blocks(n, p * ck * xd.itemsize)
+
+    def cols_of(n0, n1):  # the block's windows as a C-contiguous (C*K, B*P) matrix (a C kernel copies large ones)
+        return Reshape.impl(win[n0:n1].transpose(to_rows), shape=(ck, (n1 - n0) * p))
+
+    out = np.empty((n, o) + outs, xd.dtype)
+    for n0, n1 in blocks:
+        res = (w2 @ cols_of(n0, n1)).reshape(o, n1 - n0, p).transpose(1, 0, 2)
+        dst = out[n0:n1].reshape(n1 - n0, o, p)
+        if bias is None:
+            np.copyto(dst, res)
+        else:
+            np.add(res, bias._data.reshape(o, 1), out=dst)
+    inputs = [x, weight] if bias is None else [x, weight, bias]
+
+    def vjp(g, needs):  # reads x and the weight: the node checks that neither changed in place since
+        grads = [None] * len(inputs)
+        if len(inputs) == 3 and needs[2]:
+            grads[2] = g.sum(axis=(0,) + tuple(range(2, 2 + nd)))
+        # the weight gradient as cols @ g.T, a (C*K, O) result: OpenBLAS with two threads took a median 45 ms (686 at
+        # worst) for W2's g @ cols.T blocks, (64 x 12672) @ (12672 x 288), against 12 ms (23 at worst) this way
+        dwt = np.zeros((ck, o), g.dtype) if needs[1] else None
+        dxp = np.zeros(xp.shape, g.dtype) if needs[0] else None
+        for n0, n1 in blocks:
+            nb = n1 - n0
+            gb = g[n0:n1].reshape(nb, o, p).transpose(1, 0, 2).reshape(o, nb * p)  # (O, B*P)
+            if dwt is not None:
+                dwt += cols_of(n0, n1) @ gb.T
+            if dxp is not None:
+                dcols = (w2.T @ gb).reshape((c,) + kernel + (nb,) + outs)  # (C, *K, B, *O)
+                dxp[n0:n1] = Fold.impl(dcols.transpose(np.argsort(to_rows)), size=xp.shape[2:], kernel=kernel,
+                                       stride=tuple(stride), dilation=tuple(dilation))
+        if dwt is not None:
+            grads[1] = np.ascontiguousarray(dwt.T).reshape(wd.shape)
+        if dxp is not None:
+            grads[0] = dxp[(slice(None), slice(None)) + tuple(slice(a, a + m) for (a, _), m in
+                                                             zip(widths, xd.shape[2:]))] if xp is not xd else dxp
+        return grads
+
+    def replay(x, weight, bias=None):
+        return _conv(op, nd, x, weight, bias, stride, padding, dilation, 1, fuse=False)
+
+    return _engine.fused("ConvolutionBackward0", inputs, out, vjp, replay)
 
 
 def _eager_conv(cols, weight, g, outs):
@@ -416,12 +508,15 @@ def _tiled_max_pool(x, kernel, outs, return_indices):
     # earlier one on a tie (strictly greater wins), so the survivor is the first maximum
     entrants = [
         (tiles[(slice(None), slice(None)) + tuple(q for i in off for q in (slice(None), i))],
-         np.int64(sum(i * s for i, s in zip(off, step))))
+         np.int32(sum(i * s for i, s in zip(off, step))))
         for off in itertools.product(*(range(k) for k in kernel))
     ]  # fmt: skip
     while len(entrants) > 1:
         pairs = zip(entrants[0::2], entrants[1::2])
-        winners = [(np.maximum(va, vb), np.where(vb > va, ob, oa)) for (va, oa), (vb, ob) in pairs]
+        # the offset as oa + (vb > va) * (ob - oa), not np.where: numpy's where branches on each element, and on
+        # no-pattern data (ReLU outputs) it took 3.0 ms a match on W2's (64, 64, 12, 12) against 1.6 ms (int32: the
+        # offsets are within one tile's span of the spatial size, which an int32 holds)
+        winners = [(np.maximum(va, vb), oa + (vb > va) * (ob - oa)) for (va, oa), (vb, ob) in pairs]
         entrants = winners + entrants[len(winners) * 2 :]  # an odd one out plays the next round
     top, offset = entrants[0]
     if top.dtype.kind == "f" and np.isnan(top).any():

@@ -68,6 +68,9 @@ def test_samples_match_numpy(name, case):
     _close(prim.impl(*args, **case.params), prim.impl.reference(*args, **case.params), name)
     key = _key(name, args, case.params)
     runs_on_c = name in eager.REDUCTIONS or eager._accepts(name, key[1]) and key[2] in eager.CTYPES
+    if name in eager.MOVES:  # one move kernel per float dtype serves reshape and fold (when they copy or add)
+        d = args[0].dtype.name
+        runs_on_c, key = d in eager.FLOATS and (name == "fold" or not args[0].flags.c_contiguous), ("move", (d,), d, ())
     if runs_on_c and (name not in eager.REDUCTIONS or args[0].dtype.name in eager.FLOATS):
         assert eager._state.get(key) == "done", f"{key} did not run on a C kernel"
     # the same values in float32, as one long row (both kernel layouts see them)
@@ -274,3 +277,65 @@ def test_background_build_leaves_numpy_running(monkeypatch, tmp_path):
     eager.wait()
     assert eager._state[("atan", ("float64",), "float64", ())] == "done"
     _close(atan(x), np.arctan(x), "atan")
+
+
+def _windows(x, kernel, stride, dilation):
+    return base.get("numpy").eager_impls()["unfold"](x, kernel=kernel, stride=stride, dilation=dilation)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_move_reshape_copies_strided_views(dtype):
+    """A reshape that must copy (windows permuted to conv's GEMM layout, a reversed slice, a transpose) equals
+    numpy's copy exactly; one that numpy makes a view stays a view."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 4, 9, 8)).astype(dtype)
+    win = _windows(x, (3, 2), (1, 2), (2, 1))
+    views = [win.transpose(1, 4, 5, 0, 2, 3), x[:, ::-1, 1:, ::2].transpose(0, 2, 1, 3), x.transpose(3, 1, 0, 2)]
+    reshape = PRIMITIVES["reshape"]
+    for v in views:
+        got = reshape.impl(v, shape=(-1, v.shape[-1]))
+        np.testing.assert_array_equal(got, np.reshape(v, (-1, v.shape[-1])))
+    flat = reshape.impl(x[1:], shape=(-1,))
+    assert np.shares_memory(flat, x)
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "gemm", "reversed"])
+@pytest.mark.parametrize("geometry", [((3, 3), (1, 1), (1, 1)), ((3, 2), (2, 3), (2, 1)), ((2,), (1,), (3,))])
+def test_move_fold_matches_numpy(layout, geometry):
+    """Fold (col2im) on the kernel equals numpy's bit for bit, for windows in every layout the eager conv makes (the
+    backward's GEMM layout, channels and kernel offsets outermost), overlapping, strided and dilated, 1-d and 2-d."""
+    kernel, stride, dilation = geometry
+    rng = np.random.default_rng(8)
+    size = (11, 13)[: len(kernel)]
+    x = rng.standard_normal((2, 3) + size)
+    shape = _windows(x, kernel, stride, dilation).shape
+    nd = len(kernel)
+    if layout == "gemm":  # stored (C, *K, N, *O), seen as (N, C, *O, *K)
+        perm = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))
+        cols = rng.standard_normal(tuple(shape[p] for p in perm)).transpose(np.argsort(perm))
+    elif layout == "reversed":
+        cols = rng.standard_normal(shape)[:, ::-1]
+    else:
+        cols = rng.standard_normal(shape)
+    params = dict(size=size, kernel=kernel, stride=stride, dilation=dilation)
+    want = PRIMITIVES["fold"].impl.reference(cols, **params)
+    got = PRIMITIVES["fold"].impl(cols, **params)
+    np.testing.assert_array_equal(got, want)  # the same additions in the same order
+    c32 = cols.astype(np.float32)
+    np.testing.assert_array_equal(PRIMITIVES["fold"].impl(c32, **params), PRIMITIVES["fold"].impl.reference(c32, **params))
+
+
+def test_move_split_across_cores_gives_the_same_results(monkeypatch):
+    """The threaded move (the first loop split) equals the one-thread result bit for bit: a copy, and a fold whose
+    outer loop is the channels (split) or a window dim (not split: its windows overlap)."""
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((4, 6, 20, 20)).astype(np.float32)
+    v = _windows(x, (3, 3), (1, 1), (1, 1)).transpose(1, 4, 5, 0, 2, 3)
+    params = dict(size=(20, 20), kernel=(3, 3), stride=(1, 1), dilation=(1, 1))
+    g = rng.standard_normal((6, 3, 3, 4, 18, 18)).astype(np.float32)
+    cases = [("reshape", v, {"shape": (54, -1)}), ("fold", g.transpose(3, 0, 4, 5, 1, 2), params),
+             ("fold", g.transpose(1, 2, 0, 3, 4, 5).copy().transpose(3, 2, 4, 5, 0, 1), params)]
+    one = [PRIMITIVES[n].impl(a, **p) for n, a, p in cases]
+    monkeypatch.setitem(eager.PARALLEL, "move", 0)
+    for (name, a, p), want in zip(cases, one):
+        np.testing.assert_array_equal(PRIMITIVES[name].impl(a, **p), want, err_msg=name)

@@ -432,3 +432,67 @@ def test_eager_fast_paths_agree_with_the_traced_composites():
     batched = tg.func.vmap(f)(x)
     eager = tg.stack([f(x[i]) for i in range(3)])
     np.testing.assert_allclose(batched.numpy(), eager.numpy(), **TOL["float64"])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("nd, xs, ws, kw", EAGER_CONV[:1] + EAGER_CONV[2:])
+def test_fused_conv_in_blocks_against_torch(nd, xs, ws, kw, dtype, monkeypatch):
+    """The eager conv as one Node (ops/conv.py _fused_conv), its images split into uneven blocks: values and all
+    three gradients as PyTorch's, second order through the replayed composite."""
+    from tapegrad.ops import conv as C
+
+    monkeypatch.setattr(C, "_BLOCK_BYTES", 1)  # one image per block
+    fn, ref = getattr(tg, f"conv{nd}d"), getattr(TF, f"conv{nd}d")
+    xs = (3,) + xs[1:]
+    arrays = [rnd(*xs), rnd(*ws, seed=2), rnd(ws[0])]
+    check(lambda x, w, b: fn(x, w, b, **kw), lambda x, w, b: ref(x, w, b, **kw), *arrays, dtype=dtype)
+    x, w, b = (tg.tensor(a.astype(dtype), requires_grad=True) for a in arrays)
+    assert fn(x, w, b, **kw).grad_fn.name() == "ConvolutionBackward0"
+    assert C._blocks(3, 1) == [(0, 1), (1, 2), (2, 3)]
+    if dtype == "float64":
+        _grads_to_second_order(lambda x, w, b: fn(x, w, b, **kw), lambda x, w, b: ref(x, w, b, **kw), arrays)
+
+
+def test_fused_conv_skips_the_input_gradient_it_does_not_need(monkeypatch):
+    """An input that needs no gradient (W2's images) gets none, and no window gradient is folded for it."""
+    from tapegrad.ops import conv as C
+
+    folds = []
+    original = C.Fold.impl
+    monkeypatch.setattr(C.Fold, "impl", lambda *a, **k: folds.append(1) or original(*a, **k))
+    a, wa = rnd(4, 2, 7, 7), rnd(5, 2, 3, 3, seed=2)
+    x, w = tg.tensor(a), tg.tensor(wa, requires_grad=True)
+    tg.conv2d(x, w).square().sum().backward()
+    assert x.grad is None and folds == []
+    tw = torch.tensor(wa, requires_grad=True)
+    TF.conv2d(torch.tensor(a), tw).square().sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), **TOL["float64"])
+    x.requires_grad_()
+    tg.conv2d(x, w).sum().backward()
+    assert x.grad is not None and folds == [1]
+
+
+def test_fused_conv_weight_changed_in_place_before_backward():
+    """The backward reads the weight the forward used: changing it in place first is an error, as in PyTorch."""
+    x, w = tg.tensor(rnd(2, 2, 5, 5), requires_grad=True), tg.tensor(rnd(3, 2, 3, 3, seed=2), requires_grad=True)
+    out = tg.conv2d(x, w)
+    with tg.no_grad():
+        w.mul_(2)
+    with pytest.raises(tg.errors.GradError, match="modified by an in-place operation"):
+        out.sum().backward()
+
+
+@pytest.mark.parametrize("xs, ws", [((0, 2, 5, 5), (3, 2, 3, 3)), ((2, 0, 5, 5), (3, 0, 3, 3))])
+def test_fused_conv_empty_batch_or_channels(xs, ws):
+    """No images (no block at all; PyTorch's empty result) or no input channels (every output is the bias, as the
+    composite gives; PyTorch 2.13 returns an empty (2, 0, 3, 3) there), and gradients of the inputs' shapes."""
+    x, w, b = tg.zeros(*xs, requires_grad=True), tg.ones(*ws, requires_grad=True), tg.ones(ws[0], requires_grad=True)
+    out = tg.conv2d(x, w, b)
+    if xs[0] == 0:
+        ref = TF.conv2d(torch.zeros(*xs), torch.ones(*ws), torch.ones(ws[0])).numpy()
+    else:
+        ref = np.ones((xs[0], ws[0], 3, 3), np.float32)
+    assert tuple(out.shape) == ref.shape
+    np.testing.assert_array_equal(out.numpy(), ref)
+    out.sum().backward()
+    assert x.grad.shape == x.shape and w.grad.shape == w.shape and b.grad.shape == b.shape

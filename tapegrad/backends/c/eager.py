@@ -55,12 +55,17 @@ from .scalar import BY_PARAM, CTYPES, PRELUDE, expr
 # - fused (the one-loop backward kernels of FUSED_VJPS against numpy's three passes; measured by hand, the machine
 #   busy, load average 3.4-3.8, 2026-12-07): numpy ahead or level up to 256K (32K: 28 vs 31 us, 256K: 168 vs 173
 #   us), the loop ahead once the arrays leave the caches (sigmoid's, 4M float32: 6.4 / 9.3 ms against 1.7 / 2.8).
-LIMITS = {"cheap": 1 << 22, "costly": 1 << 13, "reduce": 1 << 18, "select": 1 << 16, "fused": 1 << 18}
+# - move (a reshape that copies a strided view, and Fold): numpy copies and adds such views one innermost run at a
+#   time, and convolution's windows have short runs (24 floats on W2): its im2col copy of 10.6M floats took 9.7 ms,
+#   Fold's col2im 16.5 ms; the kernel walks the runs in a loop nest of its own (see move_source).
+LIMITS = {"cheap": 1 << 22, "costly": 1 << 13, "reduce": 1 << 18, "select": 1 << 16, "fused": 1 << 18,
+          "move": 1 << 16}
 # Elements from which a kernel splits its loop across cores (OpenMP); below it one thread is faster than waking
 # the others (about 10-20 us). With the machine busy, splitting gained nothing measurable below 4M elements; the
-# costly limit is set where one thread's work (about 0.2 ms for tanh on 64K) dwarfs the wake-up. select and fused
-# are memory-bound, as cheap.
-PARALLEL = {"cheap": 1 << 22, "costly": 1 << 16, "reduce": 1 << 22, "select": 1 << 22, "fused": 1 << 22}
+# costly limit is set where one thread's work (about 0.2 ms for tanh on 64K) dwarfs the wake-up. select, fused and
+# move are memory-bound, as cheap.
+PARALLEL = {"cheap": 1 << 22, "costly": 1 << 16, "reduce": 1 << 22, "select": 1 << 22, "fused": 1 << 22,
+            "move": 1 << 22}
 
 SYNC = os.environ.get("TAPEGRAD_EAGER_COMPILE", "background").lower() == "sync"
 
@@ -77,6 +82,7 @@ NOT_FLOAT = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise
 BOOL = np.dtype(bool)
 TO_BOOL = {"eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf"}
 REDUCTIONS = ("sum", "amax")
+MOVES = ("reshape", "fold")  # the strided copy / add kernel (move_source) serves both
 
 
 def _accepts(name: str, dtypes: tuple) -> bool:
@@ -200,6 +206,54 @@ def reduction_source(name: str, dtype: str) -> str:
         "            }", "        }", "    }", "}", ""]).replace("CHUNKS", str(CHUNKS)).replace("BLOCK", str(BLOCK))
 
 
+MAX_DIMS = 8  # loop dims of a move (after merging); more go to numpy
+
+
+def move_source(dtype: str) -> str:
+    """C source of move(nd, shape, ss, ds, src, dst, add, par): for every index i of `shape` (nd dims, the last
+    innermost), dst[sum i_d * ds_d] = (or += when add) src[sum i_d * ss_d]; strides in elements, any sign.
+
+    One innermost run per step of an odometer over the outer dims (no division per run: a run of W2's im2col
+    is 24 elements). Threads split the first dim, so the caller orders dims such that distinct values of the first
+    one never write the same dst element (Fold's overlapping windows add up within one image and channel)."""
+    t = CTYPES[dtype]
+    return "\n".join([
+        "#ifdef _OPENMP", "#include <omp.h>", "#endif",
+        f"void move(long nd, const long *shape, const long *ss, const long *ds, const {t} *src, {t} *dst, int add,",
+        "          long par) {",
+        "    long n = shape[nd - 1], si = ss[nd - 1], di = ds[nd - 1], inner = 1, total = 1;",
+        "    for (long d = 1; d < nd - 1; d++) inner *= shape[d];",
+        "    for (long d = 0; d < nd; d++) total *= shape[d];",
+        "    #pragma omp parallel if(total >= par)",
+        "    {",
+        "        long lo = 0, hi = nd > 1 ? shape[0] : 1;",
+        "#ifdef _OPENMP",
+        "        long th = omp_get_thread_num(), nt = omp_get_num_threads();",
+        "        long first = lo + (hi - lo) * th / nt;",
+        "        hi = lo + (hi - lo) * (th + 1) / nt;",
+        "        lo = first;",
+        "#endif",
+        "        long idx[MAXD] = {0};",
+        "        long so = lo * (nd > 1 ? ss[0] : 0), dof = lo * (nd > 1 ? ds[0] : 0);",
+        "        if (nd > 1) idx[0] = lo;",
+        "        long runs = (hi - lo) * (nd > 1 ? inner : 1);",
+        "        for (long o = 0; o < runs; o++) {",
+        f"            const {t} *p = src + so; {t} *q = dst + dof;",
+        "            if (si == 1 && di == 1) {",
+        "                if (add) { for (long i = 0; i < n; i++) q[i] += p[i]; }",
+        "                else { for (long i = 0; i < n; i++) q[i] = p[i]; }",
+        "            } else if (add) { for (long i = 0; i < n; i++) q[i * di] += p[i * si]; }",
+        "            else { for (long i = 0; i < n; i++) q[i * di] = p[i * si]; }",
+        "            for (long d = nd - 2; d >= 0; d--) {  /* the odometer: next run */",
+        "                idx[d]++; so += ss[d]; dof += ds[d];",
+        "                if (idx[d] < shape[d] || d == 0) break;",
+        "                so -= ss[d] * shape[d]; dof -= ds[d] * shape[d]; idx[d] = 0;",
+        "            }",
+        "        }",
+        "    }",
+        "}", ""]).replace("MAXD", str(MAX_DIMS))
+
+
 # *** building and loading, off the calling thread ***
 
 _L, _P = ctypes.c_long, ctypes.c_void_p
@@ -220,6 +274,8 @@ def _functions(key, path: str):
     name, ins = key[0], key[1]
     if name in REDUCTIONS:
         return ctypes.CFUNCTYPE(None, _L, _L, _L, _L, _P, _P)(_ctypes.dlsym(handle, "red"))
+    if name == "move":
+        return ctypes.CFUNCTYPE(None, _L, _P, _P, _P, _P, _P, ctypes.c_int, _L)(_ctypes.dlsym(handle, "move"))
     k = len(ins)
     flat = ctypes.CFUNCTYPE(None, _L, ctypes.c_int, _L, *([_P] * k), _P)(_ctypes.dlsym(handle, "flat"))
     rows = ctypes.CFUNCTYPE(None, _L, _L, ctypes.c_int, _L, *([_P, _L] * k), _P)(_ctypes.dlsym(handle, "rows"))
@@ -228,6 +284,8 @@ def _functions(key, path: str):
 
 def source(key) -> str:
     name, ins, out, params = key
+    if name == "move":
+        return move_source(ins[0])
     return reduction_source(name, ins[0]) if name in REDUCTIONS else elementwise_source(name, ins, out, params)
 
 
@@ -505,6 +563,119 @@ def _reduction(name, ref):
     return impl
 
 
+_move_ready: dict = {}  # numpy dtype -> the loaded move kernel (shared by the reshape and fold wrappers)
+
+
+def _move_kernel(dtype):
+    """The loaded move kernel for dtype, or None (not float32 / float64, no compiler, or still building)."""
+    fn = _move_ready.get(dtype)
+    if fn is None and dtype.name in FLOATS and not _disabled:
+        key = ("move", (dtype.name,), dtype.name, ())
+        if key not in _state:
+            _request(key, _move_ready, dtype)
+            fn = _move_ready.get(dtype)
+        if _news:
+            _flush()
+    return fn
+
+
+def _loops(shape, ss, ds, order) -> tuple:
+    """(shape, src strides, dst strides) over the dims in `order` (outermost first), size-1 dims dropped and a dim
+    merged into the next one in `order` where both strides let it (fewer, longer runs)."""
+    dims = []
+    for d in order:
+        n = shape[d]
+        if n == 1:
+            continue
+        if dims and dims[-1][1] == ss[d] * n and dims[-1][2] == ds[d] * n:
+            dims[-1] = [dims[-1][0] * n, ss[d], ds[d]]
+            continue
+        dims.append([n, ss[d], ds[d]])
+    return tuple(zip(*dims)) if dims else ((1,), (0,), (0,))
+
+
+def _call_move(fn, x, out, shape, ss, ds, add) -> None:
+    n = len(shape)
+    arr = ctypes.c_long * n
+    fn(n, arr(*shape), arr(*ss), arr(*ds), x.ctypes.data, out.ctypes.data, int(add), PARALLEL["move"])
+
+
+def _elements(a: np.ndarray):
+    """a's strides in elements, or None when one is not a whole number of them."""
+    if any(s % a.itemsize for s in a.strides):
+        return None
+    return [s // a.itemsize for s in a.strides]
+
+
+def _reshape(ref):
+    """Reshape: a view where numpy makes one; a large strided array that must be copied is copied by the move
+    kernel (the dims in the source's C order, so dst is written in sequence)."""
+
+    def impl(x, *, shape):
+        if x.size < LIMITS["move"] or type(x) is not np.ndarray or x.flags.c_contiguous:
+            return ref(x, shape=shape)
+        try:
+            return np.reshape(x, shape, copy=False)
+        except ValueError:  # numpy would copy
+            pass
+        fn, ss = _move_kernel(x.dtype), _elements(x)
+        if fn is None or ss is None:
+            return ref(x, shape=shape)
+        loops = _loops(x.shape, ss, _c_elements(x.shape), range(x.ndim))
+        if len(loops[0]) > MAX_DIMS:
+            return ref(x, shape=shape)
+        out = np.empty(x.shape, x.dtype)
+        _call_move(fn, x, out, *loops, add=False)
+        return out.reshape(shape)
+
+    impl.__name__, impl.reference = "reshape_c", ref
+    return impl
+
+
+def _c_elements(shape) -> list:
+    out, acc = [], 1
+    for n in reversed(shape):
+        out.append(acc)
+        acc *= n
+    return out[::-1]
+
+
+def _fold(ref):
+    """Fold (col2im): zeros, then each window element of the (N, C, *O, *K) input added at its place. The loops
+    follow the input's strides (largest first), so that the GEMM layout of conv's backward, (C, *K, N, *O), is read
+    in sequence; threads split the outermost loop only when it is N or C (distinct images / channels never add
+    into the same element)."""
+
+    def impl(cols, *, size, kernel, stride, dilation):
+        fn = _move_kernel(cols.dtype) if cols.size >= LIMITS["move"] and type(cols) is np.ndarray else None
+        ss = _elements(cols) if fn is not None else None
+        if ss is None:
+            return ref(cols, size=size, kernel=kernel, stride=stride, dilation=dilation)
+        nd = len(kernel)
+        out = np.zeros(cols.shape[:2] + tuple(size), cols.dtype)
+        ostr = _c_elements(out.shape)
+        ds = ostr[:2] + [s * ostr[2 + j] for j, s in enumerate(stride)] + \
+            [d * ostr[2 + j] for j, d in enumerate(dilation)]
+        order = sorted(range(cols.ndim), key=lambda d: -abs(ss[d]))
+        # the window dims' places in that order refilled with the kernel dims first, each group in its own order:
+        # every output element then adds its windows in numpy's order (kernel offsets in scan order), bit for bit
+        spots = [i for i, d in enumerate(order) if d >= 2]
+        for i, d in zip(spots, list(range(2 + nd, 2 + 2 * nd)) + list(range(2, 2 + nd))):
+            order[i] = d
+        outer = next((d for d in order if cols.shape[d] != 1), 0)
+        loops = _loops(cols.shape, ss, ds, order)
+        if outer > 1 or (len(loops[0]) > 1 and loops[0][0] != cols.shape[outer]):
+            # the first loop is a window dim (or merged with one): overlapping adds, so one thread
+            loops = ((1,) + loops[0], (0,) + loops[1], (0,) + loops[2])
+        if len(loops[0]) > MAX_DIMS or 2 + 2 * nd != cols.ndim:
+            return ref(cols, size=size, kernel=kernel, stride=stride, dilation=dilation)
+        _call_move(fn, cols, out, *loops, add=True)
+        return out
+
+    impl.__name__, impl.reference = "fold_c", ref
+    return impl
+
+
 _impls: dict = {}
 
 
@@ -574,6 +745,8 @@ def _make_impls(reference: dict) -> dict:
             out[name] = _elementwise(prim, reference[name])
     for name in REDUCTIONS:
         out[name] = _reduction(name, reference[name])
+    out["reshape"] = _reshape(reference["reshape"])
+    out["fold"] = _fold(reference["fold"])
     return out
 
 
