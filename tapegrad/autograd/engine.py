@@ -196,10 +196,16 @@ def _describe(t) -> str:
 
 def eager_apply(prim, args, params):
     """Run prim on concrete data with the numpy backend, recording a Node when grad is needed."""
-    if len(args) == 2 and not params:  # binary elementwise ops: skip building the argument list
-        out = Tensor._make(prim.impl(args[0]._data, args[1]._data))
-    else:
+    # NOTE: unary and binary ops without params (the elementwise ones) skip building the argument list
+    n = len(args)
+    if params:
         out = Tensor._make(prim.impl(*[a._data for a in args], **params))
+    elif n == 2:
+        out = Tensor._make(prim.impl(args[0]._data, args[1]._data))
+    elif n == 1:
+        out = Tensor._make(prim.impl(args[0]._data))
+    else:
+        out = Tensor._make(prim.impl(*[a._data for a in args]))
     if prim.is_view:
         _link_view(out, args[0], prim, params)
     if STATE.enabled and prim.differentiable and out.dtype.category == FLOAT:

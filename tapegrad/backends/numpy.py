@@ -431,18 +431,41 @@ def _installed(name):
     from ..primitives import PRIMITIVES
 
     prim = PRIMITIVES[name]
+    # NOTE: one lambda per arity rather than `*arrays`: these run a few times per node of every backward sweep
+    if prim.family == "unary":
+        return lambda a: prim.impl(a)
+    if prim.family == "binary":
+        return lambda a, b: prim.impl(a, b)
     return lambda *arrays: prim.impl(*arrays)
 
 
 _mul, _div, _sub, _neg, _select = (_installed(n) for n in ("mul", "div", "sub", "neg", "where"))
 
 
+def _constant(value):
+    """dtype -> a read-only 0-d array of value in that dtype, made once per dtype: np.ones((), dtype) costs more than
+    the 16x16 multiply it feeds in a small op's vjp. Read-only, so that no kernel can write into the shared one."""
+    made = {}
+
+    def get(dtype):
+        c = made.get(dtype)
+        if c is None:
+            c = made[dtype] = np.full((), value, dtype)
+            c.flags.writeable = False
+        return c
+
+    return get
+
+
+_ONES, _ZEROS, _HALVES = _constant(1), _constant(0), _constant(0.5)
+
+
 def _one(g):
-    return np.ones((), g.dtype)
+    return _ONES(g.dtype)
 
 
 def _where_vjp(g, cond, x, y, out, needs):
-    zero = np.zeros((), g.dtype)
+    zero = _ZEROS(g.dtype)
     return None, _select(cond, g, zero) if needs[1] else None, _select(cond, zero, g) if needs[2] else None
 
 
@@ -473,7 +496,7 @@ VJPS = {
     "div": _quiet(_div_vjp),
     "exp": lambda g, x, out, needs: (_mul(g, out),),
     "log": _quiet(lambda g, x, out, needs: (_div(g, x),)),
-    "sqrt": _quiet(lambda g, x, out, needs: (_div(_mul(g, np.full((), 0.5, g.dtype)), out),)),
+    "sqrt": _quiet(lambda g, x, out, needs: (_div(_mul(g, _HALVES(g.dtype)), out),)),
     "tanh": lambda g, x, out, needs: (_mul(g, _sub(_one(g), _mul(out, out))),),
     "sigmoid": lambda g, x, out, needs: (_mul(g, _mul(out, _sub(_one(g), out))),),
     "where": _where_vjp,
