@@ -442,30 +442,29 @@ def _installed(name):
 _mul, _div, _sub, _neg, _select = (_installed(n) for n in ("mul", "div", "sub", "neg", "where"))
 
 
-def _constant(value):
-    """dtype -> a read-only 0-d array of value in that dtype, made once per dtype: np.ones((), dtype) costs more than
+class _Constant(dict):
+    """dtype -> a read-only 0-d array of one value in that dtype, made on first use: np.ones((), dtype) costs more than
     the 16x16 multiply it feeds in a small op's vjp. Read-only, so that no kernel can write into the shared one."""
-    made = {}
 
-    def get(dtype):
-        c = made.get(dtype)
-        if c is None:
-            c = made[dtype] = np.full((), value, dtype)
-            c.flags.writeable = False
+    def __init__(self, value):
+        super().__init__()
+        self.value = value
+
+    def __missing__(self, dtype):
+        c = self[dtype] = np.full((), self.value, dtype)
+        c.flags.writeable = False
         return c
 
-    return get
 
-
-_ONES, _ZEROS, _HALVES = _constant(1), _constant(0), _constant(0.5)
+_ONES, _ZEROS, _HALVES = _Constant(1), _Constant(0), _Constant(0.5)
 
 
 def _one(g):
-    return _ONES(g.dtype)
+    return _ONES[g.dtype]
 
 
 def _where_vjp(g, cond, x, y, out, needs):
-    zero = _ZEROS(g.dtype)
+    zero = _ZEROS[g.dtype]
     return None, _select(cond, g, zero) if needs[1] else None, _select(cond, zero, g) if needs[2] else None
 
 
@@ -496,9 +495,9 @@ VJPS = {
     "div": _quiet(_div_vjp),
     "exp": lambda g, x, out, needs: (_mul(g, out),),
     "log": _quiet(lambda g, x, out, needs: (_div(g, x),)),
-    "sqrt": _quiet(lambda g, x, out, needs: (_div(_mul(g, _HALVES(g.dtype)), out),)),
-    "tanh": lambda g, x, out, needs: (_mul(g, _sub(_one(g), _mul(out, out))),),
-    "sigmoid": lambda g, x, out, needs: (_mul(g, _mul(out, _sub(_one(g), out))),),
+    "sqrt": _quiet(lambda g, x, out, needs: (_div(_mul(g, _HALVES[g.dtype]), out),)),
+    "tanh": lambda g, x, out, needs: (_mul(g, _sub(_ONES[g.dtype], _mul(out, out))),),
+    "sigmoid": lambda g, x, out, needs: (_mul(g, _mul(out, _sub(_ONES[g.dtype], out))),),
     "where": _where_vjp,
     "sum": lambda g, x, out, needs, *, axes, keepdim: (_unreduce(g, x, axes, keepdim),),
     "expand": lambda g, x, out, needs, *, shape: (_sum_to(g, x.shape),),

@@ -137,19 +137,25 @@ for _stem, _fn in _OPERATORS.items():
     setattr(Tensor, f"__r{_stem}__", _reflect(_v(_fn)))
 
 
-def _with_number(prim, generic, reflected, float_math=False):
-    """The operator `generic` (e.g. Tensor.__mul__) with a shortcut for `tensor op number` in eager mode, the
-    commonest operands of small-op code (`x * 1.01`, `1 - p`, `i + 1`): a plain tensor and a Python int or float
-    whose promotion keeps the tensor's dtype go straight to the primitive, past the operand conversion, the op's
-    function and binary()'s dispatch (which would take the same path, elementwise._eager_with_scalar, in the end)."""
-    anywhere, plain, make_operand = _base._ANYWHERE, elementwise._PLAIN, elementwise.number_operand
+def _operator(prim, generic, reflected, float_math=False):
+    """The operator `generic` (e.g. Tensor.__mul__) with a shortcut for the commonest operands of small-op code in
+    eager mode: a plain tensor and either a Python int or float whose promotion keeps the tensor's dtype (`x * 1.01`,
+    `1 - p`, `i + 1`), or a plain tensor of the same dtype and shape (`x * a + b`). They go straight to the primitive,
+    past the operand conversion, the op's function and binary()'s dispatch, which would take the same path
+    (binary()'s fast path, elementwise._eager_with_scalar) in the end. float_math: the op computes in floats (div)."""
+    anywhere, plain, make_operand, floating = _base._ANYWHERE, elementwise._PLAIN, elementwise.number_operand, _dt.FLOAT
 
     @functools.wraps(generic)
     def op(self, other):
-        if other.__class__ in _NUMBERS and self.__class__ in plain and not anywhere[0]:
-            s = make_operand(self, other, float_math)
-            if s is not None:
-                return _base._eager_apply(prim, (s, self) if reflected else (self, s), _NO_PARAMS)
+        if self.__class__ in plain and not anywhere[0]:
+            cls = other.__class__
+            if cls in _NUMBERS:
+                s = make_operand(self, other, float_math)
+                if s is not None:  # (anomaly mode swaps in a checking _eager_apply)
+                    return _base._eager_apply(prim, (s, self) if reflected else (self, s), _NO_PARAMS)
+            elif (cls in plain and other.dtype is self.dtype and other._data.shape == self._data.shape
+                  and (not float_math or self.dtype.category == floating)):
+                return _base._eager_apply(prim, (other, self) if reflected else (self, other), _NO_PARAMS)
         return generic(self, other)
 
     return op
@@ -158,8 +164,8 @@ def _with_number(prim, generic, reflected, float_math=False):
 _NUMBERS = (float, int)  # not bool: a bool operand promotes differently (the general path)
 for _stem, _prim, _fm in (("add", E.P.Add, False), ("sub", E.P.Sub, False), ("mul", E.P.Mul, False),
                           ("truediv", E.P.Div, True)):
-    setattr(Tensor, f"__{_stem}__", _with_number(_prim, getattr(Tensor, f"__{_stem}__"), False, _fm))
-    setattr(Tensor, f"__r{_stem}__", _with_number(_prim, getattr(Tensor, f"__r{_stem}__"), True, _fm))
+    setattr(Tensor, f"__{_stem}__", _operator(_prim, getattr(Tensor, f"__{_stem}__"), False, _fm))
+    setattr(Tensor, f"__r{_stem}__", _operator(_prim, getattr(Tensor, f"__r{_stem}__"), True, _fm))
 Tensor.__invert__ = _v(E.bitwise_not)
 Tensor.__neg__ = _v(E.neg)
 Tensor.__pos__ = _v(E.positive)
