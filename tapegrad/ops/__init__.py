@@ -184,6 +184,9 @@ def _equality(fn):
 
 Tensor.__eq__, Tensor.__ne__ = _equality(_v(E.eq)), _equality(_v(E.ne))
 Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = _v(E.lt), _v(E.le), _v(E.gt), _v(E.ge)
+# comparisons promote as arithmetic does (binary()), so they take the same shortcut: `i < n`, `x > 0.5` in a loop
+for _stem in ("eq", "ne", "lt", "le", "gt", "ge"):
+    setattr(Tensor, f"__{_stem}__", _operator(E.PRIMITIVES[_stem], getattr(Tensor, f"__{_stem}__"), False))
 
 
 # *** in place: x.op_(...) computes op out of place, then writes into x (Tensor._inplace) ***

@@ -97,3 +97,18 @@ def test_shortcuts_under_transforms_take_the_general_path():
     np.testing.assert_allclose(tg.func.grad(f)(x).numpy(), want, rtol=1e-6)
     np.testing.assert_allclose(tg.function(tg.func.grad(f))(x).numpy(), want, rtol=1e-6)
     np.testing.assert_allclose(tg.vmap(tg.func.grad(f))(x.reshape(3, 1)).numpy().ravel(), want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("op", ["eq", "ne", "lt", "le", "gt", "ge"])
+def test_comparisons_with_numbers_and_tensors_match_torch(op, dtype):
+    import operator
+
+    f = getattr(operator, op)
+    (t, p), (u, q) = _pair(dtype, (2, 3)), _pair(dtype, (2, 3))
+    for number in [2, -3, 2.5, 300]:
+        for got, want in ((f(t, number), f(p, number)), (f(number, t), f(number, p))):
+            assert got.dtype.name == "bool"
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+    np.testing.assert_array_equal(f(t, u).numpy(), f(p, q).numpy())
+    assert (t == None) is False and (t != "a") is True  # noqa: E711  (not tensors: Python's answer, as in PyTorch)
