@@ -459,10 +459,15 @@ def _as_tensor(g):
 def _apply_node(node, grads, buffers, deps, ready, capture, retain_graph, create_graph, run):
     if grads is None:
         grads = [None] * node.num_outputs
-    elif node.hooks is not None or node.retained is not None or capture is not None or node.__class__ not in _ARRAY_NODES:
-        grads = [None if g is None else _as_tensor(g) for g in grads]
-        if node.hooks is not None or node.retained is not None or capture is not None:
-            grads = _output_hooks(node, grads, capture, create_graph)
+    else:
+        # NOTE: autograd.grad and tapes capture the outputs of a few nodes only: the others keep array cotangents
+        hooked = node.hooks is not None or node.retained is not None or capture is not None and (
+            (id(node), 0) in capture if node.num_outputs == 1 else
+            any((id(node), nr) in capture for nr in range(node.num_outputs)))
+        if hooked or node.__class__ not in _ARRAY_NODES:
+            grads = [None if g is None else _as_tensor(g) for g in grads]
+            if hooked:
+                grads = _output_hooks(node, grads, capture, create_graph)
     if run and (grads[0] is not None or any(g is not None for g in grads)):
         in_grads = node.apply(grads, create_graph)
         if not retain_graph:
