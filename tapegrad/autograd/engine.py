@@ -12,10 +12,10 @@ import threading
 
 import numpy as np
 
-from ..dtype import FLOAT
+from ..dtype import _BY_NP, FLOAT, from_numpy_dtype
 from ..errors import GradError
 from ..primitives import base
-from ..tensor import Tensor
+from ..tensor import CREATION_HOOKS, Tensor, _Version
 from .grad_mode import ANOMALY, STATE, enable_grad, no_grad
 from .graph import AccumulateGrad, Node, edge_of  # noqa: F401  (re-exported: engine.Node is the usual spelling)
 from . import graph
@@ -121,16 +121,30 @@ class PrimNode(Node):
     def _apply_kernel(self, g):
         """The vjp by the backend's kernel on arrays (Primitive.vjp_impl): no op dispatch, no graph. The cotangents
         stay arrays in the sweep's buffers until something needs a Tensor (a rule, a hook, a leaf: _as_tensor)."""
+        # NOTE: this runs once per node of every backward sweep: _saved_out and the common argument layouts inlined
         prim, args = self.prim, self.args
-        out = self._saved_out()
+        if self.out_version is None:
+            out = None
+        else:
+            counter, v = self.out_version
+            if counter.value != v:
+                raise _version_error(self, f"the output of {self.prim.name}", v, counter)
+            out = self.out_data
         saves = prim.saves
         if not prim.vjp_reads_inputs:  # add, sub, neg: a released node keeps only the arity
             xs = args
         elif type(saves) is tuple and len(saves) == len(args):
-            xs = [a._data for a in args]
+            xs = [a._data for a in args] if len(args) != 1 else (args[0]._data,)
+        elif not saves and len(args) == 1:  # tanh, exp, sigmoid: the output is saved, the input's AVal suffices
+            a = args[0]
+            xs = (_aval(a._data.shape, a.dtype),)
         else:
-            xs = [a._data if i in saves else base.AVal(a._data.shape, a.dtype) for i, a in enumerate(args)]
-        res = prim.vjp_impl(g, *xs, out, self.edges, **self.params)
+            xs = [a._data if i in saves else _aval(a._data.shape, a.dtype) for i, a in enumerate(args)]
+        params = self.params
+        if params:
+            res = prim.vjp_impl(g, *xs, out, self.edges, **params)
+        else:
+            res = prim.vjp_impl(g, *xs, out, self.edges)
         for x in res:
             if x is not None and x.__class__ is not np.ndarray:  # numpy gives scalars for 0-d results: make arrays
                 return [x if x is None else np.asarray(x) for x in res]
@@ -146,6 +160,16 @@ class PrimNode(Node):
 
 
 _NONES = [(None,) * n for n in range(4)]  # what released add/sub/neg nodes keep (only the arity matters)
+
+
+def _aval(shape, dtype):
+    """base.AVal(shape, dtype) for a shape that is a tuple already (an array's), without AVal.__init__'s copy."""
+    a = _new_aval(base.AVal)
+    a.shape, a.dtype = shape, dtype
+    return a
+
+
+_new_aval = object.__new__
 
 
 class BroadcastNode(PrimNode):
@@ -253,12 +277,27 @@ def _describe(t) -> str:
     return f"a tensor of shape {tuple(t.shape)} and dtype {t.dtype.name}"
 
 
+_new_tensor = object.__new__
+
+
 def eager_apply(prim, args, params):
     """Run prim on concrete data with the numpy backend, recording a Node when grad is needed."""
-    if len(args) == 2 and not params:  # binary elementwise ops: skip building the argument list
-        out = Tensor._make(prim.impl(args[0]._data, args[1]._data))
+    # NOTE: unary and binary ops without params (the elementwise ones) skip building the argument list
+    n = len(args)
+    if params:
+        data = prim.impl(*[a._data for a in args], **params)
+    elif n == 2:
+        data = prim.impl(args[0]._data, args[1]._data)
+    elif n == 1:
+        data = prim.impl(args[0]._data)
     else:
-        out = Tensor._make(prim.impl(*[a._data for a in args], **params))
+        data = prim.impl(*[a._data for a in args])
+    if data.__class__ is np.ndarray and not CREATION_HOOKS:  # Tensor._make inlined, for an array
+        out = _new_tensor(Tensor)
+        out._data, out._version = data, _Version()
+        out.dtype = _BY_NP.get(data.dtype) or from_numpy_dtype(data.dtype)
+    else:
+        out = Tensor._make(data)
     if prim.is_view:
         _link_view(out, args[0], prim, params)
     if STATE.enabled and prim.differentiable and out.dtype.category == FLOAT:
@@ -486,10 +525,15 @@ def _as_tensor(g):
 def _apply_node(node, grads, buffers, deps, ready, capture, retain_graph, create_graph, run):
     if grads is None:
         grads = [None] * node.num_outputs
-    elif node.hooks is not None or node.retained is not None or capture is not None or node.__class__ not in _ARRAY_NODES:
-        grads = [None if g is None else _as_tensor(g) for g in grads]
-        if node.hooks is not None or node.retained is not None or capture is not None:
-            grads = _output_hooks(node, grads, capture, create_graph)
+    else:
+        # NOTE: autograd.grad and tapes capture the outputs of a few nodes only: the others keep array cotangents
+        hooked = node.hooks is not None or node.retained is not None or capture is not None and (
+            (id(node), 0) in capture if node.num_outputs == 1 else
+            any((id(node), nr) in capture for nr in range(node.num_outputs)))
+        if hooked or node.__class__ not in _ARRAY_NODES:
+            grads = [None if g is None else _as_tensor(g) for g in grads]
+            if hooked:
+                grads = _output_hooks(node, grads, capture, create_graph)
     if run and (grads[0] is not None or any(g is not None for g in grads)):
         in_grads = node.apply(grads, create_graph)
         if not retain_graph:

@@ -17,6 +17,7 @@ storage and build their steps; everything else is here.
 from __future__ import annotations
 
 import ctypes
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,6 +57,16 @@ def data_pointer(a: np.ndarray) -> int:
 
 
 # *** steps ***
+
+
+class _Ignoring(threading.local):
+    """on: this thread runs a plan's steps inside its np.errstate(all="ignore") already, so that the plans of a loop's
+    body or a branch (trace/control.py), run by a step, need not enter it again on every iteration."""
+
+    on = False
+
+
+_IGNORING = _Ignoring()
 
 
 @dataclass
@@ -273,11 +284,15 @@ class PlanCore:
         env = env.copy()
         for s, x in zip(self.input_slots, feed):
             env[s] = x
-        if quiet:
+        if quiet or _IGNORING.on:
             self._run_steps(steps, env)
         else:
             with np.errstate(all="ignore"):
-                self._run_steps(steps, env)
+                _IGNORING.on = True
+                try:
+                    self._run_steps(steps, env)
+                finally:
+                    _IGNORING.on = False
         out = [env[s] for s in self.output_slots]
         for j in self.copy_out:
             out[j] = np.array(out[j], copy=True)

@@ -467,17 +467,22 @@ def _matmul_like(ref, a, b):
     return np.matmul(a, b)
 
 
-def _installed(name):
+def _installed(name, with_params=False):
     """The eager implementation of a primitive as installed now (the C backend's kernel above its size threshold,
     numpy's below), so the arithmetic of backward kernels runs where the forward ops run."""
     from ..primitives import PRIMITIVES
 
     prim = PRIMITIVES[name]
+    # NOTE: one lambda per arity rather than `*arrays`: these run a few times per node of every backward sweep
+    if prim.family == "unary" and not with_params:
+        return lambda a: prim.impl(a)
+    if prim.family == "binary" and not with_params:
+        return lambda a, b: prim.impl(a, b)
     return lambda *arrays, **params: prim.impl(*arrays, **params)
 
 
-_mul, _div, _sub, _neg, _select, _gelu_bwd = (_installed(n) for n in ("mul", "div", "sub", "neg", "where",
-                                                                        "gelu_backward"))
+_mul, _div, _sub, _neg, _select = (_installed(n) for n in ("mul", "div", "sub", "neg", "where"))
+_gelu_bwd = _installed("gelu_backward", with_params=True)
 
 
 def _fold_installed(g, **params):
@@ -487,12 +492,29 @@ def _fold_installed(g, **params):
     return PRIMITIVES["fold"].impl(g, **params)
 
 
+class _Constant(dict):
+    """dtype -> a read-only 0-d array of one value in that dtype, made on first use: np.ones((), dtype) costs more than
+    the 16x16 multiply it feeds in a small op's vjp. Read-only, so that no kernel can write into the shared one."""
+
+    def __init__(self, value):
+        super().__init__()
+        self.value = value
+
+    def __missing__(self, dtype):
+        c = self[dtype] = np.full((), self.value, dtype)
+        c.flags.writeable = False
+        return c
+
+
+_ONES, _ZEROS, _HALVES = _Constant(1), _Constant(0), _Constant(0.5)
+
+
 def _one(g):
-    return np.ones((), g.dtype)
+    return _ONES[g.dtype]
 
 
 def _where_vjp(g, cond, x, y, out, needs):
-    zero = np.zeros((), g.dtype)
+    zero = _ZEROS[g.dtype]
     return None, _select(cond, g, zero) if needs[1] else None, _select(cond, zero, g) if needs[2] else None
 
 
@@ -529,9 +551,9 @@ VJPS = {
     "div": _quiet(_div_vjp),
     "exp": lambda g, x, out, needs: (_mul(g, out),),
     "log": _quiet(lambda g, x, out, needs: (_div(g, x),)),
-    "sqrt": _quiet(lambda g, x, out, needs: (_div(_mul(g, np.full((), 0.5, g.dtype)), out),)),
-    "tanh": lambda g, x, out, needs: (_mul(g, _sub(_one(g), _mul(out, out))),),
-    "sigmoid": lambda g, x, out, needs: (_mul(g, _mul(out, _sub(_one(g), out))),),
+    "sqrt": _quiet(lambda g, x, out, needs: (_div(_mul(g, _HALVES[g.dtype]), out),)),
+    "tanh": lambda g, x, out, needs: (_mul(g, _sub(_ONES[g.dtype], _mul(out, out))),),
+    "sigmoid": lambda g, x, out, needs: (_mul(g, _mul(out, _sub(_ONES[g.dtype], out))),),
     "gelu": lambda g, x, out, needs, *, approximate: (_gelu_bwd(g, x, approximate=approximate),),
     "where": _where_vjp,
     "sum": lambda g, x, out, needs, *, axes, keepdim: (_unreduce(g, x, axes, keepdim),),

@@ -59,7 +59,22 @@ class _StandIn(np.ndarray):
 
 
 def _standin(shape, dtype):
-    return np.broadcast_to(np.zeros((), dtype.np), tuple(shape)).view(_StandIn)
+    # NOTE: made once per (shape, dtype) and shared: read-only and holding no data, a stand-in cannot be told apart
+    # from a fresh one, and np.broadcast_to costs several microseconds on each of the many values a vmap makes
+    key = (shape, dtype)
+    try:
+        s = _STANDINS.get(key)
+    except TypeError:  # a symbolic size that does not hash (trace/dims.py): made afresh
+        return np.broadcast_to(np.zeros((), dtype.np), shape).view(_StandIn)
+    if s is None:
+        s = np.broadcast_to(np.zeros((), dtype.np), shape).view(_StandIn)
+        if len(_STANDINS) >= 1024:  # a bound for programs that vmap over ever new shapes
+            _STANDINS.clear()
+        _STANDINS[key] = s
+    return s
+
+
+_STANDINS: dict = {}
 
 
 def _make_batched(interp, val, bdim) -> BatchTensor:

@@ -7,6 +7,7 @@ names) and adds the in-place variants (`add_`, `exp_`, ...) through Tensor._inpl
 from __future__ import annotations
 
 import builtins
+import functools
 
 import numpy as np
 
@@ -48,10 +49,31 @@ for _name, _fn in list(globals().items()):
 
 # *** methods: tensor.name(...) == module.name(tensor, ...) ***
 
+_NO_PARAMS: dict = {}  # read only: eager_apply passes params on, it never changes them
+
+
+def _unary_method(prim, generic):
+    """The method `generic` (e.g. Tensor.tanh) of a float unary op, with a shortcut for a plain float tensor in eager
+    mode: straight to the primitive, past the operand conversion, the keyword translation and unary_float."""
+    anywhere, plain, floating = _base._ANYWHERE, elementwise._PLAIN, _dt.FLOAT
+
+    @functools.wraps(generic)
+    def method(self, *args, **kwargs):
+        if not args and not kwargs and self.__class__ in plain and not anywhere[0] and self.dtype.category == floating:
+            return _base._eager_apply(prim, (self,), _NO_PARAMS)  # (anomaly mode swaps in a checking one)
+        return generic(self, *args, **kwargs)
+
+    return method
+
+
 _MODULES = (elementwise, shape, reduce, index, linalg, activation, special)
 for _module in _MODULES:
     for _name in _module._METHODS.split():
-        setattr(Tensor, _name, _signature.accept_torch_keywords(_v(getattr(_module, _name))))
+        _fn = getattr(_module, _name)
+        _method = _signature.accept_torch_keywords(_v(_fn))
+        if getattr(_fn, "float_unary", None) is not None:
+            _method = _unary_method(_fn.float_unary, _method)
+        setattr(Tensor, _name, _method)
 
 Tensor.polygamma = _signature.accept_torch_keywords(_v(special._polygamma_method))
 Tensor.where = lambda self, condition, other: _v(elementwise.where)(condition, self, other)
@@ -113,6 +135,37 @@ _OPERATORS = {"add": E.add, "sub": E.sub, "mul": E.mul, "truediv": E.div, "floor
 for _stem, _fn in _OPERATORS.items():
     setattr(Tensor, f"__{_stem}__", _v(_fn))
     setattr(Tensor, f"__r{_stem}__", _reflect(_v(_fn)))
+
+
+def _operator(prim, generic, reflected, float_math=False):
+    """The operator `generic` (e.g. Tensor.__mul__) with a shortcut for the commonest operands of small-op code in
+    eager mode: a plain tensor and either a Python int or float whose promotion keeps the tensor's dtype (`x * 1.01`,
+    `1 - p`, `i + 1`), or a plain tensor of the same dtype and shape (`x * a + b`). They go straight to the primitive,
+    past the operand conversion, the op's function and binary()'s dispatch, which would take the same path
+    (binary()'s fast path, elementwise._eager_with_scalar) in the end. float_math: the op computes in floats (div)."""
+    anywhere, plain, make_operand, floating = _base._ANYWHERE, elementwise._PLAIN, elementwise.number_operand, _dt.FLOAT
+
+    @functools.wraps(generic)
+    def op(self, other):
+        if self.__class__ in plain and not anywhere[0]:
+            cls = other.__class__
+            if cls in _NUMBERS:
+                s = make_operand(self, other, float_math)
+                if s is not None:  # (anomaly mode swaps in a checking _eager_apply)
+                    return _base._eager_apply(prim, (s, self) if reflected else (self, s), _NO_PARAMS)
+            elif (cls in plain and other.dtype is self.dtype and other._data.shape == self._data.shape
+                  and (not float_math or self.dtype.category == floating)):
+                return _base._eager_apply(prim, (other, self) if reflected else (self, other), _NO_PARAMS)
+        return generic(self, other)
+
+    return op
+
+
+_NUMBERS = (float, int)  # not bool: a bool operand promotes differently (the general path)
+for _stem, _prim, _fm in (("add", E.P.Add, False), ("sub", E.P.Sub, False), ("mul", E.P.Mul, False),
+                          ("truediv", E.P.Div, True)):
+    setattr(Tensor, f"__{_stem}__", _operator(_prim, getattr(Tensor, f"__{_stem}__"), False, _fm))
+    setattr(Tensor, f"__r{_stem}__", _operator(_prim, getattr(Tensor, f"__r{_stem}__"), True, _fm))
 Tensor.__invert__ = _v(E.bitwise_not)
 Tensor.__neg__ = _v(E.neg)
 Tensor.__pos__ = _v(E.positive)
@@ -131,6 +184,9 @@ def _equality(fn):
 
 Tensor.__eq__, Tensor.__ne__ = _equality(_v(E.eq)), _equality(_v(E.ne))
 Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tensor.__ge__ = _v(E.lt), _v(E.le), _v(E.gt), _v(E.ge)
+# comparisons promote as arithmetic does (binary()), so they take the same shortcut: `i < n`, `x > 0.5` in a loop
+for _stem in ("eq", "ne", "lt", "le", "gt", "ge"):
+    setattr(Tensor, f"__{_stem}__", _operator(E.PRIMITIVES[_stem], getattr(Tensor, f"__{_stem}__"), False))
 
 
 # *** in place: x.op_(...) computes op out of place, then writes into x (Tensor._inplace) ***
@@ -141,7 +197,6 @@ _UFUNCS = {"add_": np.add, "sub_": np.subtract, "mul_": np.multiply, "div_": np.
            "__isub__": np.subtract, "__imul__": np.multiply, "__itruediv__": np.true_divide}
 _TAKE_ALPHA = ("add_", "sub_")  # as in PyTorch, only these take alpha=
 _FLOAT_KINDS = (_dt.float16, _dt.float32, _dt.float64)
-_NUMBERS = (float, int)
 
 
 def _direct(self, ufunc, name, args, kwargs):

@@ -66,12 +66,20 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False) -> Tensor:
         arr = np.array(_to_array(data, target), dtype=target.np)
     out = Tensor._make(arr)
     if isinstance(data, np.ndarray):
-        from ..autograd.explain import numpy_export_cut
-
-        out._cut = numpy_export_cut(data)
+        out._cut = _numpy_export_cut(data)
     if requires_grad:
         out.requires_grad_()
     return out
+
+
+def _numpy_export_cut(arr):
+    """autograd.explain.numpy_export_cut, imported on first use (autograd imports this package); a module global
+    then, since an import statement in tensor() costs about a microsecond per call."""
+    global _numpy_export_cut
+    from ..autograd.explain import numpy_export_cut
+
+    _numpy_export_cut = numpy_export_cut
+    return numpy_export_cut(arr)
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:

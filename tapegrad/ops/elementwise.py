@@ -137,6 +137,12 @@ def _eager_with_scalar(prim, x, y, float_math):
     to the full shape first cost two extra ops per `x * 1.01`. Only in eager mode with no transform active: traced
     graphs and transforms keep the rule that binary primitives see operands of one shape. The 0-d operand needs no
     gradient, so the vjp's cotangent for it (full-shaped, not reduced) is never used."""
+    if y.__class__ in _SCALARS and x.__class__ in _PLAIN:  # 0-d tensors too: `i < n`, `x * 1.5` in a loop
+        s = number_operand(x, y, float_math)
+        return None if s is None else bind(prim, x, s)
+    if x.__class__ in _SCALARS and y.__class__ in _PLAIN:
+        s = number_operand(y, x, float_math)
+        return None if s is None else bind(prim, s, y)
     if x.__class__ in _PLAIN and x._data.ndim:
         t, s, t_first = x, y, True
     elif y.__class__ in _PLAIN and y._data.ndim:
@@ -147,11 +153,7 @@ def _eager_with_scalar(prim, x, y, float_math):
     if float_math and kind != dt.FLOAT:
         return None
     cls = s.__class__
-    if cls in _SCALARS:
-        if kind == dt.BOOL or cls is float and kind != dt.FLOAT:
-            return None  # int tensor * 0.5 promotes to the default float; bool tensor + 1 to int64
-        value = s
-    elif cls in _PLAIN and not s._data.ndim and not s._rg and s._base is None:  # a view may be stale: general path
+    if cls in _PLAIN and not s._data.ndim and not s._rg and s._base is None:  # a view may be stale: general path
         # (a 0-d tensor of t's own dtype never gets here: binary() sends it to _eager_broadcast)
         if not s._weak or s.dtype.category != kind and not (kind == dt.FLOAT and s.dtype.category == dt.INT):
             return None  # a typed 0-d tensor, or a weak one of a higher category, changes the result dtype
@@ -163,6 +165,19 @@ def _eager_with_scalar(prim, x, y, float_math):
     except OverflowError:  # an int that does not fit the tensor's dtype wraps around: the general path does that
         return None
     return bind(prim, t, s) if t_first else bind(prim, s, t)
+
+
+def number_operand(t, value, float_math=False):
+    """The Python number `value` (an int or a float, not a bool) as a 0-d operand of tensor t's dtype when the
+    promotion of `t op value` keeps t's dtype (float_math: the op computes in floats), else None (the general
+    path promotes). The eager scalar paths: _eager_with_scalar, and the operators (ops/__init__.py)."""
+    kind = t.dtype.category
+    if kind != dt.FLOAT and (float_math or kind == dt.BOOL or value.__class__ is float):
+        return None  # int tensor * 0.5 promotes to the default float; bool tensor + 1 to int64
+    try:
+        return Tensor._make(np.asarray(value, t.dtype.np))
+    except OverflowError:  # an int that does not fit the tensor's dtype wraps around: the general path does that
+        return None
 
 
 def unary_float(prim, x: Tensor, **params) -> Tensor:
@@ -447,6 +462,7 @@ def _float_unary(prim):
 
     fn.__name__ = prim.name
     fn.__doc__ = f"Elementwise {prim.name}; integer inputs compute in the default float dtype."
+    fn.float_unary = prim  # ops/__init__.py gives the method (x.tanh()) a shortcut to the primitive
     return fn
 
 

@@ -40,7 +40,15 @@ def norm_dims(op: str, dims, ndim: int) -> tuple:
     return axes
 
 
+_SEQUENCES = (list, tuple)
+
+
 def _sizes(args) -> tuple:
+    if len(args) == 1 and args[0].__class__ in _SEQUENCES:  # reshape(x, [2, 3]): the common case, all ints
+        if all(a.__class__ is int for a in args[0]):
+            return tuple(args[0])
+    elif all(a.__class__ is int for a in args):  # reshape(x, 2, 3)
+        return args if args.__class__ is tuple else tuple(args)
     if len(args) == 1:
         k = known_value(args[0])  # a shape tensor built from symbolic sizes while tracing: tf.shape(x)
         if k is not None and k.ndim == 1:

@@ -15,6 +15,9 @@ from . import nest
 
 
 def _to_tensors(structure):
+    cls = structure.__class__
+    if (cls is tuple or cls is list) and all(isinstance(v, Tensor) for v in structure):
+        return structure if cls is tuple else list(structure)  # a flat list of tensors, as map_structure makes it
     from .names import convert_to_tensor
 
     return nest.map_structure(lambda v: v if isinstance(v, Tensor) or v is None else convert_to_tensor(v), structure)

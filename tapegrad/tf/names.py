@@ -23,6 +23,8 @@ from .nest import map_structure
 
 def _tf_infer_dtype(value) -> DType:
     """TensorFlow's inference for Python data: float -> float32, int -> int32, bool -> bool; numpy keeps its dtype."""
+    if value.__class__ is np.ndarray:  # tf.constant(array): its own dtype, at once
+        return from_numpy_dtype(value.dtype)
     arr = np.asarray(value)
     python = not isinstance(value, (np.ndarray, np.generic))
     if arr.dtype == np.float64 and python:
