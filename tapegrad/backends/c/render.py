@@ -221,8 +221,8 @@ class _Writer:
         shape = list(self.k.shape)
         comment = f"/* {self.name}: fuses {' '.join(self.k.prims)} over {shape}{self.note} */"
         attr = [SCHEDULE] if self.scheduled else []
-        return "\n".join([*self.includes, comment, *attr, f"int {self.name}(void **a) {{", *("    " + d for d in self.decls),
-                          *("    " + b for b in body), "    return 0;", "}"]) + "\n"
+        return "\n".join([*self.includes, comment, *attr, f"int {self.name}(void **a) {{",
+                          *("    " + d for d in self.decls), *("    " + b for b in body), "    return 0;", "}"]) + "\n"
 
     def ref(self, v, at: _At) -> str:
         """The C expression of input v: a name inside the kernel, a literal, or a load at `at`."""
@@ -345,7 +345,8 @@ class _Writer:
     def flat_chunks(self, reds, decls, clauses, body, n) -> list:
         """A parallel flat loop with reductions: CHUNKS fixed slices, each reduced on its own, then the partial
         results combined in slice order, so the sum does not depend on the number of threads (an OpenMP
-        reduction clause across threads would add partials in an order that does)."""
+        reduction clause across threads would add partials in an order that does). n: the loop's trip count (the
+        elements per copy of an interleaved body)."""
         accs = [f"a{self.names[e.outputs[0].id][1:]}" for e in reds]
         parts, combine = [], []
         for e, acc in zip(reds, accs):
