@@ -80,3 +80,67 @@ def test_interleaved_loop_vectorises(tmp_path):
     source = f.get_concrete_function(x, x, x).plan().source
     assert "interleaved copies" in source
     assert _vectorised_loops(source, tmp_path), source[-1500:]
+
+
+def _gelu_sigmoid(x):
+    """W3's function: two sigmoids (costly members) in a body of some 20 cheap operations."""
+    u = 1.5 * x + 0.5
+    return (tg.nn.functional.gelu(u, approximate="tanh") * x.sigmoid()).sum()
+
+
+def _gelu_sigmoid_grad_numpy(x):
+    x = x.astype(np.float64)
+    u = 1.5 * x + 0.5
+    z = np.sqrt(2 / np.pi) * (u + 0.044715 * u ** 3)
+    t = np.tanh(z)
+    gelu = 0.5 * u * (1 + t)
+    dgelu = 0.5 * (1 + t) + 0.5 * u * (1 - t * t) * np.sqrt(2 / np.pi) * (1 + 3 * 0.044715 * u * u)
+    s = 1 / (1 + np.exp(-x))
+    return 1.5 * dgelu * s + gelu * s * (1 - s)
+
+
+def test_large_kernel_with_a_costly_function_is_interleaved():
+    """A kernel split across cores whose body holds a costly function (here two sigmoids) waits on latency, not
+    memory: its body is interleaved, and every copy computes its own quarter of the elements."""
+    n = 1 << 16  # large enough for render.parallel
+    x = np.random.default_rng(3).uniform(-6, 6, n).astype(np.float32)
+    x[[0, n // 4, n // 2, 3 * n // 4, n - 1]] = [np.inf, -np.inf, np.nan, -0.0, 90.0]  # one in each copy's part
+    g = tg.jit(tg.func.grad(_gelu_sigmoid), backend="c")
+    got = g(tg.tensor(x)).numpy()
+    source = g.get_concrete_function(tg.tensor(x)).plan().source
+    assert "interleaved copies" in source and "parallel for" in source, source[-2000:]
+    with np.errstate(all="ignore"):
+        want = _gelu_sigmoid_grad_numpy(x)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    ok = ~np.isnan(want)
+    np.testing.assert_allclose(got[ok], want[ok], rtol=2e-5, atol=1e-6)
+
+
+def test_large_reduction_with_a_costly_function_is_interleaved():
+    """The parallel reduction path (fixed chunks, partial sums in chunk order) over interleaved copies: each chunk
+    covers its slice of every copy's part, so all elements are summed once."""
+    n = 1 << 16
+    x = np.random.default_rng(4).standard_normal(n).astype(np.float32)
+    f = tg.jit(lambda t: t.sigmoid().sum(), backend="c")
+    got = f(tg.tensor(x)).numpy()
+    assert "interleaved copies" in f.get_concrete_function(tg.tensor(x)).plan().source
+    np.testing.assert_allclose(got, (1 / (1 + np.exp(-x.astype(np.float64)))).sum(), rtol=1e-6)
+
+
+def test_large_cheap_kernel_is_not_interleaved():
+    """A cheap large kernel waits on memory: one copy of the body (interleaving would only cost compile time)."""
+    x = tg.ones(1 << 18)
+    f = tg.jit(lambda t: t * 2.0 + 1.0, backend="c")
+    np.testing.assert_array_equal(f(x).numpy(), np.full(1 << 18, 3.0, np.float32))
+    source = f.get_concrete_function(x).plan().source
+    assert "parallel for" in source and "interleaved" not in source
+
+
+@needs_gcc
+def test_interleaved_parallel_loop_vectorises(tmp_path):
+    x = tg.ones(1 << 16)
+    g = tg.jit(tg.func.grad(_gelu_sigmoid), backend="c")
+    g(x)
+    source = g.get_concrete_function(x).plan().source
+    assert "interleaved copies" in source and "schedule-insns" in source
+    assert _vectorised_loops(source, tmp_path), source[-1500:]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 
-from ...primitives.base import CHEAP_COST
+from ...primitives.base import CHEAP_COST, COSTLY_COST
 from .fuse import (
     ALIAS,
     ALL,
@@ -55,6 +55,12 @@ BLOCK = 64  # columns per block in the columns layout
 MIN_INNER = 16  # inner elements per row for an elementwise kernel with trailing broadcasts to loop by rows
 INTERLEAVE = 4  # copies of a flat loop body over a long dependency chain (`interleave`)
 DEEP_CHAIN = 64  # members in a chain of dependent operations from which a flat loop body is interleaved
+# gcc's first instruction scheduling pass, with register pressure in view, for an interleaved kernel: gcc emits the
+# copies' vector operations in source order, largely one copy's costly function after another, and the scheduler
+# mixes them (W3's interleaved kernel 6.3 -> 5.3 ms on one core). Off by default on x86, where it can spill; other
+# compilers ignore the attribute, so it is not emitted for them.
+SCHEDULE = ('#if defined(__GNUC__) && !defined(__clang__)\n'
+            '__attribute__((optimize("schedule-insns", "sched-pressure")))\n#endif')
 NOMEM = 2  # what a fused kernel returns when a heap buffer cannot be allocated (0: success)
 _SIZEOF = {"float": 4, "double": 8, "unsigned char": 1, "int32_t": 4, "int64_t": 8}
 
@@ -136,15 +142,24 @@ def depth(kernel) -> int:
 
 
 def interleave(kernel) -> int:
-    """How many copies of a flat loop's body to interleave: INTERLEAVE when a long chain of dependent operations
-    (DEEP_CHAIN members) runs over few elements, else 1. Such a loop waits on each operation's latency: the
-    1,000-op chain `x = x * a + b` on 256 floats ran 16% faster with 4 independent chains in flight (what LLVM's
-    loop interleaving does for jax.jit), at four times the compile time, so only where the chain is long. The
-    element count must split into INTERLEAVE parts of whole 8-float vectors."""
+    """How many copies of a flat loop's body to interleave: INTERLEAVE where the loop waits on the latency of its
+    operations rather than on memory, else 1. Such a loop keeps too few iterations in flight for the core to
+    overlap them: a chain of dependent operations of a few cycles each, or a costly function (exp, sigmoid, tanh:
+    some 20 dependent vector operations) in a body of many operations. Two cases:
+    - a long chain (DEEP_CHAIN members) over few elements, on one core: the 1,000-op chain `x = x * a + b` on 256
+      floats ran 16% faster with 4 independent chains in flight (what LLVM's loop interleaving does for jax.jit),
+      at four times the compile time, so only where the chain is long;
+    - a large (parallel) kernel with a costly member: each core's part of W3's gelu-sigmoid gradient (two
+      sigmoids in 27 operations) ran 7.4 -> 5.3 ms, tanh alone 3.4 -> 2.4 ms and exp(exp(x) / 2) 6.0 -> 4.1 ms
+      (4M float32, one core, with the `SCHEDULE` attribute); a sigmoid alone did not change.
+    The element count must split into INTERLEAVE parts of whole 8-float vectors."""
     n = _prod(kernel.shape)
-    if parallel(kernel) or n % (INTERLEAVE * 8) or depth(kernel) < DEEP_CHAIN:
+    if n % (INTERLEAVE * 8):
         return 1
-    return INTERLEAVE
+    if parallel(kernel):
+        costly = any(kernel.role[e.outputs[0].id] == MAP and e.prim.cost >= COSTLY_COST for e in kernel.members)
+        return INTERLEAVE if costly else 1
+    return INTERLEAVE if depth(kernel) >= DEEP_CHAIN else 1
 
 
 def broadcast_split(kernel) -> int:
@@ -198,15 +213,16 @@ class _Writer:
             else:
                 self.names[v.id], self.base[v.id] = f"t{j}", v.id
         self.defs = {e.outputs[0].id: e for e in kernel.members}
-        self.note, self.includes = "", []
+        self.note, self.includes, self.scheduled = "", [], False
 
     # *** shared pieces ***
 
     def source(self, body: list) -> str:
         shape = list(self.k.shape)
         comment = f"/* {self.name}: fuses {' '.join(self.k.prims)} over {shape}{self.note} */"
-        return "\n".join([*self.includes, comment, f"int {self.name}(void **a) {{", *("    " + d for d in self.decls),
-                          *("    " + b for b in body), "    return 0;", "}"]) + "\n"
+        attr = [SCHEDULE] if self.scheduled else []
+        return "\n".join([*self.includes, comment, *attr, f"int {self.name}(void **a) {{",
+                          *("    " + d for d in self.decls), *("    " + b for b in body), "    return 0;", "}"]) + "\n"
 
     def ref(self, v, at: _At) -> str:
         """The C expression of input v: a name inside the kernel, a literal, or a load at `at`."""
@@ -281,11 +297,11 @@ class _Writer:
             decls += self.acc_decl(e, acc, t)
             clauses.append(self.acc_clause(e, acc))
             after.append(self.acc_result(e, acc))
-        if reds and parallel(k):
-            return [*self.flat_chunks(reds, decls, clauses, body, n), *after, *self.epilogue()]
-        pragma = "parallel for simd" if parallel(k) else "simd"
         if copies > 1:
-            self.note = f", {copies} interleaved copies of the loop body"
+            self.note, self.scheduled = f", {copies} interleaved copies of the loop body", True
+        if reds and parallel(k):
+            return [*self.flat_chunks(reds, decls, clauses, body, n // copies), *after, *self.epilogue()]
+        pragma = "parallel for simd" if parallel(k) else "simd"
         return [*decls, f"#pragma omp {pragma} {' '.join(clauses)}".rstrip(),
                 f"for (long i = 0; i < {n // copies}L; i++) {{", *("    " + b for b in body), "}", *after,
                 *self.epilogue()]
@@ -329,7 +345,8 @@ class _Writer:
     def flat_chunks(self, reds, decls, clauses, body, n) -> list:
         """A parallel flat loop with reductions: CHUNKS fixed slices, each reduced on its own, then the partial
         results combined in slice order, so the sum does not depend on the number of threads (an OpenMP
-        reduction clause across threads would add partials in an order that does)."""
+        reduction clause across threads would add partials in an order that does). n: the loop's trip count (the
+        elements per copy of an interleaved body)."""
         accs = [f"a{self.names[e.outputs[0].id][1:]}" for e in reds]
         parts, combine = [], []
         for e, acc in zip(reds, accs):

@@ -17,7 +17,8 @@ The functions:
   2 atanh(f / (2 + f)) (double, where a polynomial in f would need ~40 terms). log1p(x) = log(u) + c / u
   with u = 1 + x rounded and c what the rounding lost; when u is near 1, x goes to the polynomial directly.
 - tanh = expm1(2|x|) / (expm1(2|x|) + 2); sigmoid = 1 / (1 + e^-|x|) or e^-|x| / (1 + e^-|x|), so e never
-  overflows; sinh and cosh from expm1 and e^|x| / 2; asinh, acosh, atanh from log and log1p.
+  overflows (carried as e 2^24, 2^54 in double, so that one power of two scales it); sinh and cosh from expm1
+  and e^|x| / 2; asinh, acosh, atanh from log and log1p.
 - erf (float only): a + a P(a^2) below 1, 1 - exp(-a^2 + Q(a)) from 1 to 3.95 (log erfc + a^2 is smooth).
 
 Techniques, once for all functions:
@@ -165,11 +166,24 @@ TG_INLINE float tg_tanhf(float x) {
     return copysignf(em / (em + 2.0f), x); /* tanh(a) = (e^2a - 1) / (e^2a + 1) */
 }
 
+/* sigmoid(x) = 1 / (1 + e) for x >= 0, e / (1 + e) below, e = e^-|x| (never overflows). e is carried as
+   E = e 2^24, one normal power of two times the polynomial (for e down to e^-104 ~ 2^-150, where 2^n itself
+   would be subnormal), and the quotient as 2^24 / (2^24 + E) or E / (2^24 + E): the same value, rounded once,
+   also where it is subnormal. Half the operations of tg_expf_scaled's two-factor scaling, and a sigmoid is on
+   the critical path of every gelu and its gradient. */
 TG_INLINE float tg_sigmoidf(float x) {
     float na = -fabsf(x);
     na = na < -104.0f ? -104.0f : na;
-    float e = tg_expf_scaled(na, 0); /* e^-|x| never overflows */
-    return (x >= 0.0f ? 1.0f : e) / (1.0f + e);
+    uint32_t n;
+    float r = tg_reducef(na, &n);
+    float p = 0.0013822003f; /* tg_expf_scaled's polynomial */
+    p = p * r + 0.008362863f;
+    p = p * r + 0.0416678f;
+    p = p * r + 0.16666579f;
+    p = p * r + 0.49999997f;
+    float s = tg_u2f((n + 151u) << 23);   /* 2^(n + 24), n in [-150, 0] */
+    float e = s * (r + r * r * p) + s;    /* E = 2^(n + 24) e^r, one rounding (fma) */
+    return (x >= 0.0f ? 0x1p24f : e) / (e + 0x1p24f);
 }
 
 TG_INLINE float tg_sinhf(float x) {
@@ -380,11 +394,15 @@ TG_INLINE double tg_tanh(double x) {
     return copysign(em / (em + 2.0), x);
 }
 
+/* tg_sigmoidf's scheme with E = e 2^54 (n goes down to -1076 at -746) */
 TG_INLINE double tg_sigmoid(double x) {
     double na = -fabs(x);
     na = na < -746.0 ? -746.0 : na;
-    double e = tg_exp_scaled(na, 0);
-    return (x >= 0.0 ? 1.0 : e) / (1.0 + e);
+    uint64_t n;
+    double r = tg_reduce(na, &n);
+    double s = tg_u2d((n + 1077u) << 52); /* 2^(n + 54), n in [-1076, 0] */
+    double e = s * (r + tg_exp_tail(r)) + s;
+    return (x >= 0.0 ? 0x1p54 : e) / (e + 0x1p54);
 }
 
 TG_INLINE double tg_sinh(double x) {
