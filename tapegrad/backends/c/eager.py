@@ -62,9 +62,10 @@ LIMITS = {"cheap": 1 << 22, "costly": 1 << 13, "reduce": 1 << 18, "select": 1 <<
           "move": 1 << 16}
 # Elements from which a kernel splits its loop across cores (OpenMP); below it one thread is faster than waking
 # the others (about 10-20 us). With the machine busy, splitting gained nothing measurable below 4M elements; the
-# costly limit is set where one thread's work (about 0.2 ms for tanh on 64K) dwarfs the wake-up. select, fused and
-# move are memory-bound, as cheap.
-PARALLEL = {"cheap": 1 << 22, "costly": 1 << 16, "reduce": 1 << 22, "select": 1 << 22, "fused": 1 << 22,
+# costly limit is set where one thread's work (about 0.2 ms for tanh on 64K) dwarfs the wake-up. fused and move are
+# memory-bound, as cheap. select, measured on the quiet machine (21:43 UTC, `--ops where`): split 275 vs 336 us at
+# 1M, 1.98 vs 3.44 ms at 4M; level at 64K-256K.
+PARALLEL = {"cheap": 1 << 22, "costly": 1 << 16, "reduce": 1 << 22, "select": 1 << 20, "fused": 1 << 22,
             "move": 1 << 22}
 
 SYNC = os.environ.get("TAPEGRAD_EAGER_COMPILE", "background").lower() == "sync"
