@@ -14,6 +14,7 @@ import numpy as np
 
 from ..dtype import _BY_NP, FLOAT, from_numpy_dtype
 from ..errors import GradError
+from ..backends.buffers import sole_view
 from ..primitives import base
 from ..tensor import CREATION_HOOKS, Tensor, _Version
 from .grad_mode import ANOMALY, STATE, enable_grad, no_grad
@@ -488,7 +489,7 @@ def _sum(a, b):
         # NOTE: an array that nothing but the buffer holds is added to in place (PyTorch's InputBuffer does the same):
         # no new array, which costs more than the add on large ones. Held by the buffer's slot, the caller's `old`,
         # this parameter and getrefcount's argument; a view, another slot, a Tensor or a user's name holds more.
-        if (_COUNTS_EXACT and a.flags.owndata and a.flags.writeable and a.dtype == b.dtype and a.shape == b.shape
+        if (_COUNTS_EXACT and a.flags.writeable and sole_view(a) and a.dtype == b.dtype and a.shape == b.shape
                 and sys.getrefcount(a) <= 4):
             return np.add(a, b, out=a)
         return np.asarray(np.add(a, b))  # asarray: a 0-d sum is a numpy scalar
@@ -657,7 +658,7 @@ def _sole_owner(data) -> bool:
     Permute kernel, backends/numpy.py _matmul_like)."""
     if type(data) is not np.ndarray or not data.flags.writeable or sys.getrefcount(data) > 4:
         return False
-    if data.flags.owndata:
+    if sole_view(data):  # owns its memory, or the one view of a pooled block (backends/buffers.py)
         return True
     base = data.base
     return (data.flags.c_contiguous and type(base) is np.ndarray and base.flags.owndata and base.nbytes == data.nbytes

@@ -34,6 +34,7 @@ import _ctypes
 import numpy as np
 
 from ...primitives.base import BINARY, SELECT, UNARY
+from .. import buffers
 from . import compiler
 from .scalar import BY_PARAM, CTYPES, PRELUDE, expr
 
@@ -433,14 +434,14 @@ def _run(fns, xs, shape, out_dtype, par):
         elif x.size != 1:
             break
     else:
-        out = np.empty(shape, out_dtype)
+        out = buffers.empty(shape, out_dtype)
         fns[0](out.size, mode, par, *[x.ctypes.data for x in xs], out.ctypes.data)
         return out
     lay = _layout(shape, xs)
     if lay is None:
         return None
     m, r, per = lay
-    out = np.empty(shape, out_dtype)
+    out = buffers.empty(shape, out_dtype)
     mode = 0
     for j, (_, v) in enumerate(per):
         mode |= v << j
@@ -555,7 +556,7 @@ def _reduction(name, ref):
         k = math.prod(shape[d] for d in kept[pos[-1] + 1:])
         oshape = tuple(1 if d in axes else n for d, n in enumerate(shape)) if keepdim else \
             tuple(n for d, n in enumerate(shape) if d not in axes)
-        out = np.empty(oshape, x.dtype)
+        out = buffers.empty(oshape, x.dtype)
         fns(m, r, k, parallel["reduce"], x.ctypes.data, out.ctypes.data)
         return out
 
@@ -625,7 +626,7 @@ def _reshape(ref):
         loops = _loops(x.shape, ss, _c_elements(x.shape), range(x.ndim))
         if len(loops[0]) > MAX_DIMS:
             return ref(x, shape=shape)
-        out = np.empty(x.shape, x.dtype)
+        out = buffers.empty(x.shape, x.dtype)
         _call_move(fn, x, out, *loops, add=False)
         return out.reshape(shape)
 
