@@ -21,6 +21,7 @@ from ..primitives import base as _base
 from ..primitives import bind
 from ..primitives.indexing import Index
 from ..autograd import engine as _engine
+from ..backends import buffers
 from ..primitives.linalg import Fold, Unfold
 from ..primitives.movement import Reshape
 from ..tensor import Tensor
@@ -261,9 +262,11 @@ def _fused_conv(op, nd, x, weight, bias, padding, stride, dilation):
     def cols_of(n0, n1):  # the block's windows as a C-contiguous (C*K, B*P) matrix (a C kernel copies large ones)
         return Reshape.impl(win[n0:n1].transpose(to_rows), shape=(ck, (n1 - n0) * p))
 
-    out = np.empty((n, o) + outs, xd.dtype)
+    out = buffers.empty((n, o) + outs, xd.dtype)  # large temporaries from the pool: no fresh pages to fault in
     for n0, n1 in blocks:
-        res = (w2 @ cols_of(n0, n1)).reshape(o, n1 - n0, p).transpose(1, 0, 2)
+        cols = cols_of(n0, n1)
+        res = np.matmul(w2, cols, out=buffers.empty((o, cols.shape[1]), xd.dtype))
+        res = res.reshape(o, n1 - n0, p).transpose(1, 0, 2)
         dst = out[n0:n1].reshape(n1 - n0, o, p)
         if bias is None:
             np.copyto(dst, res)
@@ -285,7 +288,8 @@ def _fused_conv(op, nd, x, weight, bias, padding, stride, dilation):
             if dwt is not None:
                 dwt += cols_of(n0, n1) @ gb.T
             if dxp is not None:
-                dcols = (w2.T @ gb).reshape((c,) + kernel + (nb,) + outs)  # (C, *K, B, *O)
+                dcols = np.matmul(w2.T, gb, out=buffers.empty((ck, nb * p), g.dtype))
+                dcols = dcols.reshape((c,) + kernel + (nb,) + outs)  # (C, *K, B, *O)
                 dxp[n0:n1] = Fold.impl(dcols.transpose(np.argsort(to_rows)), size=xp.shape[2:], kernel=kernel,
                                        stride=tuple(stride), dilation=tuple(dilation))
         if dwt is not None:
