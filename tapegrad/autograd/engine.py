@@ -515,7 +515,8 @@ def _run_node(node, grads, buffers, deps, ready, capture, retain_graph, create_g
         APPLYING.pop()
 
 
-_ARRAY_NODES = (PrimNode, BroadcastNode)  # the Node classes that take array cotangents (from backward kernels)
+# the Node classes that take array cotangents (from backward kernels)
+_ARRAY_NODES = (PrimNode, BroadcastNode, FusedNode)
 
 
 def _as_tensor(g):
