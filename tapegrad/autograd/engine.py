@@ -212,11 +212,11 @@ class FusedNode(Node):
 
     check_shapes = False  # vjp is checked against the composite by the op's tests
 
-    def __init__(self, name, edges, inputs, vjp, replay, reads_inputs=True):
+    def __init__(self, name, edges, inputs, vjp, replay, checked=None):
         Node.__init__(self, edges)
         self._name, self.inputs, self.vjp, self.replay = name, inputs, vjp, replay
         self.versions = tuple(t._version.value for t in inputs)
-        self.reads_inputs = reads_inputs
+        self.checked = range(len(inputs)) if checked is None else checked
 
     def name(self) -> str:
         return self._name
@@ -226,38 +226,59 @@ class FusedNode(Node):
             raise GradError(_FREED_MESSAGE.format(node=self.name()))
         g = grads[0]
         if not create_graph and not (base._ANYWHERE[0] and base.INTERPRETERS):
-            # A vjp that reads only what the forward computed (reads_inputs=False: cross_entropy's softmax) allows
-            # the inputs to change in place since, as PyTorch allows it after log_softmax, which saves its output
-            if self.reads_inputs:
-                self._check_versions()
+            # only the inputs the vjp reads must be unchanged (`checked`): cross_entropy's reads the softmax it
+            # computed and the target, not the logits, which PyTorch also lets change after log_softmax
+            self._check_versions(self.checked)
             return self.vjp(g if g.__class__ is np.ndarray else g._data, self.edges)
-        self._check_versions()  # the replay reads the inputs themselves
+        self._check_versions(range(len(self.inputs)))  # the replay reads every input
         return self._replayed(_as_tensor(g))
 
-    def _check_versions(self):
-        for i, (t, v) in enumerate(zip(self.inputs, self.versions)):
+    def _check_versions(self, which):
+        for i in which:
+            t, v = self.inputs[i], self.versions[i]
             if t._version.value != v:
                 raise _version_error(self, f"input {i} ({_describe(t)})", v, t._version)
 
     def _replayed(self, g):
+        # The replay runs on aliases of the inputs, one _Alias node each, and its gradients are captured there:
+        # asked for at the inputs' own edges, an input that another input depends on (or that appears twice) would
+        # get the other's gradient too, and the inputs' hooks would run here and again in the outer pass.
+        aliases = [t if e is None else _alias(t, e) for t, e in zip(self.inputs, self.edges)]
         with enable_grad():
-            out = self.replay(*self.inputs)
-        # the replayed ops hang off the same edges as this node (the inputs' grad_fn, or the leaves themselves)
-        wanted = [e for e in self.edges if e is not None]
+            out = self.replay(*aliases)
+        wanted = [(a.grad_fn, 0) for a, e in zip(aliases, self.edges) if e is not None]
         got = run_backward([(out.grad_fn, 0)], [g], retain_graph=True, create_graph=True, inputs=wanted,
                            accumulate=False)
-        return [None if e is None else got[(id(e[0]), e[1])] for e in self.edges]
+        return [None if e is None else got[(id(a.grad_fn), 0)] for a, e in zip(aliases, self.edges)]
 
     def release(self):
         self.inputs, self.vjp, self.replay, self.freed = (), None, None, True
 
 
-def fused(name, inputs, out_data, vjp, replay, reads_inputs=True):
-    """The Tensor of out_data, recorded as one FusedNode when grad is on and an input requires it."""
+class _Alias(Node):
+    """Identity: the node of an alias of a FusedNode's input during its replay (FusedNode._replayed)."""
+
+    check_shapes = False
+
+    def apply(self, grads, create_graph):
+        return grads
+
+
+def _alias(t, edge):
+    """A tensor of t's data and version counter whose gradient goes to t's edge through an _Alias node."""
+    a = Tensor._make(t._data)
+    a._version, a._rg, a.grad_fn = t._version, True, _Alias([edge])
+    return a
+
+
+def fused(name, inputs, out_data, vjp, replay, checked=None):
+    """The Tensor of out_data, recorded as one FusedNode when grad is on and an input requires it. `checked`: the
+    indices of the inputs whose values vjp reads (default: all), which must not change in place before backward.
+    Callers skip this path in anomaly mode, whose checks run per primitive (the composite runs there)."""
     out = Tensor._make(out_data)
     if STATE.enabled and any(t._rg for t in inputs):
         out._rg = True
-        out.grad_fn = FusedNode(name, [edge_of(t) for t in inputs], inputs, vjp, replay, reads_inputs)
+        out.grad_fn = FusedNode(name, [edge_of(t) for t in inputs], inputs, vjp, replay, checked)
     return out
 
 

@@ -28,6 +28,18 @@ _held = [0]  # bytes idle in _idle
 _lock = threading.RLock()
 
 
+def _after_fork() -> None:
+    """A forked child gets a fresh lock (another thread may have held the parent's at the fork) and no idle blocks."""
+    global _lock
+    _lock = threading.RLock()
+    _idle.clear()
+    _held[0] = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
 class Lease:
     """The base of a pooled array: keeps its raw block alive and gives it back when the last view is gone."""
 

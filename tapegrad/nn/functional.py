@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import dtype as dt
 from ..autograd import engine as _engine
-from ..autograd.grad_mode import no_grad
+from ..autograd.grad_mode import ANOMALY, no_grad
 from ..ops import activation as _act
 from ..ops.conv import *
 from .. import ops as _ops  # noqa: E402
@@ -1036,7 +1036,8 @@ def cross_entropy(
     if not isinstance(target, Tensor):
         raise TypeError(f"cross_entropy: target must be a Tensor, got {type(target).__name__}")
     input, target, unbatched = _batched_classes("cross_entropy", input, target)
-    if _concrete() and weight is None and label_smoothing == 0 and _fusable_classes(input, target):
+    if (_concrete() and weight is None and label_smoothing == 0 and ANOMALY.watch is None
+            and _fusable_classes(input, target)):
         out = _fused_cross_entropy(input, target, ignore_index, reduction)
     else:
         out = _composite_cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
@@ -1093,10 +1094,12 @@ def _fused_cross_entropy(input, target, ignore_index, reduction):
         # ignored rows get 0, also when every target is ignored and the mean's 1 / count is inf (PyTorch's zeros)
         return [grad if valid.all() else np.where(valid[:, None], grad, grad.dtype.type(0))]
 
-    def replay(logits):
+    def replay(logits, target):
         return _composite_cross_entropy(logits, target, None, ignore_index, reduction, 0.0)
 
-    return _engine.fused("NllLossBackward", [input], np.asarray(out, x.dtype), vjp, replay, reads_inputs=False)
+    # the vjp reads the target (its class indices, kept from the forward) but not the logits: as in PyTorch, changing
+    # the target in place before backward is an error, changing the logits is not
+    return _engine.fused("NllLossBackward", [input, target], np.asarray(out, x.dtype), vjp, replay, checked=(1,))
 
 
 def _cross_entropy_indices(logp, target, weight, ignore_index, reduction, smoothing):

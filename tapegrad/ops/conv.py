@@ -21,6 +21,7 @@ from ..primitives import base as _base
 from ..primitives import bind
 from ..primitives.indexing import Index
 from ..autograd import engine as _engine
+from ..autograd.grad_mode import ANOMALY
 from ..backends import buffers
 from ..primitives.linalg import Fold, Unfold
 from ..primitives.movement import Reshape
@@ -196,7 +197,7 @@ def _conv(op, nd, x, weight, bias, stride, padding, dilation, groups, fuse=True)
     stride = _at_least(op, "stride", _ntuple(op, "stride", stride, nd), 1)
     dilation = _at_least(op, "dilation", _ntuple(op, "dilation", dilation, nd), 1)
     widths = _conv_padding(op, padding, nd, kernel, stride, dilation)
-    if fuse and groups == 1 and _eager(x) and _fusable(x, weight, bias):
+    if fuse and groups == 1 and _eager(x) and _fusable(x, weight, bias) and ANOMALY.watch is None:
         padded = tuple(n + a + b for n, (a, b) in zip(x.shape[2:], widths))
         _check_fits(op, x.shape[2:], padded, kernel, dilation, x.shape)
         out = _fused_conv(op, nd, x, weight, bias, (padding, widths), stride, dilation)
@@ -302,7 +303,8 @@ def _fused_conv(op, nd, x, weight, bias, padding, stride, dilation):
     def replay(x, weight, bias=None):
         return _conv(op, nd, x, weight, bias, stride, padding, dilation, 1, fuse=False)
 
-    return _engine.fused("ConvolutionBackward0", inputs, out, vjp, replay)
+    # the vjp reads x and the weight, not the bias (only its shape): as in PyTorch, the bias may change in place
+    return _engine.fused("ConvolutionBackward0", inputs, out, vjp, replay, checked=(0, 1))
 
 
 def _eager_conv(cols, weight, g, outs):

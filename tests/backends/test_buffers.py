@@ -85,3 +85,12 @@ def test_eager_gradients_through_pooled_outputs_match_numpy():
     want = s * (1 - s) * t + s * (1 - t * t) + 0.5 * np.exp(x0.astype(np.float64))
     for g in grads:
         np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-6)
+
+
+def test_a_forked_child_starts_with_a_fresh_lock_and_no_idle_blocks():
+    old = buffers._lock
+    a = buffers.empty((1 << 19,), np.float32)
+    del a  # one idle block
+    assert buffers.idle_bytes() > 0
+    buffers._after_fork()  # what os.register_at_fork runs in the child
+    assert buffers._lock is not old and buffers.idle_bytes() == 0

@@ -496,3 +496,15 @@ def test_fused_conv_empty_batch_or_channels(xs, ws):
     np.testing.assert_array_equal(out.numpy(), ref)
     out.sum().backward()
     assert x.grad.shape == x.shape and w.grad.shape == w.shape and b.grad.shape == b.shape
+
+
+def test_fused_conv_second_order_when_one_input_depends_on_another():
+    """conv2d(s * 2, s): with create_graph the fused node's replay must not count the path through x twice."""
+    s0 = np.random.default_rng(5).standard_normal((1, 1, 3, 3))
+    s, ts = tg.tensor(s0, requires_grad=True), torch.tensor(s0, requires_grad=True)
+    (g,) = tg.autograd.grad(tg.nn.functional.conv2d(s * 2, s, padding=1).sum(), s, create_graph=True)
+    (tgrad,) = torch.autograd.grad(torch.nn.functional.conv2d(ts * 2, ts, padding=1).sum(), ts, create_graph=True)
+    np.testing.assert_allclose(g.detach().numpy(), tgrad.detach().numpy(), rtol=1e-10)
+    (g * g).sum().backward()
+    (tgrad * tgrad).sum().backward()
+    np.testing.assert_allclose(s.grad.numpy(), ts.grad.numpy(), rtol=1e-9)
