@@ -122,15 +122,9 @@ class PrimNode(Node):
     def _apply_kernel(self, g):
         """The vjp by the backend's kernel on arrays (Primitive.vjp_impl): no op dispatch, no graph. The cotangents
         stay arrays in the sweep's buffers until something needs a Tensor (a rule, a hook, a leaf: _as_tensor)."""
-        # NOTE: this runs once per node of every backward sweep: _saved_out and the common argument layouts inlined
+        # NOTE: this runs once per node of every backward sweep: the common argument layouts are spelled out
         prim, args = self.prim, self.args
-        if self.out_version is None:
-            out = None
-        else:
-            counter, v = self.out_version
-            if counter.value != v:
-                raise _version_error(self, f"the output of {self.prim.name}", v, counter)
-            out = self.out_data
+        out = None if self.out_version is None else self._saved_out()
         saves = prim.saves
         if not prim.vjp_reads_inputs:  # add, sub, neg: a released node keeps only the arity
             xs = args
@@ -203,12 +197,12 @@ def _reduce_to(g, shape):
 
 
 class FusedNode(Node):
-    """The Node of an eager composite computed in one pass on arrays (nn.functional.cross_entropy's common case),
-    as PyTorch has log_softmax and nll_loss kernels where tapegrad would record a dozen primitives.
+    """The Node of an eager composite computed in one pass on arrays (nn.functional.cross_entropy's common case, and
+    conv), as PyTorch has log_softmax, nll_loss and convolution kernels where tapegrad would record many primitives.
 
     Its backward calls `vjp(g, needs)` on arrays (one array or None per input). With create_graph, or under a
-    transform, it replays the composite's own ops on the inputs (`replay(*inputs)`) and differentiates them, so
-    higher orders see exactly the graph that the op-by-op path records."""
+    transform, it replays the composite's own ops on aliases of the inputs and differentiates them, so higher orders
+    see exactly the graph that the op-by-op path records."""
 
     check_shapes = False  # vjp is checked against the composite by the op's tests
 

@@ -485,11 +485,7 @@ _mul, _div, _sub, _neg, _select = (_installed(n) for n in ("mul", "div", "sub", 
 _gelu_bwd = _installed("gelu_backward", with_params=True)
 
 
-def _fold_installed(g, **params):
-    """Fold as installed now (the C backend's move kernel for large windows, numpy's _fold otherwise)."""
-    from ..primitives import PRIMITIVES
-
-    return PRIMITIVES["fold"].impl(g, **params)
+_fold_installed = _installed("fold", with_params=True)  # the C move kernel for large windows
 
 
 class _Constant(dict):
@@ -507,10 +503,6 @@ class _Constant(dict):
 
 
 _ONES, _ZEROS, _HALVES = _Constant(1), _Constant(0), _Constant(0.5)
-
-
-def _one(g):
-    return _ONES[g.dtype]
 
 
 def _where_vjp(g, cond, x, y, out, needs):
