@@ -22,7 +22,7 @@ from ...trace.ir import Graph, Var
 from ..executor import FRESH, OWNED, VIEW, CallStep, IntoStep, PlanCore, Step, blas_matmul, data_pointer
 from ..plan import FRESH_RESULTS
 from .fuse import Kernel, fuse, reads
-from . import compiler, lower, render
+from . import compiler, lower, matvec, render
 from .lower import LibraryKernel
 
 DEBUG = os.environ.get("TAPEGRAD_DEBUG", "") not in ("", "0")
@@ -119,6 +119,12 @@ def _in_place(graph, core) -> dict:
     return result
 
 
+def _is_view(items):
+    """var -> whether the plan stores var as a view of another value (see `storage`)."""
+    made = {v.id: x for x in items for v in x.outputs}
+    return lambda v: v.id in made and storage(made[v.id], v) == VIEW
+
+
 def storage(x, v) -> str:
     """How the C plan stores value v of item x (executor.py): kernels and BLAS matmuls write plan buffers."""
     if isinstance(x, (Kernel, LibraryKernel)) or blas_matmul(x):
@@ -186,6 +192,7 @@ class CPlan:
         self.graph = graph
         graph = _uniform_consts(graph)
         items = _needed(graph, lower.lower(fuse(graph), graph.outputs))
+        items = matvec.share_matrix(items, _is_view(items))
         self.kernels = [x for x in items if isinstance(x, (Kernel, LibraryKernel))]
         sources, loads, self.names = [], {}, {}
         for j, k in enumerate(self.kernels):
