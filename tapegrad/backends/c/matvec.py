@@ -18,9 +18,11 @@ The dot products are summed in float32 for float32, in vector lanes then across 
 the results agree with BLAS's to rounding, not bit for bit.
 
 The loop runs on one core. Split across both cores with OpenMP, between BLAS calls that run on OpenBLAS's threads,
-W6 took 0.44 ms a call against 0.28 ms without the merge (the two thread pools fight for the cores); on one core,
-0.197 against 0.206 ms (medians of 60 interleaved samples in one process, the machine busy; single-thread CPU
-time 0.102 against 0.107 ms).
+W6 took 0.44 ms a call against 0.28 ms without the merge (medians of 60 samples interleaved in one process; the
+two thread pools fight for the cores). On one core,
+`python -m benchmarks.cpu_time W6 c` in alternating processes, before (bb42b93) and after, on a busy machine: medians
+0.100 / 0.130 / 0.233 / 0.124 ms before, 0.088 / 0.153 / 0.110 / 0.091 ms after (minima 0.100-0.164 against
+0.085-0.105).
 """
 
 from __future__ import annotations
