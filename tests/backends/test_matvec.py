@@ -40,6 +40,8 @@ def test_hessian_vector_product_merges_its_two_products(n, dtype):
     np.testing.assert_allclose(got, want, rtol=1e-4 if dtype == np.float32 else 1e-10, atol=1e-5)
     (k,) = _merged(fn, tg.tensor(w), tg.tensor(x), tg.tensor(v))
     assert k.prims == ["matmul", "matmul"] and len(k.outputs) == 2
+    # the kernel reads x and v themselves, not their (n, 1) reshapes (whose steps are gone from the plan)
+    assert [tuple(a.shape) for a in k.args] == [(n, n), (n,), (n,)]
 
 
 def test_three_vectors_in_one_kernel_and_a_tall_matrix():

@@ -88,10 +88,24 @@ def _candidate(x, is_view) -> bool:
             and len(a.shape) == 2 and tuple(b.shape) == (a.shape[1], 1) and not is_view(a))
 
 
+def _root(v, made, is_view):
+    """v itself, or the value a chain of reshapes made v from when that value is no view: a reshape of a
+    contiguous array has the same elements in the same order, so the kernel reads the root and the reshape
+    steps (a Python call each, on every call of the plan) can go."""
+    while v.id in made and getattr(made[v.id], "prim", None) is not None and made[v.id].prim.name == "reshape":
+        src = made[v.id].inputs[0]
+        if is_view(src):
+            break
+        v = src
+    return v
+
+
 def share_matrix(items: list, is_view) -> list:
     """The items with the matmuls of one matrix by column vectors merged into MatvecKernels (see the module
-    docstring). `is_view(var)`: whether the plan stores var as a view of another value."""
+    docstring). `is_view(var)`: whether the plan stores var as a view of another value. The caller drops the
+    items nobody reads any more (the reshapes of the vectors, see `_root`)."""
     defined = {v.id: i for i, x in enumerate(items) for v in x.outputs}
+    made = {v.id: x for x in items for v in x.outputs}
     groups: dict = {}  # matrix Var id -> the positions of its products, in order
     for i, x in enumerate(items):
         if _candidate(x, is_view):
@@ -105,7 +119,7 @@ def share_matrix(items: list, is_view) -> list:
             if len(joined) > 1:
                 eqns = tuple(items[p] for p in joined)
                 a = eqns[0].inputs[0]
-                views = [identity(a)] + [identity(e.inputs[1]) for e in eqns]
+                views = [identity(a)] + [identity(_root(e.inputs[1], made, is_view)) for e in eqns]
                 replace[first] = MatvecKernel("matvec", eqns[0], views, [e.outputs[0] for e in eqns], eqns=eqns)
                 drop.update(joined[1:])
             positions = [p for p in positions if p not in joined]

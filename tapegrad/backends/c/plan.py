@@ -192,7 +192,7 @@ class CPlan:
         self.graph = graph
         graph = _uniform_consts(graph)
         items = _needed(graph, lower.lower(fuse(graph), graph.outputs))
-        items = matvec.share_matrix(items, _is_view(items))
+        items = _needed(graph, matvec.share_matrix(items, _is_view(items)))
         self.kernels = [x for x in items if isinstance(x, (Kernel, LibraryKernel))]
         sources, loads, self.names = [], {}, {}
         for j, k in enumerate(self.kernels):
