@@ -194,10 +194,12 @@ class ConcreteFunction:
 
     def plan(self):
         if self._plan is None:
-            from ..backends.base import compile_graph
+            with self._lock:  # threads whose first calls race compile once
+                if self._plan is None:
+                    from ..backends.base import compile_graph
 
-            self.graph.in_place = self._in_place()
-            self._plan = compile_graph(self.graph, self.backend)
+                    self.graph.in_place = self._in_place()
+                    self._plan = compile_graph(self.graph, self.backend)
         return self._plan
 
     def _in_place(self) -> dict:
@@ -248,8 +250,9 @@ class ConcreteFunction:
         feed = [x._data if isinstance(x, Tensor) else x for x in leaves]
         for c in self.captures:
             feed.append(c[1].grad._data if isinstance(c, tuple) else c._data)
-        with self._lock:  # a plan's buffers and kernel argument arrays are reused by every call
-            outs = (self._plan or self.plan())(feed)
+        # NOTE: no lock here: every plan serialises its own calls (its buffers and kernel argument arrays are reused
+        # by every call), and what the call returns is its own
+        outs = (self._plan or self.plan())(feed)
         consts = self._const_outputs
         if consts is None:
             consts = self._const_outputs = [i for i, v in enumerate(self.graph.outputs) if v.const is not None]
@@ -524,9 +527,12 @@ class Function:
 
     def __call__(self, *args, **kwargs):
         if self._fast and not kwargs:
-            entry = self._fast.get(_fast_key(args, STATE.enabled))
-            if entry is not None and not (STATE.enabled and any(c._rg for c in entry[0].tensor_captures)):
-                return self._call_fast(entry, args)
+            grad = STATE.enabled
+            entry = self._fast.get(_fast_key(args, grad))
+            if entry is not None:
+                cf, order = entry
+                if not (grad and cf.tensor_captures and any(c._rg for c in cf.tensor_captures)):
+                    return self._call_fast(cf, order, args)
         cf, leaves = self._concrete(args, kwargs)
         if STATE.enabled and (
             any(isinstance(x, Tensor) and x._rg for x in leaves)
@@ -566,8 +572,7 @@ class Function:
         if len(order) == len(args) and all(leaf is args[i] for leaf, i in zip(leaves, order)):
             self._fast[key] = (cf, order)
 
-    def _call_fast(self, entry, args):
-        cf, order = entry
+    def _call_fast(self, cf, order, args):
         before = STATE.enabled
         STATE.enabled = False  # as no_grad() (without its record of the caller's line, which costs 2 us)
         try:
