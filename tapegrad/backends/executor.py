@@ -114,7 +114,15 @@ class CallStep(Step):
     multi: bool = False  # the function returns one array per output
 
     def run(self, env):
-        result = self.impl(*[env[i] for i in self.ins], **self.params)
+        ins = self.ins
+        if self.params:
+            result = self.impl(*[env[i] for i in ins], **self.params)
+        elif len(ins) == 2:  # the binary primitives: no argument list to build (a loop body's steps are mostly these)
+            result = self.impl(env[ins[0]], env[ins[1]])
+        elif len(ins) == 1:
+            result = self.impl(env[ins[0]])
+        else:
+            result = self.impl(*[env[i] for i in ins])
         if self.multi:
             for s, r in zip(self.outs, result):
                 env[s] = r

@@ -101,13 +101,18 @@ def unify_captures(graphs_caps):
     return out, union
 
 
-def _run(graph, arrays):
+def _plan(graph):
+    """The reference backend's plan of a sub-graph, compiled on first use (a callable: input arrays -> outputs)."""
     plan = graph.__dict__.get("_plan")
     if plan is None:
         from ..backends.base import REFERENCE, get
 
         plan = graph.__dict__["_plan"] = get(REFERENCE).compile(graph)
-    return plan(list(arrays))
+    return plan
+
+
+def _run(graph, arrays):
+    return _plan(graph)(list(arrays))
 
 
 def apply_op(prim, ins, params):
@@ -164,12 +169,16 @@ class While(_Op):
     def impl(self, *arrays, cond, body, n_carry, max_iter, tape):
         carry, consts = list(arrays[:n_carry]), list(arrays[n_carry:])
         history = [] if tape else None
+        run_cond, run_body = _plan(cond), _plan(body)
         i = 0
-        while (max_iter is None or i < max_iter) and bool(_run(cond, carry + consts)[0]):
+        while (max_iter is None or i < max_iter) and run_cond(carry + consts)[0]:
             if tape:
                 history.append(carry)
-            carry = [np.array(c, copy=True) for c in _run(body, carry + consts)]
+            # NOTE: no copy per trip: a plan never writes into its inputs, and its outputs are new arrays or views of
+            # its inputs, so the carries (and the tape holding them) keep their values; the final ones are copied once
+            carry = run_body(carry + consts)
             i += 1
+        carry = [np.array(c, copy=True) for c in carry]
         return carry + [history] if tape else carry
 
     def bind_tensors(self, ins, params):
@@ -201,12 +210,13 @@ class WhileGrad(_Op):
         tape_at = len(arrays) - n_carry - 1
         consts, tape, ct = list(arrays[:tape_at]), _arrays(arrays[tape_at]), list(arrays[tape_at + 1 :])
         acc = [np.zeros_like(c) for c in consts]
+        run_vjp = _plan(vjp)
         for carry in reversed(tape):
-            outs = _run(vjp, list(carry) + consts + ct)
-            ct = [np.array(o, copy=True) for o in outs[:n_carry]]
+            outs = run_vjp(carry + consts + ct)
+            ct = outs[:n_carry]  # (as in While.impl: the plan's outputs keep their values)
             for a, g in zip(acc, outs[n_carry:]):
                 a += g
-        return ct + acc
+        return [np.array(c, copy=True) for c in ct] + acc
 
 
 WHILE, WHILE_GRAD = While(), WhileGrad()

@@ -53,7 +53,7 @@ class GraphNode(engine.Node):
 
         cts = [g if g is not None else zeros(*shape, dtype=dtype) for g, (shape, dtype) in zip(grads, self.out_avals)]
         bwd = _backward_function(self.cf, tuple(e is not None for e in self.edges))
-        got = bwd(self.values, cts)
+        got = bwd(*self.values, *cts)
         out, k = [], 0
         for e in self.edges:
             if e is None:
@@ -70,11 +70,13 @@ def _backward_function(cf, needs):
     if fn is None:
         from .function import Function
 
-        graph, n_out = cf.graph, cf.n_explicit
+        graph, n_out, n_in = cf.graph, cf.n_explicit, len(needs)
 
-        def backward_of_call(values, cts):
+        # NOTE: flat positional tensors, so that the calls of a training loop take tg.function's fast path
+        def backward_of_call(*flat):
             from ..autograd.api import grad
 
+            values, cts = flat[:n_in], flat[n_in:]
             with enable_grad():  # backward sweeps run under no_grad; this trace must record
                 xs = [v.detach().requires_grad_() if need else v.detach() for v, need in zip(values, needs)]
                 outs = eval_graph(graph, xs)[:n_out]

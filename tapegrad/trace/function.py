@@ -122,17 +122,20 @@ def _dtype_of(x) -> dt.DType:
 
 
 def _fast_key(args, grad: bool):
-    """The fast path's key of positional arguments: (shape, dtype) of each, or None when one is not a plain tensor
-    (a number, an array, a value being traced or batched) or requires grad while grad mode is on."""
+    """The fast path's key of positional arguments: (shape, dtype) of each, and with grad mode on whether it requires
+    grad (a part of the cache key then); None when one is not a plain tensor (a number, an array, a value being
+    traced or batched)."""
     key = []
     for a in args:
         if not isinstance(a, Tensor):
             return None
         d = a._data
-        if type(d) is not np.ndarray or a._interp is not None or (grad and a._rg):
+        if type(d) is not np.ndarray or a._interp is not None:
             return None
         key.append(d.shape)
         key.append(a.dtype)
+        if grad:
+            key.append(a._rg)
     return tuple(key)
 
 
@@ -531,8 +534,11 @@ class Function:
             entry = self._fast.get(_fast_key(args, grad))
             if entry is not None:
                 cf, order = entry
-                if not (grad and cf.tensor_captures and any(c._rg for c in cf.tensor_captures)):
+                if not (grad and (any(a._rg for a in args) or any(c._rg for c in cf.tensor_captures))):
                     return self._call_fast(cf, order, args)
+                from .differentiate import call_with_grad
+
+                return self._checked(call_with_grad(self, cf, [args[i] for i in order], args, kwargs))
         cf, leaves = self._concrete(args, kwargs)
         if STATE.enabled and (
             any(isinstance(x, Tensor) and x._rg for x in leaves)
@@ -540,11 +546,15 @@ class Function:
         ):
             from .differentiate import call_with_grad
 
+            self._remember(cf, args, kwargs, leaves)
             out = call_with_grad(self, cf, leaves, args, kwargs)
         else:
             self._remember(cf, args, kwargs, leaves)
             with no_grad():
                 out = cf(*leaves)
+        return self._checked(out)
+
+    def _checked(self, out):
         if ANOMALY.watch is not None:  # compiled ops are out of the per-op checks' sight: check the outputs
             from ..autograd.anomaly import check_compiled
 
@@ -554,10 +564,11 @@ class Function:
     # *** the fast path: a call whose arguments are tensors of a signature seen before ***
 
     def _remember(self, cf, args, kwargs, leaves) -> None:
-        """Record cf for calls with positional tensor arguments of these shapes and dtypes, so that the next such
-        call skips binding the signature, flattening, the cache key and the guards (about 20 us of Python). Only
-        for graphs that hold for every call of that signature: no static arguments, no state created by the trace,
-        no symbolic sizes, no captured .grad (whose guard must be checked on every call)."""
+        """Record cf for calls with positional tensor arguments of these shapes and dtypes (and, with grad mode on,
+        requires_grad flags), so that the next such call skips binding the signature, flattening, the cache key and
+        the guards (about 20 us of Python). Only for graphs that hold for every call of that signature: no static
+        arguments, no state created by the trace, no symbolic sizes, no captured .grad (whose guard must be checked
+        on every call)."""
         if (kwargs or self.static_argnums or self.static_argnames or cf.one_shot or cf.symbols or cf.grad_reads
                 or len(leaves) != len(args)):
             return

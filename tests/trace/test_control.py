@@ -119,3 +119,25 @@ def test_lax_scan_and_fori_loop():
 def test_body_changing_a_carry_type_is_an_error():
     with pytest.raises(tg.TraceError, match=r"body must return the loop variables with unchanged shapes"):
         tg.jit(lambda x: tg.while_loop(lambda y: y.sum() < 5, lambda y: y.sum(), x))(tg.ones(2))
+
+
+def test_while_outputs_are_fresh_and_the_tape_keeps_each_trip():
+    # the loop no longer copies each trip's carries: the body returns a view of its carry (a reshape) and an
+    # unchanged carry; the tape must still hold every trip's values, and the outputs must be the caller's own
+    @tg.function
+    def f(x, k):
+        def body(x, k):
+            return (x * 1.5).reshape(2, 2).reshape(4), k
+
+        return tg.while_loop(lambda x, k: tg.reduce_sum(x) < k, body, (x, k))
+
+    x, k = tg.tensor([1.0, 2.0, 3.0, 4.0]), tg.tensor(100.0)
+    y, k2 = f(x, k)
+    y._data[...] = -1.0
+    k2._data[...] = -1.0  # a carry the loop never changed: a copy, not k itself
+    assert k.item() == 100.0 and x.numpy().tolist() == [1.0, 2.0, 3.0, 4.0]
+    np.testing.assert_allclose(f(x, k)[0].numpy(), x.numpy() * 1.5 ** 6)  # 10 * 1.5**6 = 113.9 >= 100
+    g = tg.grad(lambda x: tg.reduce_sum(f(x, k)[0] ** 2))(x)
+    np.testing.assert_allclose(g.numpy(), 2 * x.numpy() * 1.5 ** 12, rtol=1e-5)
+    g0 = tg.grad(lambda x: tg.reduce_sum(f(x, tg.tensor(1.0))[0] ** 2))(x)  # zero trips
+    np.testing.assert_allclose(g0.numpy(), 2 * x.numpy(), rtol=1e-6)
