@@ -193,6 +193,7 @@ class ConcreteFunction:
         self._special: dict = {}  # concrete sizes -> ConcreteFunction
         self._plan = None
         self._const_outputs = None  # indices of the outputs that are constants (copied on every call)
+        self._plain = False  # (set by the first call) no constant outputs, captures or write-backs: the short path
         self._lock = threading.Lock()
 
     def plan(self):
@@ -248,6 +249,14 @@ class ConcreteFunction:
         return None
 
     def __call__(self, *leaves):
+        if self._plain:  # (the common case, by itself: a call of a small function is mostly this Python)
+            outs = (self._plan or self.plan())([x._data if isinstance(x, Tensor) else x for x in leaves])
+            for i, o in enumerate(outs):
+                if type(o) is not np.ndarray or not o.flags.writeable:  # a numpy scalar, a read-only view
+                    outs[i] = np.array(o, copy=True)
+            if self.out_struct == "*":
+                return Tensor._make(outs[0])
+            return unflatten(self.out_struct, [Tensor._make(r) for r in outs])
         if self.symbols:
             return self.specialise(leaves)(*leaves)
         feed = [x._data if isinstance(x, Tensor) else x for x in leaves]
@@ -259,6 +268,7 @@ class ConcreteFunction:
         consts = self._const_outputs
         if consts is None:
             consts = self._const_outputs = [i for i, v in enumerate(self.graph.outputs) if v.const is not None]
+            self._plain = not consts and not self.captures and not self.writebacks and not self.grad_writes
         for i in consts:
             outs[i] = np.array(outs[i], copy=True)  # the plan's own constant: the caller may write to it
         for i, o in enumerate(outs):
@@ -533,12 +543,18 @@ class Function:
             grad = STATE.enabled
             entry = self._fast.get(_fast_key(args, grad))
             if entry is not None:
-                cf, order = entry
-                if not (grad and (any(a._rg for a in args) or any(c._rg for c in cf.tensor_captures))):
-                    return self._call_fast(cf, order, args)
+                cf, order, args_rg = entry  # args_rg: an argument requires grad (the key, with grad on, says so)
+                leaves = args if order is None else [args[i] for i in order]
+                if not (grad and (args_rg or cf.tensor_captures and any(c._rg for c in cf.tensor_captures))):
+                    STATE.enabled = False  # as no_grad() (without its record of the caller's line, which costs 2 us)
+                    try:
+                        out = cf(*leaves)
+                    finally:
+                        STATE.enabled = grad
+                    return out if ANOMALY.watch is None else self._checked(out)
                 from .differentiate import call_with_grad
 
-                return self._checked(call_with_grad(self, cf, [args[i] for i in order], args, kwargs))
+                return self._checked(call_with_grad(self, cf, leaves, args, kwargs))
         cf, leaves = self._concrete(args, kwargs)
         if STATE.enabled and (
             any(isinstance(x, Tensor) and x._rg for x in leaves)
@@ -581,20 +597,8 @@ class Function:
         at = {id(m): i for i, m in enumerate(marks)}
         order = [at[id(m)] for m in flatten(self._split(marks, {})[0])[0]]
         if len(order) == len(args) and all(leaf is args[i] for leaf, i in zip(leaves, order)):
-            self._fast[key] = (cf, order)
-
-    def _call_fast(self, cf, order, args):
-        before = STATE.enabled
-        STATE.enabled = False  # as no_grad() (without its record of the caller's line, which costs 2 us)
-        try:
-            out = cf(*[args[i] for i in order])
-        finally:
-            STATE.enabled = before
-        if ANOMALY.watch is not None:
-            from ..autograd.anomaly import check_compiled
-
-            check_compiled(self.name, out)
-        return out
+            identity = order == list(range(len(args)))
+            self._fast[key] = (cf, None if identity else order, STATE.enabled and any(a._rg for a in args))
 
     def get_concrete_function(self, *args, **kwargs) -> ConcreteFunction:
         """The traced graph for these arguments (tracing them if needed); print it to read it. Without arguments,
