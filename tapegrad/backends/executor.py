@@ -175,8 +175,11 @@ class PlanCore:
         out_ids = {v.id for v in graph.outputs}
         kinds = {}  # slot -> storage
         for x in items:
+            # a primitive may declare that its outputs are always new values of its own (structured control flow,
+            # trace/control.py): FRESH whatever the backend would guess, so that none is copied on its way out
+            fresh = getattr(getattr(x, "prim", None), "fresh_outputs", False)
             for v in x.outputs:
-                kind = storage(x, v)
+                kind = FRESH if fresh else storage(x, v)
                 kinds[self.slots[v.id]] = FRESH if kind == OWNED and v.id in out_ids else kind
         self.kinds = kinds
         self._alias_roots(items, kinds)

@@ -19,7 +19,7 @@ from ..autograd.grad_mode import ANOMALY, STATE, no_grad
 from ..errors import TraceError
 from ..primitives.base import AVal
 from ..tensor import Tensor
-from .ir import Graph, type_str
+from .ir import Graph, TapeData, type_str
 from .tracer import SymData, Tracer
 
 RETRACE_WARNING_AFTER = 2  # warn from the third trace of one function on
@@ -130,13 +130,23 @@ def _fast_key(args, grad: bool):
         if not isinstance(a, Tensor):
             return None
         d = a._data
-        if type(d) is not np.ndarray or a._interp is not None:
+        if (type(d) is not np.ndarray and type(d) is not TapeData) or a._interp is not None:
             return None
         key.append(d.shape)
         key.append(a.dtype)
         if grad:
             key.append(a._rg)
     return tuple(key)
+
+
+def _inside_a_transform(args, kwargs) -> bool:
+    """A tracer is recording, or an argument is a transform's value (vmap, jvp, a grad level, a tracer's)."""
+    from .tracer import current_tracer
+
+    if current_tracer() is not None:
+        return True
+    leaves = flatten((args, kwargs))[0]
+    return any(isinstance(x, Tensor) and x._interp is not None for x in leaves)
 
 
 def _leaf_key(x):
@@ -268,16 +278,17 @@ class ConcreteFunction:
         consts = self._const_outputs
         if consts is None:
             consts = self._const_outputs = [i for i, v in enumerate(self.graph.outputs) if v.const is not None]
-            self._plain = not consts and not self.captures and not self.writebacks and not self.grad_writes
+            self._plain = (not consts and not self.captures and not self.writebacks and not self.grad_writes
+                           and all(v.dtype.name != "tape" for v in self.graph.outputs))
         for i in consts:
             outs[i] = np.array(outs[i], copy=True)  # the plan's own constant: the caller may write to it
         for i, o in enumerate(outs):
             if type(o) is not np.ndarray or not o.flags.writeable:  # a numpy scalar, a read-only view
-                outs[i] = np.array(o, copy=True)
+                outs[i] = _tape(o) if type(o) is TapeData else np.array(o, copy=True)
         if not self.writebacks and not self.grad_writes:
             if self.out_struct == "*":
-                return Tensor._make(outs[0])
-            return unflatten(self.out_struct, [Tensor._make(r) for r in outs])
+                return _out_tensor(outs[0])
+            return unflatten(self.out_struct, [_out_tensor(r) for r in outs])
         n = len(outs) - len(self.writebacks) - sum(1 for _, none in self.grad_writes if not none)
         results, rest = outs[:n], outs[n:]
         for t, val in zip(self.writebacks, rest):
@@ -293,10 +304,21 @@ class ConcreteFunction:
             else:  # a new array no other output shares is kept as it is (a 1.6 MB copy per W1 step otherwise)
                 t.grad = Tensor._make(outs[k] if k in unique else np.array(outs[k], copy=True))
                 k += 1
-        return unflatten(self.out_struct, [Tensor._make(r) for r in results])
+        return unflatten(self.out_struct, [_out_tensor(r) for r in results])
 
     def __str__(self) -> str:
         return str(self.graph)
+
+
+def _tape(data):
+    from .control import tape_tensor
+
+    return tape_tensor(data)
+
+
+def _out_tensor(r):
+    """An output array as a Tensor (a loop's tape, kept for a backward pass, arrives as a Tensor already)."""
+    return r if isinstance(r, Tensor) else Tensor._make(r)
 
 
 def _capture_name(t) -> str:
@@ -555,6 +577,11 @@ class Function:
                 from .differentiate import call_with_grad
 
                 return self._checked(call_with_grad(self, cf, leaves, args, kwargs))
+        if _inside_a_transform(args, kwargs):
+            # called while tracing an outer function, or on values of vmap / jvp / a grad level: the call's ops
+            # belong to that transform (TensorFlow inlines a nested tf.function, JAX traces through a nested jit);
+            # a compiled plan would read the placeholder arrays behind those values and return wrong numbers
+            return self.fn(*args, **kwargs)
         cf, leaves = self._concrete(args, kwargs)
         if STATE.enabled and (
             any(isinstance(x, Tensor) and x._rg for x in leaves)
