@@ -20,7 +20,7 @@ from ..errors import TraceError
 from ..primitives.base import AVal
 from ..tensor import Tensor
 from .ir import Graph, TapeData, type_str
-from .tracer import SymData, Tracer
+from .tracer import _ACTIVE as _TRACERS, SymData, Tracer
 
 RETRACE_WARNING_AFTER = 2  # warn from the third trace of one function on
 
@@ -141,9 +141,7 @@ def _fast_key(args, grad: bool):
 
 def _inside_a_transform(args, kwargs) -> bool:
     """A tracer is recording, or an argument is a transform's value (vmap, jvp, a grad level, a tracer's)."""
-    from .tracer import current_tracer
-
-    if current_tracer() is not None:
+    if _TRACERS.items:
         return True
     leaves = flatten((args, kwargs))[0]
     return any(isinstance(x, Tensor) and x._interp is not None for x in leaves)
@@ -561,7 +559,7 @@ class Function:
     # *** public ***
 
     def __call__(self, *args, **kwargs):
-        if self._fast and not kwargs:
+        if self._fast and not kwargs and not _TRACERS.items:  # (under an outer trace the call is inlined, below)
             grad = STATE.enabled
             entry = self._fast.get(_fast_key(args, grad))
             if entry is not None:

@@ -340,3 +340,15 @@ def test_a_compiled_function_called_inside_a_transform_is_inlined():
     _, t = tg.jvp(f, (x,), (tg.ones_like(x),))
     assert t.item() == pytest.approx(float((3 * x.numpy() ** 2).sum()))
     np.testing.assert_allclose(tg.grad(f)(x).numpy(), 3 * x.numpy() ** 2, rtol=1e-6)  # compiled, as before
+
+
+def test_a_compiled_function_of_concrete_values_inside_a_trace_reads_variables_at_run_time():
+    # the fast path must not run the compiled plan at trace time (it would bake the Variable's value in)
+    v = tg.Variable(np.array(2.0, np.float32))
+    f = tg.function(lambda x: x * v)
+    c = tg.tensor(3.0)
+    f(c), f(c)  # the fast path knows this signature now
+    g = tg.jit(lambda y: f(c) + y)
+    assert g(tg.tensor(1.0)).item() == 7.0
+    v.assign(5.0)
+    assert g(tg.tensor(1.0)).item() == 16.0
