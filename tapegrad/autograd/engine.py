@@ -398,7 +398,9 @@ def _graph_dependencies(roots):
 
     Nodes and tensors are dict keys by identity (both hash by id)."""
     deps = {}
-    stack = [r for r in roots if isinstance(r, Node)]
+    # (once each: two outputs of one node given as roots must not count that node's edges twice, or its inputs
+    # would never become ready and their gradients would be lost)
+    stack = list(dict.fromkeys(r for r in roots if isinstance(r, Node)))
     seen = set(stack)
     while stack:
         node = stack.pop()

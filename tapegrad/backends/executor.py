@@ -61,12 +61,35 @@ def data_pointer(a: np.ndarray) -> int:
 
 class _Ignoring(threading.local):
     """on: this thread runs a plan's steps inside its np.errstate(all="ignore") already, so that the plans of a loop's
-    body or a branch (trace/control.py), run by a step, need not enter it again on every iteration."""
+    body or a branch (trace/control.py), run by a step, need not enter it again on every iteration. (Used only where
+    numpy's error state is not a context variable: see _ignore_errors.)"""
 
     on = False
 
 
 _IGNORING = _Ignoring()
+
+
+def _error_state_var():
+    """(numpy's context variable holding the floating-point error state, its value inside
+    np.errstate(all="ignore")), or (None, None) where numpy keeps that state otherwise.
+
+    np.errstate costs 1.5 to 2.5 us to enter and leave (it builds a new state object each time): a tenth of calling a
+    small compiled function, and most of running a loop body's one-equation plan. Setting the variable to a value made
+    once costs a fifth of that. The value keeps numpy's default buffer size; an error callback does not matter when
+    every error is ignored."""
+    try:
+        from numpy._core import _ufunc_config as config
+
+        var = config._extobj_contextvar
+        with np.errstate(all="ignore"):
+            ignore = var.get()
+        return var, ignore
+    except (ImportError, AttributeError, LookupError):
+        return None, None
+
+
+_ERRORS, _IGNORE_ALL = _error_state_var()
 
 
 @dataclass
@@ -91,7 +114,15 @@ class CallStep(Step):
     multi: bool = False  # the function returns one array per output
 
     def run(self, env):
-        result = self.impl(*[env[i] for i in self.ins], **self.params)
+        ins = self.ins
+        if self.params:
+            result = self.impl(*[env[i] for i in ins], **self.params)
+        elif len(ins) == 2:  # the binary primitives: no argument list to build (a loop body's steps are mostly these)
+            result = self.impl(env[ins[0]], env[ins[1]])
+        elif len(ins) == 1:
+            result = self.impl(env[ins[0]])
+        else:
+            result = self.impl(*[env[i] for i in ins])
         if self.multi:
             for s, r in zip(self.outs, result):
                 env[s] = r
@@ -144,8 +175,11 @@ class PlanCore:
         out_ids = {v.id for v in graph.outputs}
         kinds = {}  # slot -> storage
         for x in items:
+            # a primitive may declare that its outputs are always new values of its own (structured control flow,
+            # trace/control.py): FRESH whatever the backend would guess, so that none is copied on its way out
+            fresh = getattr(getattr(x, "prim", None), "fresh_outputs", False)
             for v in x.outputs:
-                kind = storage(x, v)
+                kind = FRESH if fresh else storage(x, v)
                 kinds[self.slots[v.id]] = FRESH if kind == OWNED and v.id in out_ids else kind
         self.kinds = kinds
         self._alias_roots(items, kinds)
@@ -284,7 +318,18 @@ class PlanCore:
         env = env.copy()
         for s, x in zip(self.input_slots, feed):
             env[s] = x
-        if quiet or _IGNORING.on:
+        if quiet:
+            self._run_steps(steps, env)
+        elif _ERRORS is not None:
+            if _ERRORS.get() is _IGNORE_ALL:  # a loop body's plan, run by a step of a plan ignoring errors already
+                self._run_steps(steps, env)
+            else:
+                token = _ERRORS.set(_IGNORE_ALL)
+                try:
+                    self._run_steps(steps, env)
+                finally:
+                    _ERRORS.reset(token)
+        elif _IGNORING.on:
             self._run_steps(steps, env)
         else:
             with np.errstate(all="ignore"):

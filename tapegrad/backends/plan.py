@@ -12,6 +12,7 @@ import threading
 
 import numpy as np
 
+from . import executor
 from .executor import FRESH, OWNED, VIEW, CallStep, IntoStep, PlanCore, blas_matmul
 
 # Elementwise primitives that run as numpy ufuncs with out=: the plan hands them a buffer of its own.
@@ -56,6 +57,7 @@ class Plan:
         # the plan's buffers are shared by every call: one call at a time (control-flow sub-graphs are run by
         # several threads' backward passes without a lock of their own)
         self._running = threading.Lock()
+        self._straight = _straight_line(self.core, self._pairs)
 
     @property
     def stats(self) -> dict:
@@ -71,8 +73,40 @@ class Plan:
         return CallStep(ins, outs, e.prim.name, impl=e.prim.impl, params=e.params, multi=e.prim.multiple_results)
 
     def __call__(self, feed: list) -> list:
+        straight = self._straight
+        if straight is not None and executor._ERRORS is not None and executor._ERRORS.get() is executor._IGNORE_ALL:
+            return straight(feed)  # (a loop body's plan, run by a step of a plan that set the error state)
         with self._running:
             return self.core.run(self._pairs, feed)
+
+
+def _straight_line(core, pairs):
+    """For a plan whose steps all return new values (no plan buffers, nothing copied out, no lock needed): a Python
+    function running them as straight-line code on local variables, or None.
+
+    A loop body's or a branch's plan (trace/control.py) is called once per trip, and is mostly one to three such
+    steps: the general run loop (the slot list, its copy, the step objects, the released slots) cost twice the
+    steps themselves. The function is generated from the plan, so it does exactly what core.run does; it runs only
+    where numpy's error state already ignores errors (the caller checks), as core.run would set it."""
+    if core.buffers or core.copy_out or not all(type(step) is CallStep for step, _ in pairs):
+        return None
+    names = {**{f"v{s}": c for s, c in core.consts.items()}, **{f"v{s}": c for s, c in core.static.items()}}
+    lines = ["def run(feed):"]
+    lines += [f"    v{s} = feed[{k}]" for k, s in enumerate(core.input_slots)]
+    for j, (step, _) in enumerate(pairs):
+        names[f"f{j}"] = step.impl
+        args = ", ".join(f"v{i}" for i in step.ins)
+        if step.params:
+            names[f"p{j}"] = step.params
+            args += f", **p{j}"
+        if step.multi:
+            lines.append(f"    r = f{j}({args})")
+            lines += [f"    v{s} = r[{k}]" for k, s in enumerate(step.outs)]
+        else:
+            lines.append(f"    v{step.outs[0]} = f{j}({args})")
+    lines.append("    return [" + ", ".join(f"v{s}" for s in core.output_slots) + "]")
+    exec(compile("\n".join(lines), "<tapegrad straight-line plan>", "exec"), names)  # noqa: S102 (our own source)
+    return names["run"]
 
 
 def compile_graph(graph) -> Plan:

@@ -127,15 +127,16 @@ class BatchInterpreter(Interpreter):
         return val
 
     def process(self, prim, args, params):
-        vals, bdims = [], []
+        vals, bdims, batched = [], [], False
         for a in args:
             if a._interp is self:
                 vals.append(a.val)
                 bdims.append(a.bdim)
+                batched = batched or a.bdim is not None
             else:
                 vals.append(a)
                 bdims.append(None)
-        if all(d is None for d in bdims):
+        if not batched:
             out, out_bdim = bind(prim, *vals, **params), None
         else:
             out, out_bdim = prim.batch(vals, bdims, **params)

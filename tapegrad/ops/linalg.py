@@ -31,6 +31,13 @@ def matmul(x: Tensor, y: Tensor) -> Tensor:
         x, y = _as_operand(x, d), _as_operand(y, d)
     if x.dtype is dt.bool_:
         raise TypeError("matmul: not defined for bool tensors; convert with .float() or .int()")
+    if x.ndim == 1 and y.ndim == 1:  # a dot product: (1, k) @ (k, 1), then one reshape to () (not two squeezes)
+        if x.shape[0] != y.shape[0]:
+            raise ValueError(
+                f"matmul: shapes {tuple(x.shape)} and {tuple(y.shape)} cannot be multiplied: a dot product needs "
+                f"vectors of one length (at {user_frame()})"
+            )
+        return bind(Matmul, x.reshape(1, x.shape[0]), y.reshape(y.shape[0], 1)).reshape(())
     xs = x.unsqueeze(0) if x.ndim == 1 else x
     ys = y.unsqueeze(-1) if y.ndim == 1 else y
     if xs.shape[-1] != ys.shape[-2]:

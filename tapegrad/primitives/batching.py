@@ -37,7 +37,25 @@ def at_front(x, bdim, size):
     from .movement import Expand, Reshape
 
     shape = tuple(x.shape)
+    if x._interp is None and not x._rg and type(x._data) is np.ndarray:
+        return _broadcast_front(x, size, shape, Reshape, Expand)
     return bind(Expand, bind(Reshape, x, shape=(1,) + shape), shape=(size,) + shape)
+
+
+def _broadcast_front(x, size, shape, Reshape, Expand):
+    """bind(Expand, bind(Reshape, x, (1, *shape)), (size, *shape)) for a plain tensor that nothing differentiates (no
+    transform owns it, it does not require grad): the same view in one step instead of two primitive calls (a
+    constant operand of an elementwise op, such as the 2 of x ** 2, is broadcast so on every call). Like the two
+    calls, the result is a view of x: it shares x's version counter and can be rebuilt from x's base."""
+    from ..tensor import Tensor
+
+    out = Tensor._make(np.broadcast_to(x._data, (size,) + shape))
+    base = x._base if x._base is not None else x
+    out._base, out._version, out._view_version = base, x._version, x._version.value
+    out._view_ops = (x._view_ops or ()) + ((Reshape, {"shape": (1,) + shape}), (Expand, {"shape": (size,) + shape}))
+    if x._cut is not None:  # why no gradient flows (autograd.explain), as eager ops pass it on
+        out._cut = x._cut
+    return out
 
 
 def elementwise(prim, xs, bdims, **params):

@@ -33,9 +33,16 @@ def _as_bool(pred, what) -> bool:
 
 def _tracing() -> bool:
     """Inside tg.function / tg.jit: the functions below record graph ops (tapegrad/trace/control.py)."""
-    from ..trace.tracer import current_tracer
+    from ..trace.tracer import current_tracer  # (a module already imported: a dictionary lookup)
 
     return current_tracer() is not None
+
+
+def _flat_tensors(seq) -> bool:
+    for v in seq:
+        if not isinstance(v, Tensor):
+            return False
+    return True
 
 
 def _spread(loop_vars) -> bool:
@@ -100,6 +107,12 @@ def _fix_single(old, new):
 
 def _same_structure(fn, part, old, new):
     new = _to_tensors(new)
+    ocls, ncls = old.__class__, new.__class__
+    if (ocls is tuple or ocls is list) and (ncls is tuple or ncls is list) and len(old) == len(new):
+        # the common case, a flat list or tuple of tensors in and out (what nest.same_structure would accept), is
+        # checked here: this runs on every trip of an eager loop
+        if _flat_tensors(old) and _flat_tensors(new):
+            return new if ncls is ocls else ocls(new)
     if not nest.same_structure(old, new):
         raise ValueError(
             f"{fn}: {part} must return the same structure as the loop variables: they are {nest.describe(old)} "

@@ -200,7 +200,11 @@ class GradientTape:
         seq = node.seq
         if seq is None:  # a Node kind that is not numbered: keep it rather than cut a gradient silently
             return True
-        return any(start <= seq and (end is None or seq < end) for start, end in self._spans)
+        spans = self._spans
+        if len(spans) == 1:  # (a tape opened once: this runs for every node a gradient call visits)
+            start, end = spans[0]
+            return start <= seq and (end is None or seq < end)
+        return any(start <= seq and (end is None or seq < end) for start, end in spans)
 
     def _recording_now(self) -> bool:
         """Whether a gradient computed now is itself recorded (inside an open tape: higher order)."""

@@ -17,10 +17,10 @@ import numpy as np
 dt = importlib.import_module("..dtype", __package__)  # (tapegrad.dtype is shadowed by tg.dtype, the class)
 from ..autograd import engine
 from ..autograd.grad_mode import STATE, enable_grad, no_grad
-from ..errors import TraceError
+from ..errors import GradError, TraceError
 from ..primitives.base import CHEAP_COST, CONTROL, AVal
 from ..tensor import Tensor
-from .ir import Graph, Var, type_str
+from .ir import Graph, TapeData, Var, type_str
 from .tracer import SymData, Tracer, current_tracer
 
 # The runtime value of a tape is a Python list of per-iteration carries; in the graph it is one Var of this type.
@@ -34,6 +34,7 @@ class _Op:
     multiple_results = True
     differentiable = True
     is_view = False
+    fresh_outputs = True  # every output is a new array (or tape) of the op's own, which no input shares: see impl
     name = ""
     family, fusable, float_only, cost = CONTROL, False, False, CHEAP_COST
 
@@ -101,13 +102,18 @@ def unify_captures(graphs_caps):
     return out, union
 
 
-def _run(graph, arrays):
+def _plan(graph):
+    """The reference backend's plan of a sub-graph, compiled on first use (a callable: input arrays -> outputs)."""
     plan = graph.__dict__.get("_plan")
     if plan is None:
         from ..backends.base import REFERENCE, get
 
         plan = graph.__dict__["_plan"] = get(REFERENCE).compile(graph)
-    return plan(list(arrays))
+    return plan
+
+
+def _run(graph, arrays):
+    return _plan(graph)(list(arrays))
 
 
 def apply_op(prim, ins, params):
@@ -119,26 +125,19 @@ def apply_op(prim, ins, params):
     arrays = prim.impl(*[x._data for x in ins], **params)
     outs = []
     for a, av in zip(arrays, avals):
-        if av.dtype is TAPE:
-            t = object.__new__(Tensor)
-            t._data, t.dtype = _TapeData(a), TAPE
-            outs.append(t)
-        else:
-            outs.append(Tensor._make(np.asarray(a)))
+        outs.append(tape_tensor(a) if av.dtype is TAPE else Tensor._make(np.asarray(a)))
     return outs
 
 
-class _TapeData:
-    """An eager tape: the list of carries, behind a Tensor (shape () so that shape rules can read it)."""
-
-    shape, ndim, size = (), 0, 1
-
-    def __init__(self, items):
-        self.items = items
+def tape_tensor(data: TapeData) -> Tensor:
+    """A tape behind a Tensor (its dtype TAPE), as eager ops and compiled calls hand it on."""
+    t = object.__new__(Tensor)
+    t._data, t.dtype = data, TAPE
+    return t
 
 
 def _arrays(x):
-    return x.items if isinstance(x, _TapeData) else x
+    return x.items if isinstance(x, TapeData) else x
 
 
 def _grad_inputs(ins):
@@ -163,18 +162,30 @@ class While(_Op):
 
     def impl(self, *arrays, cond, body, n_carry, max_iter, tape):
         carry, consts = list(arrays[:n_carry]), list(arrays[n_carry:])
-        history = [] if tape else None
+        run_cond, run_body = _plan(cond), _plan(body)
         i = 0
-        while (max_iter is None or i < max_iter) and bool(_run(cond, carry + consts)[0]):
-            if tape:
-                history.append(carry)
-            carry = [np.array(c, copy=True) for c in _run(body, carry + consts)]
+        if not tape:
+            # NOTE: no copy per trip: a plan never writes into its inputs, and its outputs are new arrays or views of
+            # its inputs, so the carries keep their values; the final ones are copied once (the outputs are fresh)
+            while (max_iter is None or i < max_iter) and run_cond(carry + consts)[0]:
+                carry = run_body(carry + consts)
+                i += 1
+            return [np.array(c, copy=True) for c in carry]
+        # The tape may outlive the plan that runs this loop (a compiled call keeps it for its backward pass), so it
+        # holds copies of its own: the first carries, and each trip's (which may view the first or a captured value)
+        carry = [np.array(c, copy=True) for c in carry]
+        history = []
+        while (max_iter is None or i < max_iter) and run_cond(carry + consts)[0]:
+            history.append(carry)
+            carry = [np.array(c, copy=True) for c in run_body(carry + consts)]
             i += 1
-        return carry + [history] if tape else carry
+        return carry + [TapeData(history)]  # (the final carries are copies already, and not on the tape)
 
     def bind_tensors(self, ins, params):
+        """The final carries, and the tape when one is kept: when an input requires grad, or when the equation
+        being replayed (trace/differentiate.py eval_graph) kept one, which a later while_grad of its graph reads."""
         need = _grad_inputs(ins)
-        params = {**params, "tape": need}
+        params = {**params, "tape": need or params.get("tape", False)}
         outs = apply_op(self, ins, params)
         if not need:
             return outs
@@ -184,13 +195,35 @@ class While(_Op):
         for k, o in enumerate(carries):
             if _float(o):
                 o._rg, o.grad_fn, o._output_nr = True, node, k
-        return carries
+        return outs
+
+    def bind_saved(self, ins, params, saved):
+        """What bind_tensors returns, from the outputs (final carries and tape) of a run of this loop that a
+        compiled call kept (trace/differentiate.py): the loop is not run again to differentiate it."""
+        n = params["n_carry"]
+        # (new tensors of the same values: the Node must not hang on the caller's own, which may outlive it)
+        carries, tape = [c.detach() for c in saved[:n]], saved[n]
+        if _grad_inputs(ins):
+            node = WhileNode(ins, tape, params)
+            for k, o in enumerate(carries):
+                if _float(o):
+                    o._rg, o.grad_fn, o._output_nr = True, node, k
+        return carries + [tape]
 
 
 class WhileGrad(_Op):
     """The reverse of a while: from the cotangents of the final carries, run the body's vjp over the tape."""
 
     name = "while_grad"
+
+    def bind_tensors(self, ins, params):
+        outs = apply_op(self, ins, params)
+        if _grad_inputs(ins):  # a backward pass being recorded (create_graph, or under a tracer)
+            node = _NoSecondOrder(ins, len(outs))
+            for k, o in enumerate(outs):
+                if _float(o):
+                    o._rg, o.grad_fn, o._output_nr = True, node, k
+        return outs
 
     def shape(self, *avals, vjp, n_carry):
         tape_at = len(avals) - n_carry - 1
@@ -201,15 +234,37 @@ class WhileGrad(_Op):
         tape_at = len(arrays) - n_carry - 1
         consts, tape, ct = list(arrays[:tape_at]), _arrays(arrays[tape_at]), list(arrays[tape_at + 1 :])
         acc = [np.zeros_like(c) for c in consts]
+        run_vjp = _plan(vjp)
         for carry in reversed(tape):
-            outs = _run(vjp, list(carry) + consts + ct)
-            ct = [np.array(o, copy=True) for o in outs[:n_carry]]
+            outs = run_vjp(carry + consts + ct)
+            ct = outs[:n_carry]  # (as in While.impl: the plan's outputs keep their values)
             for a, g in zip(acc, outs[n_carry:]):
                 a += g
-        return ct + acc
+        return [np.array(c, copy=True) for c in ct] + acc
 
 
 WHILE, WHILE_GRAD = While(), WhileGrad()
+
+
+class _NoSecondOrder(engine.Node):
+    """The Node of a recorded while_grad: it has no gradient rule yet, so differentiating through it raises (without
+    this Node the second derivative would silently miss what flows through the loop). A recorded backward pass that
+    is never differentiated (grad under tg.jit records one) is unaffected."""
+
+    def __init__(self, ins, n_out):
+        super().__init__([engine.edge_of(x) if x._rg else None for x in ins])
+        self.num_outputs = n_out
+
+    def name(self) -> str:
+        return "WhileGradBackward"
+
+    def apply(self, grads, create_graph):
+        raise GradError(
+            "a second derivative through tg.while_loop inside tg.function / tg.jit is not supported: the loop's "
+            "reverse (while_grad) has no gradient rule of its own yet. Fix: take that derivative eagerly (outside "
+            "tg.function the loop runs as Python, and every order works), or loop in Python over a trip count "
+            "known when tracing (the loop is then unrolled)"
+        )
 
 
 class WhileNode(engine.Node):
@@ -229,7 +284,7 @@ class WhileNode(engine.Node):
         carries, consts = self.ins[:n], self.ins[n:]
         cts = [g if g is not None else _zeros_like(c) for g, c in zip(grads, carries)]
         vjp = vjp_graph(self.params["body"], n, "while body")
-        outs = apply_op(WHILE_GRAD, list(consts) + [self.tape] + cts, {"vjp": vjp, "n_carry": n})
+        outs = WHILE_GRAD.bind_tensors(list(consts) + [self.tape] + cts, {"vjp": vjp, "n_carry": n})
         return [g if _float(x) else None for g, x in zip(outs, self.ins)]
 
 

@@ -19,8 +19,8 @@ from ..autograd.grad_mode import ANOMALY, STATE, no_grad
 from ..errors import TraceError
 from ..primitives.base import AVal
 from ..tensor import Tensor
-from .ir import Graph, type_str
-from .tracer import SymData, Tracer
+from .ir import Graph, TapeData, type_str
+from .tracer import _ACTIVE as _TRACERS, SymData, Tracer
 
 RETRACE_WARNING_AFTER = 2  # warn from the third trace of one function on
 
@@ -122,18 +122,29 @@ def _dtype_of(x) -> dt.DType:
 
 
 def _fast_key(args, grad: bool):
-    """The fast path's key of positional arguments: (shape, dtype) of each, or None when one is not a plain tensor
-    (a number, an array, a value being traced or batched) or requires grad while grad mode is on."""
+    """The fast path's key of positional arguments: (shape, dtype) of each, and with grad mode on whether it requires
+    grad (a part of the cache key then); None when one is not a plain tensor (a number, an array, a value being
+    traced or batched)."""
     key = []
     for a in args:
         if not isinstance(a, Tensor):
             return None
         d = a._data
-        if type(d) is not np.ndarray or a._interp is not None or (grad and a._rg):
+        if (type(d) is not np.ndarray and type(d) is not TapeData) or a._interp is not None:
             return None
         key.append(d.shape)
         key.append(a.dtype)
+        if grad:
+            key.append(a._rg)
     return tuple(key)
+
+
+def _inside_a_transform(args, kwargs) -> bool:
+    """A tracer is recording, or an argument is a transform's value (vmap, jvp, a grad level, a tracer's)."""
+    if _TRACERS.items:
+        return True
+    leaves = flatten((args, kwargs))[0]
+    return any(isinstance(x, Tensor) and x._interp is not None for x in leaves)
 
 
 def _leaf_key(x):
@@ -190,14 +201,17 @@ class ConcreteFunction:
         self._special: dict = {}  # concrete sizes -> ConcreteFunction
         self._plan = None
         self._const_outputs = None  # indices of the outputs that are constants (copied on every call)
+        self._plain = False  # (set by the first call) no constant outputs, captures or write-backs: the short path
         self._lock = threading.Lock()
 
     def plan(self):
         if self._plan is None:
-            from ..backends.base import compile_graph
+            with self._lock:  # threads whose first calls race compile once
+                if self._plan is None:
+                    from ..backends.base import compile_graph
 
-            self.graph.in_place = self._in_place()
-            self._plan = compile_graph(self.graph, self.backend)
+                    self.graph.in_place = self._in_place()
+                    self._plan = compile_graph(self.graph, self.backend)
         return self._plan
 
     def _in_place(self) -> dict:
@@ -243,25 +257,36 @@ class ConcreteFunction:
         return None
 
     def __call__(self, *leaves):
+        if self._plain:  # (the common case, by itself: a call of a small function is mostly this Python)
+            outs = (self._plan or self.plan())([x._data if isinstance(x, Tensor) else x for x in leaves])
+            for i, o in enumerate(outs):
+                if type(o) is not np.ndarray or not o.flags.writeable:  # a numpy scalar, a read-only view
+                    outs[i] = np.array(o, copy=True)
+            if self.out_struct == "*":
+                return Tensor._make(outs[0])
+            return unflatten(self.out_struct, [Tensor._make(r) for r in outs])
         if self.symbols:
             return self.specialise(leaves)(*leaves)
         feed = [x._data if isinstance(x, Tensor) else x for x in leaves]
         for c in self.captures:
             feed.append(c[1].grad._data if isinstance(c, tuple) else c._data)
-        with self._lock:  # a plan's buffers and kernel argument arrays are reused by every call
-            outs = (self._plan or self.plan())(feed)
+        # NOTE: no lock here: every plan serialises its own calls (its buffers and kernel argument arrays are reused
+        # by every call), and what the call returns is its own
+        outs = (self._plan or self.plan())(feed)
         consts = self._const_outputs
         if consts is None:
             consts = self._const_outputs = [i for i, v in enumerate(self.graph.outputs) if v.const is not None]
+            self._plain = (not consts and not self.captures and not self.writebacks and not self.grad_writes
+                           and all(v.dtype.name != "tape" for v in self.graph.outputs))
         for i in consts:
             outs[i] = np.array(outs[i], copy=True)  # the plan's own constant: the caller may write to it
         for i, o in enumerate(outs):
             if type(o) is not np.ndarray or not o.flags.writeable:  # a numpy scalar, a read-only view
-                outs[i] = np.array(o, copy=True)
+                outs[i] = _tape(o) if type(o) is TapeData else np.array(o, copy=True)
         if not self.writebacks and not self.grad_writes:
             if self.out_struct == "*":
-                return Tensor._make(outs[0])
-            return unflatten(self.out_struct, [Tensor._make(r) for r in outs])
+                return _out_tensor(outs[0])
+            return unflatten(self.out_struct, [_out_tensor(r) for r in outs])
         n = len(outs) - len(self.writebacks) - sum(1 for _, none in self.grad_writes if not none)
         results, rest = outs[:n], outs[n:]
         for t, val in zip(self.writebacks, rest):
@@ -277,10 +302,21 @@ class ConcreteFunction:
             else:  # a new array no other output shares is kept as it is (a 1.6 MB copy per W1 step otherwise)
                 t.grad = Tensor._make(outs[k] if k in unique else np.array(outs[k], copy=True))
                 k += 1
-        return unflatten(self.out_struct, [Tensor._make(r) for r in results])
+        return unflatten(self.out_struct, [_out_tensor(r) for r in results])
 
     def __str__(self) -> str:
         return str(self.graph)
+
+
+def _tape(data):
+    from .control import tape_tensor
+
+    return tape_tensor(data)
+
+
+def _out_tensor(r):
+    """An output array as a Tensor (a loop's tape, kept for a backward pass, arrives as a Tensor already)."""
+    return r if isinstance(r, Tensor) else Tensor._make(r)
 
 
 def _capture_name(t) -> str:
@@ -523,10 +559,27 @@ class Function:
     # *** public ***
 
     def __call__(self, *args, **kwargs):
-        if self._fast and not kwargs:
-            entry = self._fast.get(_fast_key(args, STATE.enabled))
-            if entry is not None and not (STATE.enabled and any(c._rg for c in entry[0].tensor_captures)):
-                return self._call_fast(entry, args)
+        if self._fast and not kwargs and not _TRACERS.items:  # (under an outer trace the call is inlined, below)
+            grad = STATE.enabled
+            entry = self._fast.get(_fast_key(args, grad))
+            if entry is not None:
+                cf, order, args_rg = entry  # args_rg: an argument requires grad (the key, with grad on, says so)
+                leaves = args if order is None else [args[i] for i in order]
+                if not (grad and (args_rg or cf.tensor_captures and any(c._rg for c in cf.tensor_captures))):
+                    STATE.enabled = False  # as no_grad() (without its record of the caller's line, which costs 2 us)
+                    try:
+                        out = cf(*leaves)
+                    finally:
+                        STATE.enabled = grad
+                    return out if ANOMALY.watch is None else self._checked(out)
+                from .differentiate import call_with_grad
+
+                return self._checked(call_with_grad(self, cf, leaves, args, kwargs))
+        if _inside_a_transform(args, kwargs):
+            # called while tracing an outer function, or on values of vmap / jvp / a grad level: the call's ops
+            # belong to that transform (TensorFlow inlines a nested tf.function, JAX traces through a nested jit);
+            # a compiled plan would read the placeholder arrays behind those values and return wrong numbers
+            return self.fn(*args, **kwargs)
         cf, leaves = self._concrete(args, kwargs)
         if STATE.enabled and (
             any(isinstance(x, Tensor) and x._rg for x in leaves)
@@ -534,11 +587,15 @@ class Function:
         ):
             from .differentiate import call_with_grad
 
+            self._remember(cf, args, kwargs, leaves)
             out = call_with_grad(self, cf, leaves, args, kwargs)
         else:
             self._remember(cf, args, kwargs, leaves)
             with no_grad():
                 out = cf(*leaves)
+        return self._checked(out)
+
+    def _checked(self, out):
         if ANOMALY.watch is not None:  # compiled ops are out of the per-op checks' sight: check the outputs
             from ..autograd.anomaly import check_compiled
 
@@ -548,10 +605,11 @@ class Function:
     # *** the fast path: a call whose arguments are tensors of a signature seen before ***
 
     def _remember(self, cf, args, kwargs, leaves) -> None:
-        """Record cf for calls with positional tensor arguments of these shapes and dtypes, so that the next such
-        call skips binding the signature, flattening, the cache key and the guards (about 20 us of Python). Only
-        for graphs that hold for every call of that signature: no static arguments, no state created by the trace,
-        no symbolic sizes, no captured .grad (whose guard must be checked on every call)."""
+        """Record cf for calls with positional tensor arguments of these shapes and dtypes (and, with grad mode on,
+        requires_grad flags), so that the next such call skips binding the signature, flattening, the cache key and
+        the guards (about 20 us of Python). Only for graphs that hold for every call of that signature: no static
+        arguments, no state created by the trace, no symbolic sizes, no captured .grad (whose guard must be checked
+        on every call)."""
         if (kwargs or self.static_argnums or self.static_argnames or cf.one_shot or cf.symbols or cf.grad_reads
                 or len(leaves) != len(args)):
             return
@@ -564,21 +622,8 @@ class Function:
         at = {id(m): i for i, m in enumerate(marks)}
         order = [at[id(m)] for m in flatten(self._split(marks, {})[0])[0]]
         if len(order) == len(args) and all(leaf is args[i] for leaf, i in zip(leaves, order)):
-            self._fast[key] = (cf, order)
-
-    def _call_fast(self, entry, args):
-        cf, order = entry
-        before = STATE.enabled
-        STATE.enabled = False  # as no_grad() (without its record of the caller's line, which costs 2 us)
-        try:
-            out = cf(*[args[i] for i in order])
-        finally:
-            STATE.enabled = before
-        if ANOMALY.watch is not None:
-            from ..autograd.anomaly import check_compiled
-
-            check_compiled(self.name, out)
-        return out
+            identity = order == list(range(len(args)))
+            self._fast[key] = (cf, None if identity else order, STATE.enabled and any(a._rg for a in args))
 
     def get_concrete_function(self, *args, **kwargs) -> ConcreteFunction:
         """The traced graph for these arguments (tracing them if needed); print it to read it. Without arguments,

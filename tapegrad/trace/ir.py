@@ -18,6 +18,16 @@ from ..primitives.base import AVal
 _ids = itertools.count()
 
 
+class TapeData:
+    """The run-time value of a `while` loop's tape (trace/control.py): the carries before each trip, in a list. A
+    plan passes it from the loop to its reverse like an array; behind a Tensor, shape () lets shape rules read it."""
+
+    shape, ndim, size = (), 0, 1
+
+    def __init__(self, items):
+        self.items = items
+
+
 class Var:
     """One value of a graph (SSA: defined once). `const` holds the array of a literal constant."""
 

@@ -112,3 +112,19 @@ def test_jit_of_vmap_of_grad_and_of_hvp(rng):
     hvp = lambda y, v: func.jvp(func.grad(f), (y,), (v,))[1]
     y = rand(rng, 3)
     close(tg.jit(hvp)(y, y), hvp(y, y))
+
+
+def test_an_unbatched_constant_operand_is_broadcast_as_a_view_of_it():
+    # primitives/batching.py at_front: a plain tensor that nothing differentiates is broadcast in one step; the
+    # result must equal the two-primitive form, keep gradients of the batched operand, and view the constant
+    from tapegrad.primitives import batching
+
+    c = tg.tensor([2.0, 3.0])
+    view = batching.at_front(c, None, 4)
+    assert tuple(view.shape) == (4, 2) and view._base is c and view._version is c._version
+    np.testing.assert_array_equal(view.numpy(), np.broadcast_to(c.numpy(), (4, 2)))
+    xs = tg.tensor(np.arange(8.0, dtype=np.float32).reshape(4, 2))
+    out = tg.vmap(lambda x: (x * c) ** 2)(xs)
+    np.testing.assert_allclose(out.numpy(), (xs.numpy() * c.numpy()) ** 2)
+    g = tg.vmap(tg.grad(lambda x: ((x * c) ** 2).sum()))(xs)
+    np.testing.assert_allclose(g.numpy(), 2 * xs.numpy() * c.numpy() ** 2)

@@ -210,3 +210,24 @@ def test_linalg_under_jit_and_vmap():
     batched = tg.vmap(lambda a: L.solve_triangular(a, tg.tensor(RHS[:3]), upper=True))(tg.tensor(BATCH))
     want = TL.solve_triangular(torch.tensor(BATCH), torch.tensor(RHS[:3]), upper=True)
     np.testing.assert_allclose(batched.numpy(), want.numpy(), rtol=1e-12)
+
+
+def test_vector_dot_product_matches_torch_with_grads():
+    # matmul of two 1-D tensors is one (1, k) @ (k, 1) product reshaped to (): values, dtype, first and second order
+    import torch
+
+    rng = np.random.default_rng(7)
+    a, b = rng.standard_normal(6), rng.standard_normal(6)
+    x, y = tg.tensor(a, requires_grad=True), tg.tensor(b, requires_grad=True)
+    tx, ty = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    out, tout = tg.matmul(x, y), torch.matmul(tx, ty)
+    assert out.shape == () and out.dtype is tg.float64
+    np.testing.assert_allclose(out.item(), tout.item(), rtol=1e-12)
+    gx, gy = tg.autograd.grad(out * out, [x, y], create_graph=True)
+    tgx, tgy = torch.autograd.grad(tout * tout, [tx, ty], create_graph=True)
+    np.testing.assert_allclose(gx.numpy(), tgx.detach().numpy(), rtol=1e-12)
+    (hx,) = tg.autograd.grad(gx.sum(), [y])
+    (thx,) = torch.autograd.grad(tgx.sum(), [ty])
+    np.testing.assert_allclose(hx.numpy(), thx.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="vectors of one length"):
+        tg.matmul(tg.ones(3), tg.ones(4))

@@ -119,3 +119,78 @@ def test_lax_scan_and_fori_loop():
 def test_body_changing_a_carry_type_is_an_error():
     with pytest.raises(tg.TraceError, match=r"body must return the loop variables with unchanged shapes"):
         tg.jit(lambda x: tg.while_loop(lambda y: y.sum() < 5, lambda y: y.sum(), x))(tg.ones(2))
+
+
+def test_while_outputs_are_fresh_and_the_tape_keeps_each_trip():
+    # the loop no longer copies each trip's carries: the body returns a view of its carry (a reshape) and an
+    # unchanged carry; the tape must still hold every trip's values, and the outputs must be the caller's own
+    @tg.function
+    def f(x, k):
+        def body(x, k):
+            return (x * 1.5).reshape(2, 2).reshape(4), k
+
+        return tg.while_loop(lambda x, k: tg.reduce_sum(x) < k, body, (x, k))
+
+    x, k = tg.tensor([1.0, 2.0, 3.0, 4.0]), tg.tensor(100.0)
+    y, k2 = f(x, k)
+    y._data[...] = -1.0
+    k2._data[...] = -1.0  # a carry the loop never changed: a copy, not k itself
+    assert k.item() == 100.0 and x.numpy().tolist() == [1.0, 2.0, 3.0, 4.0]
+    np.testing.assert_allclose(f(x, k)[0].numpy(), x.numpy() * 1.5 ** 6)  # 10 * 1.5**6 = 113.9 >= 100
+    g = tg.grad(lambda x: tg.reduce_sum(f(x, k)[0] ** 2))(x)
+    np.testing.assert_allclose(g.numpy(), 2 * x.numpy() * 1.5 ** 12, rtol=1e-5)
+    g0 = tg.grad(lambda x: tg.reduce_sum(f(x, tg.tensor(1.0))[0] ** 2))(x)  # zero trips
+    np.testing.assert_allclose(g0.numpy(), 2 * x.numpy(), rtol=1e-6)
+
+
+def _power_loop():
+    @tg.function
+    def f(x):  # x ** 3 by a loop with a run-time trip count: y carries, x is captured by the body
+        i, y = tg.while_loop(lambda i, y: i < 3, lambda i, y: (i + 1, y * x), (tg.tensor(0), tg.ones_like(x)))
+        return y
+
+    return f
+
+
+def test_grad_of_a_compiled_loop_reads_its_kept_tape():
+    # trace/differentiate.py _with_tapes: the call returns the loop's carries and tape, and the backward graph
+    # runs only while_grad (the loop is not run again)
+    f = _power_loop()
+    x = tg.tensor([1.5, -2.0])
+    for _ in range(3):
+        np.testing.assert_allclose(tg.grad(lambda x: f(x).sum())(x).numpy(), 3 * x.numpy() ** 2, rtol=1e-6)
+    cf = next(iter(f.cache.values()))
+    (bwd,) = cf._bwd.values()
+    graph = next(iter(bwd.cache.values())).graph
+    assert [e.prim.name for e in graph.eqns] == ["while_grad"]
+    assert bwd.trace_count == 1
+
+
+def test_second_order_through_a_compiled_loop_is_refused_not_zero():
+    # while_grad has no gradient rule: a second derivative through it must say so (it was 0 or a KeyError)
+    f = _power_loop()
+    x = tg.tensor([1.5, -2.0])
+    np.testing.assert_allclose(tg.grad(lambda x: f(x).sum())(x).numpy(), 3 * x.numpy() ** 2, rtol=1e-6)
+    for _ in range(2):
+        with pytest.raises(tg.errors.GradError, match="second derivative through tg.while_loop"):
+            tg.grad(lambda x: tg.grad(lambda x: f(x).sum())(x).sum())(x)
+    with pytest.raises(tg.errors.GradError, match="second derivative"):
+        tg.jit(tg.grad(lambda x: tg.grad(lambda x: f.fn(x).sum())(x).sum()))(x)
+
+
+def test_a_kept_carry_returned_to_the_caller_may_be_changed_in_place():
+    @tg.function
+    def f(x):
+        return tg.while_loop(lambda y: tg.reduce_sum(y) < 100.0, lambda y: (y * 2.0,), (x,))[0]
+
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = f(x)  # 3 * 2**6 = 192 >= 100: six trips, dy/dx = 64
+    (y * tg.tensor([1.0, 1.0])).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [64.0, 64.0])
+    x.grad = None
+    y = f(x)
+    z = (y * y).sum()  # mul saves y: an in-place change of y is caught there, not silently used
+    y2 = f(x)
+    y2._data[...] = 0.0  # the loop's output, changed by the caller: the kept carry is a copy
+    (y2.sum() + z).backward()
+    np.testing.assert_allclose(x.grad.numpy(), 64.0 + 2 * 64.0 * np.array([64.0, 128.0]))

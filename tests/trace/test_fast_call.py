@@ -161,3 +161,29 @@ def test_grads_written_by_a_compiled_step_are_kept_and_not_shared(backend):
     assert not np.shares_memory(model.bias.grad.numpy(), b1.numpy())
     np.testing.assert_allclose(model.bias.grad.numpy(), eager_model.bias.grad.numpy(), rtol=1e-5)
     np.testing.assert_allclose(model.weight.numpy(), eager_model.weight.numpy(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_grad_mode_calls_take_the_fast_path_and_still_differentiate(backend):
+    # tg.grad(f) calls f with a leaf that requires grad: the fast path keys on the flag and attaches the Node
+    f = tg.jit(lambda x, w: (tg.tanh(x * w) ** 2).sum(), backend=backend)
+    x, w = _t(6, seed=1), _t(6, seed=2)
+    expect = tg.grad(lambda x, w: (tg.tanh(x * w) ** 2).sum(), argnums=(0, 1))(x, w)
+    warnings.simplefilter("ignore", RetraceWarning)  # three signatures on purpose (pytest restores the filters)
+    for _ in range(3):
+        got = tg.grad(f, argnums=(0, 1))(x, w)
+        for g, e in zip(got, expect):
+            np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=1e-5, atol=1e-6)
+        gx = tg.grad(f)(x, w)  # only x requires grad: another signature
+        np.testing.assert_allclose(gx.numpy(), expect[0].numpy(), rtol=1e-5, atol=1e-6)
+        assert not f(x, w).requires_grad  # no input requires grad: no Node
+    assert f.trace_count == 3
+    assert any(len(k) == 6 and k[2] and not k[5] for k in f._fast)  # (shape, dtype, requires_grad) per argument
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_second_order_through_the_fast_path(backend):
+    f = tg.jit(lambda x: (x ** 3).sum(), backend=backend)
+    x = _t(4, seed=3)
+    for _ in range(3):
+        np.testing.assert_allclose(tg.grad(lambda x: tg.grad(f)(x).sum())(x).numpy(), 6 * x.numpy(), rtol=1e-5)

@@ -324,3 +324,31 @@ def test_cli_graph_prints_dot(capsys):
     assert main(["graph", "tests.trace.test_function:two_layer", "--arg", "2,3", "--arg", "3,4"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("digraph tapegrad") and 'label="x\\nf32[2,3]"' in out and "cluster_backward" in out
+
+
+def test_a_compiled_function_called_inside_a_transform_is_inlined():
+    # under an outer trace, vmap or jvp the arguments are placeholders: running the compiled plan on them gave an
+    # error (nested tracing) or zeros (vmap); the call now runs the Python function inside that transform
+    f = tg.function(lambda x: (x ** 3).sum())
+    g = tg.jit(lambda x: f(x) + 1.0)
+    x = tg.tensor([1.5, -2.0])
+    assert g(x).item() == pytest.approx(1.5 ** 3 - 8.0 + 1.0)
+    assert [e.prim.name for e in g.get_concrete_function(x).graph.eqns][-1] == "add"  # one graph, inlined
+    X = tg.tensor([[1.5, -2.0], [1.0, 2.0]])
+    np.testing.assert_allclose(tg.vmap(tg.grad(f))(X).numpy(), 3 * X.numpy() ** 2, rtol=1e-6)
+    np.testing.assert_allclose(tg.vmap(f)(X).numpy(), (X.numpy() ** 3).sum(1), rtol=1e-6)
+    _, t = tg.jvp(f, (x,), (tg.ones_like(x),))
+    assert t.item() == pytest.approx(float((3 * x.numpy() ** 2).sum()))
+    np.testing.assert_allclose(tg.grad(f)(x).numpy(), 3 * x.numpy() ** 2, rtol=1e-6)  # compiled, as before
+
+
+def test_a_compiled_function_of_concrete_values_inside_a_trace_reads_variables_at_run_time():
+    # the fast path must not run the compiled plan at trace time (it would bake the Variable's value in)
+    v = tg.Variable(np.array(2.0, np.float32))
+    f = tg.function(lambda x: x * v)
+    c = tg.tensor(3.0)
+    f(c), f(c)  # the fast path knows this signature now
+    g = tg.jit(lambda y: f(c) + y)
+    assert g(tg.tensor(1.0)).item() == 7.0
+    v.assign(5.0)
+    assert g(tg.tensor(1.0)).item() == 16.0
