@@ -10,8 +10,6 @@ first maximum (_tiled_max_pool). Traced graphs keep the composites (the values a
 
 from __future__ import annotations
 
-import functools
-import itertools
 import math
 
 import numpy as np
@@ -20,6 +18,7 @@ from .. import dtype as dt
 from ..primitives import base as _base
 from ..primitives import bind
 from ..primitives.indexing import Index
+from ..primitives.reduce import TileArgmax
 from ..autograd import engine as _engine
 from ..autograd.grad_mode import ANOMALY
 from ..backends import buffers
@@ -497,54 +496,17 @@ def _lowest(d):
     return -math.inf if d.category == dt.FLOAT else int(np.iinfo(d.np).min)
 
 
-def _tiled_max_pool(x, kernel, outs, return_indices):
-    """Eager max pooling whose windows tile the input (stride = kernel, no padding or dilation), or None where a
-    window holds a nan (then the composite runs); with return_indices, (out, indices flat over the spatial dims).
+def _tiled_max_pool(x, kernel, return_indices):
+    """Eager max pooling whose windows tile the input (stride = kernel, no padding or dilation); with return_indices,
+    (out, indices flat over the spatial dims).
 
     out = x.flatten()[flat], flat the index of each window's first maximum in scan order (the element PyTorch's
-    gradient goes to), found on the array by a knockout between the K kernel-offset slices of x seen as
-    (N, C, O1, K1, O2, K2, ...), a view. Values are exact (-0.0, inf) and the gradient is one scatter (Index's
-    kernel), not argmax + gather + Fold."""
-    xd = x._data
-    n, c = xd.shape[:2]
-    tiles = xd[(slice(None), slice(None)) + tuple(slice(0, o * k) for o, k in zip(outs, kernel))]  # floor mode
-    tiles = tiles.reshape((n, c) + tuple(d for ok in zip(outs, kernel) for d in ok))
-    origin, step = _tile_origins(tuple(xd.shape), tuple(kernel), tuple(outs))
-    # a knockout over the kernel offsets in scan order: each match keeps the larger value and its flat offset, the
-    # earlier one on a tie (strictly greater wins), so the survivor is the first maximum
-    entrants = [
-        (tiles[(slice(None), slice(None)) + tuple(q for i in off for q in (slice(None), i))],
-         np.int32(sum(i * s for i, s in zip(off, step))))
-        for off in itertools.product(*(range(k) for k in kernel))
-    ]  # fmt: skip
-    while len(entrants) > 1:
-        pairs = zip(entrants[0::2], entrants[1::2])
-        # the offset as oa + (vb > va) * (ob - oa), not np.where: numpy's where branches on each element, and on
-        # no-pattern data (ReLU outputs) it took 3.0 ms a match on W2's (64, 64, 12, 12) against 1.6 ms (int32: the
-        # offsets are within one tile's span of the spatial size, which an int32 holds)
-        winners = [(np.maximum(va, vb), oa + (vb > va) * (ob - oa)) for (va, oa), (vb, ob) in pairs]
-        entrants = winners + entrants[len(winners) * 2 :]  # an odd one out plays the next round
-    top, offset = entrants[0]
-    if top.dtype.kind == "f" and np.isnan(top).any():
-        return None  # a nan loses every comparison; the composite's argmax picks the first nan
-    flat = origin + offset
+    gradient goes to; a NaN wins, as the composite's argmax picks it), found in one pass over the array (TileArgmax:
+    a C kernel on the C backend, a knockout between kernel offsets on numpy). Values are exact (-0.0, inf) and the
+    gradient is one scatter (Index's kernel), not argmax + gather + Fold."""
+    flat = TileArgmax.impl(x._data, kernel=tuple(kernel))
     out = bind(Index, x.reshape(-1), Tensor._make(flat), key=("idx",))
-    return (out, Tensor._make(flat % math.prod(xd.shape[2:]))) if return_indices else out
-
-
-@functools.lru_cache(maxsize=16)
-def _tile_origins(shape, kernel, outs):
-    """Flat index (C order over `shape`) of the first element of every tile, (N, C, *O), and the flat step of
-    each spatial dim. Cached: the same layer pools the same shape every step."""
-    spatial = shape[2:]
-    step = tuple(math.prod(spatial[i + 1 :]) for i in range(len(spatial)))
-    origin = np.arange(shape[0] * shape[1], dtype=np.int64).reshape(shape[:2] + (1,) * len(outs)) * math.prod(spatial)
-    for i, (o, k) in enumerate(zip(outs, kernel)):
-        along = [1] * (2 + len(outs))
-        along[2 + i] = o
-        origin = origin + (np.arange(o, dtype=np.int64) * (k * step[i])).reshape(along)
-    origin.setflags(write=False)
-    return origin, step
+    return (out, Tensor._make(flat % math.prod(x.shape[2:]))) if return_indices else out
 
 
 def _max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
@@ -554,9 +516,8 @@ def _max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, retu
     outs, extra = _pool_geometry(op, x.shape, kernel, stride, padding, dilation, ceil_mode)
     tiled = stride == kernel and not any(padding) and all(d == 1 for d in dilation) and not any(extra)
     if tiled and x.dtype.category in (dt.FLOAT, dt.INT) and x.numel() and _eager(x):
-        out = _tiled_max_pool(x, kernel, outs, return_indices)
-        if out is not None:
-            return tuple(_unbatch(t, unbatched) for t in out) if return_indices else _unbatch(out, unbatched)
+        out = _tiled_max_pool(x, kernel, return_indices)
+        return tuple(_unbatch(t, unbatched) for t in out) if return_indices else _unbatch(out, unbatched)
     widths = ((0, 0), (0, 0)) + tuple((p, p + e) for p, e in zip(padding, extra))
     xp = pad_constant(x, widths, value=_lowest(x.dtype))
     win = _windows(xp, kernel, stride, dilation).reshape(tuple(x.shape[:2]) + outs + (math.prod(kernel),))

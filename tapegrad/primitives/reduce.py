@@ -94,6 +94,31 @@ class Argmin(ArgReduce):
 
 
 @register
+class TileArgmax(NonDiff):
+    """Max pooling's argmax where the windows tile x: x (N, C, *S) is cut into tiles of `kernel` from the origin
+    (stride = kernel, no padding or dilation; a remainder at the end of a dim is left out, as floor mode does),
+    and out (N, C, *O), O_i = S_i // kernel_i, holds for each tile the flat index into x (C order over all of x)
+    of its first maximum in scan order; a NaN counts as the largest, as in numpy's argmax.
+
+    Eager max pooling (ops/conv.py) gathers its output with this index and scatters its gradient through it, in
+    one pass over x instead of the windows' argmax, gather and Fold."""
+
+    name = "tile_argmax"
+    family = REDUCTION
+
+    def shape(self, x, *, kernel):
+        nd = len(kernel)
+        if len(x.shape) != nd + 2 or any(k < 1 or n < k for n, k in zip(x.shape[2:], kernel)):
+            raise ValueError(f"tile_argmax: kernel {tuple(kernel)} needs an input (N, C, *S) with S at least the "
+                             f"kernel in every dim, got shape {tuple(x.shape)}")
+        return AVal(tuple(x.shape[:2]) + tuple(n // k for n, k in zip(x.shape[2:], kernel)), dt.int64)
+
+    def batch(self, xs, bdims, **params):
+        # the batch axis merged into N leaves every flat index as it was (the reshape keeps C order)
+        return batching.with_leading(self, xs, bdims, **params)
+
+
+@register
 class Argsort(NonDiff):
     """Indices that sort x along axis (stable); descending puts larger values first."""
 
