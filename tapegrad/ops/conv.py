@@ -2,10 +2,10 @@
 conv_transpose, Unfold + argmax/gather for max pooling, Unfold + sum for average pooling. Built on ops/ and
 primitives/linalg.py; exported as tg.conv2d, ... and re-exported by tg.nn.functional.
 
-Eager calls (no transform active) take faster paths: conv (groups 1, float32 / float64) computed on arrays in
-blocks of images and recorded as one Node (_fused_conv; other dtypes and groups: the window matrix in the layout its
-GEMM and Fold want, _eager_conv), and max pooling over windows that tile the input as one index by each window's
-first maximum (_tiled_max_pool). Traced graphs keep the composites (the values are equal up to summation order).
+The conv composite lays the window matrix out as its GEMM and Fold want (_gemm_conv). Eager calls (no transform
+active) take faster paths: conv (groups 1, float32 / float64) computed on arrays in blocks of images and recorded as
+one Node (_fused_conv), and max pooling over windows that tile the input as one index by each window's first maximum
+(_tiled_max_pool). Traced graphs keep the composites (the values are equal up to summation order).
 """
 
 from __future__ import annotations
@@ -204,18 +204,8 @@ def _conv(op, nd, x, weight, bias, stride, padding, dilation, groups, fuse=True)
     xp = pad_constant(x, ((0, 0), (0, 0)) + widths)
     _check_fits(op, x.shape[2:], xp.shape[2:], kernel, dilation, x.shape)
     cols = _windows(xp, kernel, stride, dilation)  # (N, C, *O, *K)
-    n, c, outs = x.shape[0], x.shape[1], tuple(cols.shape[2 : 2 + nd])
-    g, p, kp = groups, math.prod(outs), math.prod(kernel)
-    cg, og = c // g, weight.shape[0] // g
-    if _eager(x):
-        return _unbatch(_add_bias(_eager_conv(cols, weight, g, outs), bias, nd), unbatched)
-    # one batched matmul per group: (G, N*P, Cg*K) @ (G, Cg*K, Og). Splitting C and permuting are views of the
-    # windows, so the final reshape is the only copy of the (large) window matrix.
-    perm = (1, 0) + tuple(range(3, 3 + nd)) + (2,) + tuple(range(3 + nd, 3 + 2 * nd))
-    cols = cols.reshape((n, g, cg) + outs + kernel).permute(perm).reshape(g, n * p, cg * kp)
-    w = weight.reshape(g, og, cg * kp).transpose(1, 2)
-    out = matmul(cols, w).reshape(g, n, p, og).permute(1, 0, 3, 2).reshape((n, g * og) + outs)
-    return _unbatch(_add_bias(out, bias, nd), unbatched)
+    outs = tuple(cols.shape[2 : 2 + nd])
+    return _unbatch(_add_bias(_gemm_conv(cols, weight, groups, outs), bias, nd), unbatched)
 
 
 _FUSED_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -306,9 +296,10 @@ def _fused_conv(op, nd, x, weight, bias, padding, stride, dilation):
     return _engine.fused("ConvolutionBackward0", inputs, out, vjp, replay, checked=(0, 1))
 
 
-def _eager_conv(cols, weight, g, outs):
-    """Eager conv from the windows (N, C, *O, *K): the window matrix laid out as (G, Cg*K, N*P) (channels and
-    kernel offsets major, output positions minor), then one GEMM per group, (G, Og, Cg*K) @ (G, Cg*K, N*P).
+def _gemm_conv(cols, weight, g, outs):
+    """Conv from the windows (N, C, *O, *K) as composites (traced graphs, and eager calls that _fused_conv does not
+    take): the window matrix laid out as (G, Cg*K, N*P) (channels and kernel offsets major, output positions minor),
+    then one GEMM per group, (G, Og, Cg*K) @ (G, Cg*K, N*P).
 
     Why this layout (measured on W2): building it reads the input in runs along the last spatial dim; in the
     backward, the window gradient W.T @ g comes out in the same layout, so Fold adds each kernel offset's
