@@ -1,9 +1,13 @@
-"""Reduction and scan primitives: sum, amax, argmax/argmin, cumsum, cumprod, argsort.
+"""Reduction and scan primitives: sum, amax, argmax/argmin, tile_argmax (max pooling's index), cumsum, cumprod, argsort.
 
 `axes` is a sorted tuple of non-negative axes (the front end normalises dim arguments).
 """
 
 from __future__ import annotations
+
+import math
+
+import numpy as np
 
 from .. import dtype as dt
 from . import batching
@@ -114,8 +118,16 @@ class TileArgmax(NonDiff):
         return AVal(tuple(x.shape[:2]) + tuple(n // k for n, k in zip(x.shape[2:], kernel)), dt.int64)
 
     def batch(self, xs, bdims, **params):
-        # the batch axis merged into N leaves every flat index as it was (the reshape keeps C order)
-        return batching.with_leading(self, xs, bdims, **params)
+        # the batch axis merged into N, then each example's indices shifted back by the elements of the examples
+        # before it (an index is into the example's own x)
+        from ..tensor import Tensor
+        from .elementwise import Sub
+        from .movement import Expand
+
+        out, at = batching.with_leading(self, xs, bdims, **params)
+        b, per = out.shape[0], math.prod(xs[0].shape) // out.shape[0]
+        shift = Tensor._make((np.arange(b, dtype=np.int64) * per).reshape((b,) + (1,) * (len(out.shape) - 1)))
+        return bind(Sub, out, bind(Expand, shift, shape=tuple(out.shape))), at
 
 
 @register

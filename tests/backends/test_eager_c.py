@@ -359,7 +359,8 @@ def _first_max_index(x, kernel):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape, kernel", [((3, 5, 26, 27), (2, 2)), ((2, 4, 999), (3,)), ((2, 3, 9, 10, 11), (2, 3, 2)),
+@pytest.mark.parametrize("shape, kernel", [((3, 5, 26, 27), (2, 2)), ((2, 4, 999), (3,)),
+                                           ((2, 3, 9, 10, 11), (2, 3, 2)),
                                            ((1, 2, 70, 90), (1, 1)), ((2, 2, 40, 200), (3, 5))])
 def test_tile_argmax_kernel_matches_numpy(dtype, shape, kernel, monkeypatch):
     """Max pooling's index on the C kernel: the first maximum of each tile in scan order, ties (ReLU's zeros), -0.0

@@ -288,7 +288,7 @@ def test_pool_errors():
     _raises(ValueError, lambda: tg.avg_pool2d(x, 2, divisor_override=0), "divisor_override")
 
 
-# *** eager fast paths (ops/conv.py _gemm_conv, _fused_conv, _tiled_max_pool) against PyTorch and the traced composites ***
+# *** eager fast paths (ops/conv.py _gemm_conv, _fused_conv, _tiled_max_pool) against PyTorch and the composites ***
 
 
 def _grads_to_second_order(tg_fn, th_fn, arrays, seed=0):
