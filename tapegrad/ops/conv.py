@@ -2,16 +2,14 @@
 conv_transpose, Unfold + argmax/gather for max pooling, Unfold + sum for average pooling. Built on ops/ and
 primitives/linalg.py; exported as tg.conv2d, ... and re-exported by tg.nn.functional.
 
-Eager calls (no transform active) take faster paths: conv (groups 1, float32 / float64) computed on arrays in
-blocks of images and recorded as one Node (_fused_conv; other dtypes and groups: the window matrix in the layout its
-GEMM and Fold want, _eager_conv), and max pooling over windows that tile the input as one index by each window's
-first maximum (_tiled_max_pool). Traced graphs keep the composites (the values are equal up to summation order).
+The conv composite lays the window matrix out as its GEMM and Fold want (_gemm_conv). Eager calls (no transform
+active) take faster paths: conv (groups 1, float32 / float64) computed on arrays in blocks of images and recorded as
+one Node (_fused_conv), and max pooling over windows that tile the input as one index by each window's first maximum
+(_tiled_max_pool). Traced graphs keep the composites (the values are equal up to summation order).
 """
 
 from __future__ import annotations
 
-import functools
-import itertools
 import math
 
 import numpy as np
@@ -20,6 +18,7 @@ from .. import dtype as dt
 from ..primitives import base as _base
 from ..primitives import bind
 from ..primitives.indexing import Index
+from ..primitives.reduce import TileArgmax
 from ..autograd import engine as _engine
 from ..autograd.grad_mode import ANOMALY
 from ..backends import buffers
@@ -205,18 +204,8 @@ def _conv(op, nd, x, weight, bias, stride, padding, dilation, groups, fuse=True)
     xp = pad_constant(x, ((0, 0), (0, 0)) + widths)
     _check_fits(op, x.shape[2:], xp.shape[2:], kernel, dilation, x.shape)
     cols = _windows(xp, kernel, stride, dilation)  # (N, C, *O, *K)
-    n, c, outs = x.shape[0], x.shape[1], tuple(cols.shape[2 : 2 + nd])
-    g, p, kp = groups, math.prod(outs), math.prod(kernel)
-    cg, og = c // g, weight.shape[0] // g
-    if _eager(x):
-        return _unbatch(_add_bias(_eager_conv(cols, weight, g, outs), bias, nd), unbatched)
-    # one batched matmul per group: (G, N*P, Cg*K) @ (G, Cg*K, Og). Splitting C and permuting are views of the
-    # windows, so the final reshape is the only copy of the (large) window matrix.
-    perm = (1, 0) + tuple(range(3, 3 + nd)) + (2,) + tuple(range(3 + nd, 3 + 2 * nd))
-    cols = cols.reshape((n, g, cg) + outs + kernel).permute(perm).reshape(g, n * p, cg * kp)
-    w = weight.reshape(g, og, cg * kp).transpose(1, 2)
-    out = matmul(cols, w).reshape(g, n, p, og).permute(1, 0, 3, 2).reshape((n, g * og) + outs)
-    return _unbatch(_add_bias(out, bias, nd), unbatched)
+    outs = tuple(cols.shape[2 : 2 + nd])
+    return _unbatch(_add_bias(_gemm_conv(cols, weight, groups, outs), bias, nd), unbatched)
 
 
 _FUSED_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -282,17 +271,23 @@ def _fused_conv(op, nd, x, weight, bias, padding, stride, dilation):
         # the weight gradient as cols @ g.T, a (C*K, O) result: OpenBLAS with two threads took a median 45 ms (686 at
         # worst) for W2's g @ cols.T blocks, (64 x 12672) @ (12672 x 288), against 12 ms (23 at worst) this way
         dwt = np.zeros((ck, o), g.dtype) if needs[1] else None
-        dxp = np.zeros(xp.shape, g.dtype) if needs[0] else None
+        # every image's slice of dxp is written by its block's Fold: no zeros (a 5.5 MB memset a W2 step), and one
+        # block's Fold result is dxp itself
+        dxp = (buffers.empty(xp.shape, g.dtype) if len(blocks) != 1 else None) if needs[0] else None
         for n0, n1 in blocks:
             nb = n1 - n0
             gb = g[n0:n1].reshape(nb, o, p).transpose(1, 0, 2).reshape(o, nb * p)  # (O, B*P)
             if dwt is not None:
                 dwt += cols_of(n0, n1) @ gb.T
-            if dxp is not None:
+            if needs[0]:
                 dcols = np.matmul(w2.T, gb, out=buffers.empty((ck, nb * p), g.dtype))
                 dcols = dcols.reshape((c,) + kernel + (nb,) + outs)  # (C, *K, B, *O)
-                dxp[n0:n1] = Fold.impl(dcols.transpose(np.argsort(to_rows)), size=xp.shape[2:], kernel=kernel,
-                                       stride=tuple(stride), dilation=tuple(dilation))
+                folded = Fold.impl(dcols.transpose(np.argsort(to_rows)), size=xp.shape[2:], kernel=kernel,
+                                   stride=tuple(stride), dilation=tuple(dilation))
+                if dxp is None:
+                    dxp = folded
+                else:
+                    dxp[n0:n1] = folded
         if dwt is not None:
             grads[1] = np.ascontiguousarray(dwt.T).reshape(wd.shape)
         if dxp is not None:
@@ -307,9 +302,10 @@ def _fused_conv(op, nd, x, weight, bias, padding, stride, dilation):
     return _engine.fused("ConvolutionBackward0", inputs, out, vjp, replay, checked=(0, 1))
 
 
-def _eager_conv(cols, weight, g, outs):
-    """Eager conv from the windows (N, C, *O, *K): the window matrix laid out as (G, Cg*K, N*P) (channels and
-    kernel offsets major, output positions minor), then one GEMM per group, (G, Og, Cg*K) @ (G, Cg*K, N*P).
+def _gemm_conv(cols, weight, g, outs):
+    """Conv from the windows (N, C, *O, *K) as composites (traced graphs, and eager calls that _fused_conv does not
+    take): the window matrix laid out as (G, Cg*K, N*P) (channels and kernel offsets major, output positions minor),
+    then one GEMM per group, (G, Og, Cg*K) @ (G, Cg*K, N*P).
 
     Why this layout (measured on W2): building it reads the input in runs along the last spatial dim; in the
     backward, the window gradient W.T @ g comes out in the same layout, so Fold adds each kernel offset's
@@ -497,54 +493,17 @@ def _lowest(d):
     return -math.inf if d.category == dt.FLOAT else int(np.iinfo(d.np).min)
 
 
-def _tiled_max_pool(x, kernel, outs, return_indices):
-    """Eager max pooling whose windows tile the input (stride = kernel, no padding or dilation), or None where a
-    window holds a nan (then the composite runs); with return_indices, (out, indices flat over the spatial dims).
+def _tiled_max_pool(x, kernel, return_indices):
+    """Eager max pooling whose windows tile the input (stride = kernel, no padding or dilation); with return_indices,
+    (out, indices flat over the spatial dims).
 
     out = x.flatten()[flat], flat the index of each window's first maximum in scan order (the element PyTorch's
-    gradient goes to), found on the array by a knockout between the K kernel-offset slices of x seen as
-    (N, C, O1, K1, O2, K2, ...), a view. Values are exact (-0.0, inf) and the gradient is one scatter (Index's
-    kernel), not argmax + gather + Fold."""
-    xd = x._data
-    n, c = xd.shape[:2]
-    tiles = xd[(slice(None), slice(None)) + tuple(slice(0, o * k) for o, k in zip(outs, kernel))]  # floor mode
-    tiles = tiles.reshape((n, c) + tuple(d for ok in zip(outs, kernel) for d in ok))
-    origin, step = _tile_origins(tuple(xd.shape), tuple(kernel), tuple(outs))
-    # a knockout over the kernel offsets in scan order: each match keeps the larger value and its flat offset, the
-    # earlier one on a tie (strictly greater wins), so the survivor is the first maximum
-    entrants = [
-        (tiles[(slice(None), slice(None)) + tuple(q for i in off for q in (slice(None), i))],
-         np.int32(sum(i * s for i, s in zip(off, step))))
-        for off in itertools.product(*(range(k) for k in kernel))
-    ]  # fmt: skip
-    while len(entrants) > 1:
-        pairs = zip(entrants[0::2], entrants[1::2])
-        # the offset as oa + (vb > va) * (ob - oa), not np.where: numpy's where branches on each element, and on
-        # no-pattern data (ReLU outputs) it took 3.0 ms a match on W2's (64, 64, 12, 12) against 1.6 ms (int32: the
-        # offsets are within one tile's span of the spatial size, which an int32 holds)
-        winners = [(np.maximum(va, vb), oa + (vb > va) * (ob - oa)) for (va, oa), (vb, ob) in pairs]
-        entrants = winners + entrants[len(winners) * 2 :]  # an odd one out plays the next round
-    top, offset = entrants[0]
-    if top.dtype.kind == "f" and np.isnan(top).any():
-        return None  # a nan loses every comparison; the composite's argmax picks the first nan
-    flat = origin + offset
+    gradient goes to; a NaN wins, as the composite's argmax picks it), found in one pass over the array (TileArgmax:
+    a C kernel on the C backend, a knockout between kernel offsets on numpy). Values are exact (-0.0, inf) and the
+    gradient is one scatter (Index's kernel), not argmax + gather + Fold."""
+    flat = TileArgmax.impl(x._data, kernel=tuple(kernel))
     out = bind(Index, x.reshape(-1), Tensor._make(flat), key=("idx",))
-    return (out, Tensor._make(flat % math.prod(xd.shape[2:]))) if return_indices else out
-
-
-@functools.lru_cache(maxsize=16)
-def _tile_origins(shape, kernel, outs):
-    """Flat index (C order over `shape`) of the first element of every tile, (N, C, *O), and the flat step of
-    each spatial dim. Cached: the same layer pools the same shape every step."""
-    spatial = shape[2:]
-    step = tuple(math.prod(spatial[i + 1 :]) for i in range(len(spatial)))
-    origin = np.arange(shape[0] * shape[1], dtype=np.int64).reshape(shape[:2] + (1,) * len(outs)) * math.prod(spatial)
-    for i, (o, k) in enumerate(zip(outs, kernel)):
-        along = [1] * (2 + len(outs))
-        along[2 + i] = o
-        origin = origin + (np.arange(o, dtype=np.int64) * (k * step[i])).reshape(along)
-    origin.setflags(write=False)
-    return origin, step
+    return (out, Tensor._make(flat % math.prod(x.shape[2:]))) if return_indices else out
 
 
 def _max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
@@ -554,9 +513,8 @@ def _max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode, retu
     outs, extra = _pool_geometry(op, x.shape, kernel, stride, padding, dilation, ceil_mode)
     tiled = stride == kernel and not any(padding) and all(d == 1 for d in dilation) and not any(extra)
     if tiled and x.dtype.category in (dt.FLOAT, dt.INT) and x.numel() and _eager(x):
-        out = _tiled_max_pool(x, kernel, outs, return_indices)
-        if out is not None:
-            return tuple(_unbatch(t, unbatched) for t in out) if return_indices else _unbatch(out, unbatched)
+        out = _tiled_max_pool(x, kernel, return_indices)
+        return tuple(_unbatch(t, unbatched) for t in out) if return_indices else _unbatch(out, unbatched)
     widths = ((0, 0), (0, 0)) + tuple((p, p + e) for p, e in zip(padding, extra))
     xp = pad_constant(x, widths, value=_lowest(x.dtype))
     win = _windows(xp, kernel, stride, dilation).reshape(tuple(x.shape[:2]) + outs + (math.prod(kernel),))

@@ -1,9 +1,13 @@
-"""Reduction and scan primitives: sum, amax, argmax/argmin, cumsum, cumprod, argsort.
+"""Reduction and scan primitives: sum, amax, argmax/argmin, tile_argmax (max pooling's index), cumsum, cumprod, argsort.
 
 `axes` is a sorted tuple of non-negative axes (the front end normalises dim arguments).
 """
 
 from __future__ import annotations
+
+import math
+
+import numpy as np
 
 from .. import dtype as dt
 from . import batching
@@ -91,6 +95,39 @@ class Argmax(ArgReduce):
 @register
 class Argmin(ArgReduce):
     pass
+
+
+@register
+class TileArgmax(NonDiff):
+    """Max pooling's argmax where the windows tile x: x (N, C, *S) is cut into tiles of `kernel` from the origin
+    (stride = kernel, no padding or dilation; a remainder at the end of a dim is left out, as floor mode does),
+    and out (N, C, *O), O_i = S_i // kernel_i, holds for each tile the flat index into x (C order over all of x)
+    of its first maximum in scan order; a NaN counts as the largest, as in numpy's argmax.
+
+    Eager max pooling (ops/conv.py) gathers its output with this index and scatters its gradient through it, in
+    one pass over x instead of the windows' argmax, gather and Fold."""
+
+    name = "tile_argmax"
+    family = REDUCTION
+
+    def shape(self, x, *, kernel):
+        nd = len(kernel)
+        if len(x.shape) != nd + 2 or any(k < 1 or n < k for n, k in zip(x.shape[2:], kernel)):
+            raise ValueError(f"tile_argmax: kernel {tuple(kernel)} needs an input (N, C, *S) with S at least the "
+                             f"kernel in every dim, got shape {tuple(x.shape)}")
+        return AVal(tuple(x.shape[:2]) + tuple(n // k for n, k in zip(x.shape[2:], kernel)), dt.int64)
+
+    def batch(self, xs, bdims, **params):
+        # the batch axis merged into N, then each example's indices shifted back by the elements of the examples
+        # before it (an index is into the example's own x)
+        from ..tensor import Tensor
+        from .elementwise import Sub
+        from .movement import Expand
+
+        out, at = batching.with_leading(self, xs, bdims, **params)
+        b, per = out.shape[0], math.prod(xs[0].shape) // out.shape[0]
+        shift = Tensor._make((np.arange(b, dtype=np.int64) * per).reshape((b,) + (1,) * (len(out.shape) - 1)))
+        return bind(Sub, out, bind(Expand, shift, shape=tuple(out.shape))), at
 
 
 @register

@@ -168,8 +168,9 @@ def test_conv_step_runs_library_kernels_over_plan_buffers():
     kinds = [s.name for s in plan.steps if isinstance(s, KernelStep)]  # their fused / covered primitives
     numpy_steps = [s.name for s in plan.steps if isinstance(s, CallStep)]
     assert not {"unfold", "fold", "argmax", "index", "index_put", "pad"} & set(numpy_steps), numpy_steps
-    assert "gather (pad unfold reshape permute reshape)" in plan.source  # im2col, padding included
-    assert "fold (reshape permute reshape fold)" in plan.source  # col2im straight from the matmul's output
+    # im2col, padding included, into the GEMM layout (C*K, N*P): channels and kernel offsets major
+    assert "gather (pad unfold permute reshape)" in plan.source
+    assert "fold (reshape permute fold)" in plan.source  # col2im straight from the matmul's output
     # max pooling reads its windows in place (no copy of them), and its backward scatters into the fold's output
     assert "argmax (unfold argmax)" in plan.source and "take (unfold index)" in plan.source
     assert "scatter_fold (reshape index_put reshape fold)" in plan.source

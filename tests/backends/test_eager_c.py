@@ -71,6 +71,9 @@ def test_samples_match_numpy(name, case):
     if name in eager.MOVES:  # one move kernel per float dtype serves reshape and fold (when they copy or add)
         d = args[0].dtype.name
         runs_on_c, key = d in eager.FLOATS and (name == "fold" or not args[0].flags.c_contiguous), ("move", (d,), d, ())
+    if name == "tile_argmax":  # float inputs from LIMITS["pool"] elements (test_tile_argmax_kernel_matches_numpy)
+        d = args[0].dtype.name
+        runs_on_c, key = d in eager.FLOATS and args[0].size >= eager.LIMITS["pool"], (name, (d,), "int64", ())
     if runs_on_c and (name not in eager.REDUCTIONS or args[0].dtype.name in eager.FLOATS):
         assert eager._state.get(key) == "done", f"{key} did not run on a C kernel"
     # the same values in float32, as one long row (both kernel layouts see them)
@@ -339,3 +342,45 @@ def test_move_split_across_cores_gives_the_same_results(monkeypatch):
     monkeypatch.setitem(eager.PARALLEL, "move", 0)
     for (name, a, p), want in zip(cases, one):
         np.testing.assert_array_equal(PRIMITIVES[name].impl(a, **p), want, err_msg=name)
+
+
+def _first_max_index(x, kernel):
+    """tile_argmax by its definition: numpy's argmax over each tile's elements in scan order, as a flat index."""
+    nd = len(kernel)
+    outs = tuple(n // k for n, k in zip(x.shape[2:], kernel))
+    tiles = x[(slice(None), slice(None)) + tuple(slice(0, o * k) for o, k in zip(outs, kernel))]
+    tiles = tiles.reshape(x.shape[:2] + tuple(d for ok in zip(outs, kernel) for d in ok))
+    perm = (0, 1) + tuple(range(2, 2 + 2 * nd, 2)) + tuple(range(3, 3 + 2 * nd, 2))
+    arg = np.argmax(tiles.transpose(perm).reshape(x.shape[:2] + outs + (-1,)), axis=-1)
+    pos = np.unravel_index(arg, kernel)
+    grid = np.meshgrid(*(np.arange(n) for n in x.shape[:2] + outs), indexing="ij")
+    at = list(grid[:2]) + [g * k + p for g, k, p in zip(grid[2:], kernel, pos)]
+    return np.ravel_multi_index(at, x.shape)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, kernel", [((3, 5, 26, 27), (2, 2)), ((2, 4, 999), (3,)),
+                                           ((2, 3, 9, 10, 11), (2, 3, 2)),
+                                           ((1, 2, 70, 90), (1, 1)), ((2, 2, 40, 200), (3, 5))])
+def test_tile_argmax_kernel_matches_numpy(dtype, shape, kernel, monkeypatch):
+    """Max pooling's index on the C kernel: the first maximum of each tile in scan order, ties (ReLU's zeros), -0.0
+    against 0.0, infinities, a NaN (it wins, the first one), a remainder left out (floor mode), a strided input;
+    the same with the planes split across threads and on numpy's knockout."""
+    rng = np.random.default_rng(11)
+    x = np.maximum(rng.standard_normal(shape), 0).astype(dtype)
+    flat = x.reshape(-1)
+    flat[rng.integers(0, flat.size, 40)] = np.nan
+    flat[rng.integers(0, flat.size, 40)] = -np.inf
+    flat[rng.integers(0, flat.size, 40)] = np.inf
+    flat[rng.integers(0, flat.size, 40)] = -0.0
+    assert x.size >= eager.LIMITS["pool"]
+    impl = PRIMITIVES["tile_argmax"].impl
+    want = _first_max_index(x, kernel)
+    got = impl(x, kernel=kernel)
+    assert got.dtype == np.int64 and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(impl.reference(x, kernel=kernel), want)
+    strided = np.ascontiguousarray(np.swapaxes(x, 0, 1)).swapaxes(0, 1)  # the same values in another layout
+    np.testing.assert_array_equal(impl(strided, kernel=kernel), want)
+    monkeypatch.setitem(eager.PARALLEL, "pool", 0)
+    np.testing.assert_array_equal(impl(x, kernel=kernel), want)

@@ -559,6 +559,15 @@ def _window_params(kernel, stride, dilation):
     return {"kernel": kernel, "stride": stride, "dilation": dilation}
 
 
+def _tile_argmax(rng):
+    """Tiles of 1, 2 and 3 spatial dims, with a remainder left out (floor mode), and ties (the first maximum)."""
+    ties = np.array([[[[1.0, 3.0, 3.0, 0.0], [3.0, 2.0, 0.0, 0.0]]]])
+    return [Case([_distinct(rng, (2, 3, 7))], {"kernel": (2,)}),
+            Case([_distinct(rng, (1, 2, 5, 4))], {"kernel": (2, 2)}),
+            Case([_distinct(rng, (1, 1, 4, 3, 5))], {"kernel": (2, 1, 2)}),
+            Case([ties], {"kernel": (2, 2)}, label="ties")]
+
+
 def _unfold(rng):
     return [Case([_any(rng, shape)], _window_params(*rest)) for shape, *rest in UNFOLD_CONFIGS]
 
@@ -648,6 +657,7 @@ SAMPLES = {
     "argmax": _arg_reduce,
     "argmin": _arg_reduce,
     "argsort": _argsort,
+    "tile_argmax": _tile_argmax,
     "cumsum": _cumsum,
     "cumprod": _cumprod,
     "prod": _prod,

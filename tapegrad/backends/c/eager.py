@@ -59,15 +59,20 @@ from .scalar import BY_PARAM, CTYPES, PRELUDE, expr
 # - move (a reshape that copies a strided view, and Fold): numpy copies and adds such views one innermost run at a
 #   time, and convolution's windows have short runs (24 floats on W2): its im2col copy of 10.6M floats took 9.7 ms,
 #   Fold's col2im 16.5 ms; the kernel walks the runs in a loop nest of its own (see move_source).
+# - pool (tile_argmax, max pooling's index): level with numpy's knockout at 1024 elements, 6x ahead at 4096
+#   (_tile_argmax).
 LIMITS = {"cheap": 1 << 22, "costly": 1 << 13, "reduce": 1 << 18, "select": 1 << 16, "fused": 1 << 18,
-          "move": 1 << 16}
+          "move": 1 << 16, "pool": 1 << 12}
 # Elements from which a kernel splits its loop across cores (OpenMP); below it one thread is faster than waking
 # the others (about 10-20 us). With the machine busy, splitting gained nothing measurable below 4M elements; the
 # costly limit is set where one thread's work (about 0.2 ms for tanh on 64K) dwarfs the wake-up. fused and move are
 # memory-bound, as cheap. select, measured on the quiet machine (21:43 UTC, `--ops where`): split 275 vs 336 us at
 # 1M, 1.98 vs 3.44 ms at 4M; level at 64K-256K.
+# pool (tile_argmax) as move: on W2 it runs right after conv's GEMMs, whose OpenBLAS worker keeps spinning on the
+# other core for about 0.1 s (2^28 cycles, OPENBLAS_THREAD_TIMEOUT's default: 104 ms of CPU during a 200 ms sleep after
+# one GEMM, 0.1 ms with OPENBLAS_THREAD_TIMEOUT=4), so a second OpenMP thread shares a core with it.
 PARALLEL = {"cheap": 1 << 22, "costly": 1 << 16, "reduce": 1 << 22, "select": 1 << 20, "fused": 1 << 22,
-            "move": 1 << 22}
+            "move": 1 << 22, "pool": 1 << 22}
 
 SYNC = os.environ.get("TAPEGRAD_EAGER_COMPILE", "background").lower() == "sync"
 
@@ -256,6 +261,63 @@ def move_source(dtype: str) -> str:
         "}", ""]).replace("MAXD", str(MAX_DIMS))
 
 
+TILE_DIMS = 3  # spatial dims of tile_argmax's kernel (1-d and 2-d pooling run as 3-d with leading dims of 1)
+
+
+def tile_source(dtype: str) -> str:
+    """C source of targ(planes, s, k, o, x, out, par): for each of `planes` (N*C) planes of s[0] x s[1] x s[2]
+    elements, each tile of k[0] x k[1] x k[2] (o[d] of them along dim d, from the origin) gives out = the flat index
+    into x of its first maximum in scan order, a NaN counting as the largest (numpy's argmax, lower.py's argmax).
+
+    A knockout in one pass: a chunk of up to CH tiles (whole rows of tiles when a row is shorter: W2's rows are 12
+    tiles) keeps each tile's best value and offset, updated by each kernel offset in scan order across the chunk
+    (independent lanes, which gcc vectorises, reading through a table of the tiles' offsets; one tile at a time was
+    a chain of dependent compares, 4 ns an element, and one row of tiles at a time 1.8). The pick is arithmetic,
+    not a branch: ReLU outputs are half zeros (ties), which mispredict. Offsets within a plane are ints (the caller
+    checks that a plane fits)."""
+    t = CTYPES[dtype]
+    return "\n".join([
+        "#define CH 64",
+        f"void targ(long planes, const long *s, const long *k, const long *o, const {t} *x, long *out, long par) {{",
+        "    long s1 = s[1], s2 = s[2], k0 = k[0], k1 = k[1], k2 = k[2], o0 = o[0], o1 = o[1], o2 = o[2];",
+        "    long plane = s[0] * s1 * s2, tiles = o0 * o1 * o2;",
+        "    long mc = o2 < CH ? o2 : CH, nb = CH / mc;  /* a chunk: nb rows of mc tiles (nb = 1 for long rows) */",
+        "    int base[CH];  /* each lane's tile offset from the chunk's first */",
+        "    for (long q = 0; q < nb * mc; q++) base[q] = (int)((q / mc) * k1 * s2 + (q % mc) * k2);",
+        "    #pragma omp parallel for schedule(static) if(planes * plane >= par)",
+        "    for (long pl = 0; pl < planes; pl++) {",
+        f"        const {t} *xp = x + pl * plane;",
+        "        long *op = out + pl * tiles;",
+        f"        {t} best[CH];",
+        "        int arg[CH];",
+        "        for (long a = 0; a < o0; a++)",
+        "        for (long b0 = 0; b0 < o1; b0 += nb)",
+        "        for (long c0 = 0; c0 < o2; c0 += mc) {",
+        "            long rows = o1 - b0 < nb ? o1 - b0 : nb, cols = o2 - c0 < mc ? o2 - c0 : mc;",
+        "            long m = rows * cols;  /* rows > 1 only when cols = o2: then base holds for the chunk */",
+        "            int first = (int)((a * k0 * s1 + b0 * k1) * s2 + c0 * k2);",
+        f"            const {t} *p0 = xp + first;",
+        "            for (long q = 0; q < m; q++) { best[q] = p0[base[q]]; arg[q] = first + base[q]; }",
+        "            for (long i = 0; i < k0; i++)",
+        "            for (long j = 0; j < k1; j++)",
+        "            for (long l = 0; l < k2; l++) {",
+        "                if (i == 0 && j == 0 && l == 0) continue;",
+        "                int at = first + (int)((i * s1 + j) * s2 + l);",
+        f"                const {t} *p = xp + at;",
+        "                for (long q = 0; q < m; q++) {",
+        f"                    {t} v = p[base[q]], w = best[q];",
+        "                    int take = (v > w) | ((v != v) & (w == w));",
+        "                    best[q] = take ? v : w;",
+        "                    arg[q] = take ? at + base[q] : arg[q];",
+        "                }",
+        "            }",
+        "            long *dst = op + (a * o1 + b0) * o2 + c0;",
+        "            for (long q = 0; q < m; q++) dst[q] = pl * plane + arg[q];",
+        "        }",
+        "    }",
+        "}", ""])
+
+
 # *** building and loading, off the calling thread ***
 
 _L, _P = ctypes.c_long, ctypes.c_void_p
@@ -278,6 +340,8 @@ def _functions(key, path: str):
         return ctypes.CFUNCTYPE(None, _L, _L, _L, _L, _P, _P)(_ctypes.dlsym(handle, "red"))
     if name == "move":
         return ctypes.CFUNCTYPE(None, _L, _P, _P, _P, _P, _P, ctypes.c_int, _L)(_ctypes.dlsym(handle, "move"))
+    if name == "tile_argmax":
+        return ctypes.CFUNCTYPE(None, _L, _P, _P, _P, _P, _P, _L)(_ctypes.dlsym(handle, "targ"))
     k = len(ins)
     flat = ctypes.CFUNCTYPE(None, _L, ctypes.c_int, _L, *([_P] * k), _P)(_ctypes.dlsym(handle, "flat"))
     rows = ctypes.CFUNCTYPE(None, _L, _L, ctypes.c_int, _L, *([_P, _L] * k), _P)(_ctypes.dlsym(handle, "rows"))
@@ -288,6 +352,8 @@ def source(key) -> str:
     name, ins, out, params = key
     if name == "move":
         return move_source(ins[0])
+    if name == "tile_argmax":
+        return tile_source(ins[0])
     return reduction_source(name, ins[0]) if name in REDUCTIONS else elementwise_source(name, ins, out, params)
 
 
@@ -566,19 +632,24 @@ def _reduction(name, ref):
 
 
 _move_ready: dict = {}  # numpy dtype -> the loaded move kernel (shared by the reshape and fold wrappers)
+_tile_ready: dict = {}  # numpy dtype -> the loaded tile_argmax kernel
 
 
-def _move_kernel(dtype):
-    """The loaded move kernel for dtype, or None (not float32 / float64, no compiler, or still building)."""
-    fn = _move_ready.get(dtype)
+def _float_kernel(name, ready, dtype, out):
+    """The loaded kernel `name` for dtype, or None (not float32 / float64, no compiler, or still building)."""
+    fn = ready.get(dtype)
     if fn is None and dtype.name in FLOATS and not _disabled:
-        key = ("move", (dtype.name,), dtype.name, ())
+        key = (name, (dtype.name,), out or dtype.name, ())
         if key not in _state:
-            _request(key, _move_ready, dtype)
-            fn = _move_ready.get(dtype)
+            _request(key, ready, dtype)
+            fn = ready.get(dtype)
         if _news:
             _flush()
     return fn
+
+
+def _move_kernel(dtype):
+    return _float_kernel("move", _move_ready, dtype, None)
 
 
 def _loops(shape, ss, ds, order) -> tuple:
@@ -678,6 +749,31 @@ def _fold(ref):
     return impl
 
 
+def _tile_argmax(ref):
+    """tile_argmax (max pooling's index) in one pass over x with a C kernel, threads splitting the planes, against
+    numpy's knockout, a pass over x per kernel offset. One thread, CPU time, float32, the machine busy: W2's
+    (64, 64, 24, 24) 2 x 2 pool 3.9 ms against 10-11; 4096 elements 0.02 against 0.13 ms; level at 1024 (0.11)."""
+
+    def impl(x, *, kernel):
+        nd = len(kernel)
+        fn = _float_kernel("tile_argmax", _tile_ready, x.dtype, "int64") \
+            if x.size >= LIMITS["pool"] and type(x) is np.ndarray and nd <= TILE_DIMS and \
+            math.prod(x.shape[2:]) < 2**31 else None
+        if fn is None:
+            return ref(x, kernel=kernel)
+        x = np.ascontiguousarray(x)
+        pad = (1,) * (TILE_DIMS - nd)
+        outs = tuple(n // k for n, k in zip(x.shape[2:], kernel))
+        out = np.empty(x.shape[:2] + outs, np.int64)
+        arr = ctypes.c_long * TILE_DIMS
+        fn(x.shape[0] * x.shape[1], arr(*(pad + x.shape[2:])), arr(*(pad + tuple(kernel))), arr(*(pad + outs)),
+           x.ctypes.data, out.ctypes.data, PARALLEL["pool"])
+        return out
+
+    impl.__name__, impl.reference = "tile_argmax_c", ref
+    return impl
+
+
 _impls: dict = {}
 
 
@@ -749,6 +845,7 @@ def _make_impls(reference: dict) -> dict:
         out[name] = _reduction(name, reference[name])
     out["reshape"] = _reshape(reference["reshape"])
     out["fold"] = _fold(reference["fold"])
+    out["tile_argmax"] = _tile_argmax(reference["tile_argmax"])
     return out
 
 
