@@ -7,6 +7,7 @@ functional transform call `run_backward` here, the one entry point for reverse m
 from __future__ import annotations
 
 
+import operator
 import sys
 import threading
 
@@ -53,19 +54,26 @@ class PrimNode(Node):
     """The Node of one primitive application."""
 
     check_shapes = False  # primitive rules are verified by tests/primitives
+    versions = ()  # (input index, its version counter's value when recorded) for the inputs the vjp reads
     out_version = None  # (counter, value) of the output when the vjp rule reads it
 
     def __init__(self, prim, params, edges, args, out):
-        # Node.__init__ inlined: this runs once per recorded op
+        # Node.__init__ inlined: this runs once per recorded op (eager_apply calls it on an object.__new__ node,
+        # a plain method call, where PrimNode(...) would go through type.__call__)
         self.edges, self.prim, self.params, self.args = edges, prim, params, args
         self.seq = next(graph.CLOCK) if graph.TAPES_OPEN else -1
         # NOTE: args are held until backward, but vjp rules only see the inputs in prim.saves;
         # the others arrive as AVals (shape and dtype), so rules stay traceable.
         saves = prim.saves
         if not saves:
-            self.versions = ()
+            pass  # the class default, ()
         elif saves == (0, 1):  # mul, matmul, ...: spelled out, this runs once per recorded op
-            self.versions = ((0, args[0]._version.value), (1, args[1]._version.value))
+            v0, v1 = args[0]._version.value, args[1]._version.value
+            # unchanged inputs (the common case) share one constant: no tuples to build, free and collect
+            self.versions = _UNCHANGED_01 if not (v0 or v1) else ((0, v0), (1, v1))
+        elif saves == (0,):
+            v0 = args[0]._version.value
+            self.versions = _UNCHANGED_0 if not v0 else ((0, v0),)
         else:
             idx = saves if type(saves) is tuple else range(saves.start, len(args))
             self.versions = [(i, args[i]._version.value) for i in idx]
@@ -110,6 +118,32 @@ class PrimNode(Node):
             return prim.vjp(g, *xs, out=out, needs=self.edges, **self.params)
         return prim.vjp(g, *xs, out=out, **self.params)
 
+    def _swept(self, g, retain_graph):
+        """apply()'s kernel path for the backward sweep's common case (run_backward), saved values released after
+        unless retain_graph; None, having done nothing, where apply() must run (a rule, a freed node)."""
+        # NOTE: once per node of most sweeps: apply()'s tests in their cheapest order, release() inline
+        prim = self.prim
+        if prim.vjp_impl is None or self.freed:
+            return None
+        data = g if g.__class__ is np.ndarray else g._data
+        if data.dtype not in _KERNEL_DTYPES:
+            return None
+        versions = self.versions
+        if versions:
+            args = self.args
+            for i, version in versions:
+                t = args[i]
+                if t._version.value != version:
+                    raise _version_error(self, f"input {i} ({_describe(t)})", version, t._version)
+            in_grads = self._apply_kernel(data)
+            if not retain_graph:
+                self.args, self.out_data, self.freed = (), None, True
+            return in_grads
+        in_grads = self._apply_kernel(data)
+        if not retain_graph:
+            self.release()
+        return in_grads
+
     def _saved_out(self):
         """The output's array when the vjp reads it (checked unchanged since the forward), else None."""
         if self.out_version is None:
@@ -135,11 +169,15 @@ class PrimNode(Node):
             xs = (_aval(a._data.shape, a.dtype),)
         else:
             xs = [a._data if i in saves else _aval(a._data.shape, a.dtype) for i, a in enumerate(args)]
-        params = self.params
+        params, vjp = self.params, prim.vjp_impl
         if params:
-            res = prim.vjp_impl(g, *xs, out, self.edges, **params)
+            res = vjp(g, *xs, out, self.edges, **params)
+        elif len(xs) == 2:
+            res = vjp(g, xs[0], xs[1], out, self.edges)
         else:
-            res = prim.vjp_impl(g, *xs, out, self.edges)
+            res = vjp(g, *xs, out, self.edges)
+        if g.ndim:  # then every cotangent, a function of g, is an array
+            return res
         for x in res:
             if x is not None and x.__class__ is not np.ndarray:  # numpy gives scalars for 0-d results: make arrays
                 return [x if x is None else np.asarray(x) for x in res]
@@ -154,6 +192,7 @@ class PrimNode(Node):
             self.args = _NONES[len(self.args)] if len(self.args) < 4 else (None,) * len(self.args)
 
 
+_UNCHANGED_01, _UNCHANGED_0 = ((0, 0), (1, 0)), ((0, 0),)  # PrimNode.versions of inputs saved at version 0
 _NONES = [(None,) * n for n in range(4)]  # what released add/sub/neg nodes keep (only the arity matters)
 
 
@@ -298,7 +337,8 @@ _new_tensor = object.__new__
 
 def eager_apply(prim, args, params):
     """Run prim on concrete data with the numpy backend, recording a Node when grad is needed."""
-    # NOTE: unary and binary ops without params (the elementwise ones) skip building the argument list
+    # NOTE: this runs once per eager op: unary and binary ops without params (the elementwise ones) skip building
+    # the argument list, and the common cases below are spelled out rather than factored into calls
     n = len(args)
     if params:
         data = prim.impl(*[a._data for a in args], **params)
@@ -311,27 +351,64 @@ def eager_apply(prim, args, params):
     if data.__class__ is np.ndarray and not CREATION_HOOKS:  # Tensor._make inlined, for an array
         out = _new_tensor(Tensor)
         out._data, out._version = data, _Version()
-        out.dtype = _BY_NP.get(data.dtype) or from_numpy_dtype(data.dtype)
+        d = data.dtype
+        # the first input's dtype when the array's is the same object (hashing a numpy dtype costs more than
+        # the rest of this block): a tensor's dtype always corresponds to its array's
+        out.dtype = args[0].dtype if n and d is args[0]._data.dtype else _BY_NP.get(d) or from_numpy_dtype(d)
     else:
         out = Tensor._make(data)
     if prim.is_view:
         _link_view(out, args[0], prim, params)
     if STATE.enabled and prim.differentiable and out.dtype.category == FLOAT:
-        # one pass: bring views up to date, collect the edges, and note whether any input needs grad
-        edges, needed, cuts = [], False, False
-        for x in args:
+        if n == 2:  # binary ops, spelled out
+            x, y = args
             if x._base is not None:  # a view whose base may have changed in place (and gained history)
+                x._sync_view()
+            if y._base is not None:
+                y._sync_view()
+            if x._rg:
+                fn = x.grad_fn
+                e0 = (fn, x._output_nr) if fn is not None else (x, 0)
+            else:
+                e0 = None
+            if y._rg:
+                fn = y.grad_fn
+                e1 = (fn, y._output_nr) if fn is not None else (y, 0)
+            else:
+                e1 = None
+            if e0 is not None or e1 is not None:
+                edges = (e0, e1)
+                cuts = e0 is None and x._cut is not None or e1 is None and y._cut is not None
+            else:
+                edges = None
+        elif n == 1:  # unary ops
+            x = args[0]
+            if x._base is not None:
                 x._sync_view()
             if x._rg:
                 fn = x.grad_fn
-                edges.append((fn, x._output_nr) if fn is not None else (x, 0))
-                needed = True
+                edges = ((fn, x._output_nr) if fn is not None else (x, 0),)
             else:
-                edges.append(None)
-                cuts = cuts or x._cut is not None
-        if needed:
+                edges = None
+            cuts = False
+        else:  # one pass: bring views up to date, collect the edges, and note whether any input needs grad
+            edges, needed, cuts = [], False, False
+            for x in args:
+                if x._base is not None:
+                    x._sync_view()
+                if x._rg:
+                    fn = x.grad_fn
+                    edges.append((fn, x._output_nr) if fn is not None else (x, 0))
+                    needed = True
+                else:
+                    edges.append(None)
+                    cuts = cuts or x._cut is not None
+            if not needed:
+                edges = None
+        if edges is not None:
             out._rg = True
-            out.grad_fn = node = PrimNode(prim, params, edges, args, out)
+            out.grad_fn = node = _new_node(PrimNode)
+            node.__init__(prim, params, edges, args, out)  # a method call: PrimNode(...) costs more
             if cuts:
                 _note_cuts(node, args)
             return out
@@ -342,6 +419,9 @@ def eager_apply(prim, args, params):
         if a._cut is not None:
             out._cut = a._cut
     return out
+
+
+_new_node = object.__new__
 
 
 def record(prim, params, args, out):
@@ -399,20 +479,17 @@ def _graph_dependencies(roots):
     Nodes and tensors are dict keys by identity (both hash by id)."""
     deps = {}
     stack = [r for r in roots if isinstance(r, Node)]
-    seen = set(stack)
+    first = set(stack)  # roots are walked from here, not again when an edge reaches one
     while stack:
-        node = stack.pop()
-        for e in node.edges:
-            if e is None:
-                continue
-            target = e[0]
-            if target in deps:
-                deps[target] += 1
-            else:
-                deps[target] = 1
-            if target not in seen and isinstance(target, Node):
-                seen.add(target)
-                stack.append(target)
+        for e in stack.pop().edges:
+            if e is not None:
+                target = e[0]
+                if target in deps:
+                    deps[target] += 1
+                else:  # reached for the first time: walk it (a leaf has no edges)
+                    deps[target] = 1
+                    if (target.__class__ is PrimNode or isinstance(target, Node)) and target not in first:
+                        stack.append(target)
     return deps
 
 
@@ -448,6 +525,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     run_node = _run_node if base._ANYWHERE[0] and base.INTERPRETERS else _apply_node
     if ANOMALY.watch is not None:  # read once per sweep: with anomaly mode off the loop below is unchanged
         from .anomaly import checked_run_node as run_node
+    # NOTE: the common case of a node, a primitive's whose output nobody watches (no hook, retain_grad or capture),
+    # runs inline below: its vjp by the backend's kernel on arrays (PrimNode._swept), the cotangents handed on as
+    # arrays. Not with create_graph (the rules record), a transform (it must see the rules) or anomaly mode (its checks).
+    lean = run_node is _apply_node and not create_graph
     queued = []
     CALLBACKS.append(queued)
     APPLYING.append(None)
@@ -456,6 +537,25 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             while ready:
                 target = ready.pop()
                 grads = buffers.pop(target, None)
+                if (lean and target.__class__ is PrimNode and grads is not None and target.hooks is None
+                        and target.retained is None and (useful is None or target in useful)
+                        and (capture is None or (id(target), 0) not in capture)):
+                    g = grads[0]
+                    in_grads = None if g is None else target._swept(g, retain_graph)
+                    if in_grads is not None:
+                        for e, g in zip(target.edges, in_grads):
+                            if e is not None:
+                                t = e[0]
+                                if g is not None:
+                                    if t.__class__ is PrimNode and t not in buffers:  # one output, no gradient yet
+                                        buffers[t] = [g]
+                                    else:
+                                        _add_to_buffer(buffers, t, e[1], g, _sum)
+                                left = deps[t] - 1
+                                deps[t] = left
+                                if not left:
+                                    ready.append(t)
+                        continue
                 if isinstance(target, Node):
                     run = useful is None or target in useful  # else: only capture, release its dependents
                     run_node(target, grads, buffers, deps, ready, capture, retain_graph, create_graph, run)
@@ -511,12 +611,14 @@ def _sum(a, b):
     return _as_tensor(a) + _as_tensor(b)
 
 
-def _add_to_buffer(buffers, target, nr, g):
+def _add_to_buffer(buffers, target, nr, g, add=operator.add):
+    """Sum g into the sweep's buffer of target's output nr (the roots' gradients: Tensors, added as Tensors; the
+    sweep's cotangents: arrays or Tensors, added by _sum)."""
     slots = buffers.get(target)
     if slots is None:
         slots = buffers[target] = [None] * (target.num_outputs if isinstance(target, Node) else 1)
     old = slots[nr]
-    slots[nr] = g if old is None else old + g
+    slots[nr] = g if old is None else add(old, g)
 
 
 def _run_node(node, grads, buffers, deps, ready, capture, retain_graph, create_graph, run=True):
