@@ -76,11 +76,11 @@ class PrimNode(Node):
             self.versions = _UNCHANGED_0 if not v0 else ((0, v0),)
         else:
             idx = saves if type(saves) is tuple else range(saves.start, len(args))
-            self.versions = [(i, args[i]._version.value) for i in idx]
+            self.versions = _versions_of(args, idx)
         keeps = prim.saves_out
         # NOTE: a tuple names the inputs whose cotangent reads `out` (Div's divisor): with none of them needing
         # a gradient the output is not kept, so `y = a / 2; y += b` may change y in place, as in PyTorch.
-        if keeps and (keeps is True or any(edges[i] for i in keeps)):
+        if keeps and (keeps is True or _any_edge(edges, keeps)):
             self.out_data, self.out_version = out._data, (out._version, out._version.value)
 
     def name(self) -> str:
@@ -105,7 +105,7 @@ class PrimNode(Node):
         if not prim.vjp_reads_inputs or (type(saves) is tuple and len(saves) == len(args)):
             xs = args  # the rule reads every input, or none
         elif saves:
-            xs = [a if i in saves else base.AVal(a._data.shape, a.dtype) for i, a in enumerate(args)]
+            xs = _seen_by_rule(args, saves)
         else:
             xs = [base.AVal(a._data.shape, a.dtype) for a in args]
         out = self._saved_out()
@@ -168,7 +168,7 @@ class PrimNode(Node):
             a = args[0]
             xs = (_aval(a._data.shape, a.dtype),)
         else:
-            xs = [a._data if i in saves else _aval(a._data.shape, a.dtype) for i, a in enumerate(args)]
+            xs = _seen_by_kernel(args, saves)
         params, vjp = self.params, prim.vjp_impl
         if params:
             res = vjp(g, *xs, out, self.edges, **params)
@@ -190,6 +190,32 @@ class PrimNode(Node):
             self.args = tuple(map(_Released, self.args))
         else:
             self.args = _NONES[len(self.args)] if len(self.args) < 4 else (None,) * len(self.args)
+
+
+# NOTE: the comprehensions of the functions that run once per op or node live in these helpers: one in the function
+# itself makes the outer names it reads closure cells, allocated on every call even when it does not run.
+
+
+def _versions_of(args, idx):
+    return [(i, args[i]._version.value) for i in idx]
+
+
+def _any_edge(edges, idx) -> bool:
+    return any(edges[i] for i in idx)
+
+
+def _seen_by_rule(args, saves):
+    """What a vjp rule receives for args: the saved inputs, AVals (shape and dtype) for the others."""
+    return [a if i in saves else base.AVal(a._data.shape, a.dtype) for i, a in enumerate(args)]
+
+
+def _seen_by_kernel(args, saves):
+    """What a vjp kernel receives for args: the saved inputs' arrays, AVals for the others."""
+    return [a._data if i in saves else _aval(a._data.shape, a.dtype) for i, a in enumerate(args)]
+
+
+def _captures_any(node, capture) -> bool:
+    return any((id(node), nr) in capture for nr in range(node.num_outputs))
 
 
 _UNCHANGED_01, _UNCHANGED_0 = ((0, 0), (1, 0)), ((0, 0),)  # PrimNode.versions of inputs saved at version 0
@@ -336,92 +362,125 @@ _new_tensor = object.__new__
 
 
 def eager_apply(prim, args, params):
-    """Run prim on concrete data with the numpy backend, recording a Node when grad is needed."""
-    # NOTE: this runs once per eager op: unary and binary ops without params (the elementwise ones) skip building
-    # the argument list, and the common cases below are spelled out rather than factored into calls
+    """Run prim on concrete data with the installed eager backend, recording a Node when grad is needed."""
     n = len(args)
-    if params:
-        data = prim.impl(*[a._data for a in args], **params)
-    elif n == 2:
-        data = prim.impl(args[0]._data, args[1]._data)
-    elif n == 1:
-        data = prim.impl(args[0]._data)
-    else:
-        data = prim.impl(*[a._data for a in args])
-    if data.__class__ is np.ndarray and not CREATION_HOOKS:  # Tensor._make inlined, for an array
-        out = _new_tensor(Tensor)
-        out._data, out._version = data, _Version()
-        d = data.dtype
-        # the first input's dtype when the array's is the same object (hashing a numpy dtype costs more than
-        # the rest of this block): a tensor's dtype always corresponds to its array's
-        out.dtype = args[0].dtype if n and d is args[0]._data.dtype else _BY_NP.get(d) or from_numpy_dtype(d)
-    else:
-        out = Tensor._make(data)
+    if not params:  # the elementwise ops: spelled out below, past the argument list
+        if n == 2:
+            return eager_binary(prim, args[0], args[1], args)
+        if n == 1:
+            return eager_unary(prim, args[0], args)
+    data = prim.impl(*[a._data for a in args], **params)
+    out = Tensor._make(data)
     if prim.is_view:
         _link_view(out, args[0], prim, params)
     if STATE.enabled and prim.differentiable and out.dtype.category == FLOAT:
-        if n == 2:  # binary ops, spelled out
-            x, y = args
+        # one pass: bring views up to date, collect the edges, and note whether any input needs grad
+        edges, needed, cuts = [], False, False
+        for x in args:
             if x._base is not None:  # a view whose base may have changed in place (and gained history)
                 x._sync_view()
-            if y._base is not None:
-                y._sync_view()
             if x._rg:
                 fn = x.grad_fn
-                e0 = (fn, x._output_nr) if fn is not None else (x, 0)
+                edges.append((fn, x._output_nr) if fn is not None else (x, 0))
+                needed = True
             else:
-                e0 = None
-            if y._rg:
-                fn = y.grad_fn
-                e1 = (fn, y._output_nr) if fn is not None else (y, 0)
-            else:
-                e1 = None
-            if e0 is not None or e1 is not None:
-                edges = (e0, e1)
-                cuts = e0 is None and x._cut is not None or e1 is None and y._cut is not None
-            else:
-                edges = None
-        elif n == 1:  # unary ops
-            x = args[0]
-            if x._base is not None:
-                x._sync_view()
-            if x._rg:
-                fn = x.grad_fn
-                edges = ((fn, x._output_nr) if fn is not None else (x, 0),)
-            else:
-                edges = None
-            cuts = False
-        else:  # one pass: bring views up to date, collect the edges, and note whether any input needs grad
-            edges, needed, cuts = [], False, False
-            for x in args:
-                if x._base is not None:
-                    x._sync_view()
-                if x._rg:
-                    fn = x.grad_fn
-                    edges.append((fn, x._output_nr) if fn is not None else (x, 0))
-                    needed = True
-                else:
-                    edges.append(None)
-                    cuts = cuts or x._cut is not None
-            if not needed:
-                edges = None
-        if edges is not None:
+                edges.append(None)
+                cuts = cuts or x._cut is not None
+        if needed:
             out._rg = True
             out.grad_fn = node = _new_node(PrimNode)
             node.__init__(prim, params, edges, args, out)  # a method call: PrimNode(...) costs more
             if cuts:
                 _note_cuts(node, args)
             return out
-    for a in args:  # no grad recorded: remember why, for autograd.explain
+    _note_no_grad(out, prim, args)
+    return out
+
+
+# NOTE: eager_binary and eager_unary run once per eager op (the operators and the float methods call them directly,
+# ops/__init__.py): the common case is spelled out, and tested in its cheapest order.
+
+
+def eager_binary(prim, x, y, args=None):
+    """eager_apply(prim, (x, y), {}): a primitive of two operands and no params (arithmetic, comparisons, matmul).
+    `args`: the caller's tuple (x, y), if it has one."""
+    data = prim.impl(x._data, y._data)
+    if data.__class__ is np.ndarray and not CREATION_HOOKS:  # Tensor._make inlined, for an array
+        out = _new_tensor(Tensor)
+        out._data, out._version = data, _Version()
+        d = data.dtype
+        # x's dtype when the array's is the same object (hashing a numpy dtype costs more than the rest of this
+        # block): a tensor's dtype always corresponds to its array's
+        out.dtype = x.dtype if d is x._data.dtype else _BY_NP.get(d) or from_numpy_dtype(d)
+    else:
+        out = Tensor._make(data)
+    if prim.is_view:
+        _link_view(out, x, prim, _NO_PARAMS)
+    if STATE.enabled and prim.differentiable and out.dtype.category == FLOAT:
+        if x._base is not None:  # a view whose base may have changed in place (and gained history)
+            x._sync_view()
+        if y._base is not None:
+            y._sync_view()
+        if x._rg:
+            fn = x.grad_fn
+            e0 = (fn, x._output_nr) if fn is not None else (x, 0)
+        else:
+            e0 = None
+        if y._rg:
+            fn = y.grad_fn
+            e1 = (fn, y._output_nr) if fn is not None else (y, 0)
+        else:
+            e1 = None
+        if e0 is not None or e1 is not None:
+            out._rg = True
+            out.grad_fn = node = _new_node(PrimNode)
+            node.__init__(prim, _NO_PARAMS, (e0, e1), args or (x, y), out)  # PrimNode(...) costs more
+            if e0 is None and x._cut is not None or e1 is None and y._cut is not None:
+                _note_cuts(node, (x, y))
+            return out
+    if x._rg or y._rg or x._cut is not None or y._cut is not None:
+        _note_no_grad(out, prim, (x, y))
+    return out
+
+
+def eager_unary(prim, x, args=None):
+    """eager_apply(prim, (x,), {}): a primitive of one operand and no params (exp, tanh, neg, ...)."""
+    data = prim.impl(x._data)
+    if data.__class__ is np.ndarray and not CREATION_HOOKS:
+        out = _new_tensor(Tensor)
+        out._data, out._version = data, _Version()
+        d = data.dtype
+        out.dtype = x.dtype if d is x._data.dtype else _BY_NP.get(d) or from_numpy_dtype(d)
+    else:
+        out = Tensor._make(data)
+    if prim.is_view:
+        _link_view(out, x, prim, _NO_PARAMS)
+    if STATE.enabled and prim.differentiable and out.dtype.category == FLOAT:
+        if x._base is not None:
+            x._sync_view()
+        if x._rg:
+            fn = x.grad_fn
+            out._rg = True
+            out.grad_fn = node = _new_node(PrimNode)
+            node.__init__(prim, _NO_PARAMS, ((fn, x._output_nr) if fn is not None else (x, 0),), args or (x,), out)
+            return out
+    if x._rg or x._cut is not None:
+        _note_no_grad(out, prim, (x,))
+    return out
+
+
+_NO_PARAMS: dict = {}  # the params of eager_binary's and eager_unary's nodes: read only, as every node's
+_new_node = object.__new__
+
+
+def _note_no_grad(out, prim, args):
+    """No grad recorded for out: remember why, for autograd.explain."""
+    for a in args:
         if a._rg:
             out._cut = _cut_reason(prim, out)
             break
         if a._cut is not None:
             out._cut = a._cut
-    return out
-
-
-_new_node = object.__new__
 
 
 def record(prim, params, args, out):
@@ -467,7 +526,7 @@ def _note_cuts(node, args):
             node.cuts[i] = a._cut
 
 
-base._eager_apply = eager_apply
+base._eager_apply, base._eager_binary, base._eager_unary = eager_apply, eager_binary, eager_unary
 
 
 # *** the backward sweep ***
@@ -648,7 +707,7 @@ def _apply_node(node, grads, buffers, deps, ready, capture, retain_graph, create
         # NOTE: autograd.grad and tapes capture the outputs of a few nodes only: the others keep array cotangents
         hooked = node.hooks is not None or node.retained is not None or capture is not None and (
             (id(node), 0) in capture if node.num_outputs == 1 else
-            any((id(node), nr) in capture for nr in range(node.num_outputs)))
+            _captures_any(node, capture))
         if hooked or node.__class__ not in _ARRAY_NODES:
             grads = [None if g is None else _as_tensor(g) for g in grads]
             if hooked:
