@@ -136,7 +136,7 @@ def _found(t, watch):
     """'NaN' or 'Inf' when tensor t holds one that watch (check NaN, check Inf) looks for, else None."""
     if t is None:
         return None
-    if isinstance(t, np.ndarray):  # a cotangent from a backward kernel (engine.PrimNode._apply_kernel)
+    if isinstance(t, np.ndarray):  # a cotangent from a backward kernel (engine.PrimNode._swept)
         t = Tensor._make(t)
     if t.dtype.category != FLOAT:
         return None

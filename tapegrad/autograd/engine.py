@@ -89,16 +89,16 @@ class PrimNode(Node):
     def apply(self, grads, create_graph):
         if self.freed:
             raise GradError(_FREED_MESSAGE.format(node=self.name()))
+        g = grads[0]
+        if not create_graph and g is not None and not (base._ANYWHERE[0] and base.INTERPRETERS):
+            res = self._swept(g, True)  # the backend's kernel, where there is one for g's dtype
+            if res is not None:
+                return res
         prim, args = self.prim, self.args
         for i, version in self.versions:
             t = args[i]
             if t._version.value != version:
                 raise _version_error(self, f"input {i} ({_describe(t)})", version, t._version)
-        g = grads[0]
-        if prim.vjp_impl is not None and not create_graph and g is not None:
-            data = g if g.__class__ is np.ndarray else g._data
-            if data.dtype in _KERNEL_DTYPES and not (base._ANYWHERE[0] and base.INTERPRETERS):
-                return self._apply_kernel(data)
         if g.__class__ is np.ndarray:
             g = Tensor._make(g)
         saves = prim.saves
@@ -119,30 +119,53 @@ class PrimNode(Node):
         return prim.vjp(g, *xs, out=out, **self.params)
 
     def _swept(self, g, retain_graph):
-        """apply()'s kernel path for the backward sweep's common case (run_backward), saved values released after
-        unless retain_graph; None, having done nothing, where apply() must run (a rule, a freed node)."""
-        # NOTE: once per node of most sweeps: apply()'s tests in their cheapest order, release() inline
+        """The vjp by the backend's kernel on arrays (Primitive.vjp_impl): no op dispatch, no graph; saved values
+        released after unless retain_graph. None, having done nothing, where a rule must run (no kernel, or none for
+        g's dtype) or apply() must say why not (a freed node). The cotangents stay arrays in the sweep's buffers until
+        something needs a Tensor (a rule, a hook, a leaf: _as_tensor)."""
+        # NOTE: once per node of most backward sweeps (run_backward calls it directly): the common argument layouts
+        # are spelled out, apply()'s tests come in their cheapest order, and release() is inline
         prim = self.prim
-        if prim.vjp_impl is None or self.freed:
+        vjp = prim.vjp_impl
+        if vjp is None or self.freed:
             return None
-        data = g if g.__class__ is np.ndarray else g._data
-        if data.dtype not in _KERNEL_DTYPES:
+        if g.__class__ is not np.ndarray:
+            g = g._data
+        if g.dtype not in _KERNEL_DTYPES:
             return None
-        versions = self.versions
-        if versions:
-            args = self.args
-            for i, version in versions:
-                t = args[i]
-                if t._version.value != version:
-                    raise _version_error(self, f"input {i} ({_describe(t)})", version, t._version)
-            in_grads = self._apply_kernel(data)
-            if not retain_graph:
-                self.args, self.out_data, self.freed = (), None, True
-            return in_grads
-        in_grads = self._apply_kernel(data)
+        args, versions = self.args, self.versions
+        for i, version in versions:
+            t = args[i]
+            if t._version.value != version:
+                raise _version_error(self, f"input {i} ({_describe(t)})", version, t._version)
+        out = None if self.out_version is None else self._saved_out()
+        saves = prim.saves
+        if not prim.vjp_reads_inputs:  # add, sub, neg: a released node keeps only the arity
+            xs = args
+        elif type(saves) is tuple and len(saves) == len(args):
+            xs = (args[0]._data, args[1]._data) if len(args) == 2 else _arrays_of(args)
+        elif not saves and len(args) == 1:  # tanh, exp, sigmoid: the output is saved, the input's AVal suffices
+            a = args[0]
+            xs = (_aval(a._data.shape, a.dtype),)
+        else:
+            xs = _seen_by_kernel(args, saves)
+        params, edges = self.params, self.edges
+        if params:
+            res = vjp(g, *xs, out, edges, **params)
+        elif len(xs) == 2:
+            res = vjp(g, xs[0], xs[1], out, edges)
+        elif len(xs) == 1:
+            res = vjp(g, xs[0], out, edges)
+        else:
+            res = vjp(g, *xs, out, edges)
+        if not g.ndim:  # numpy gives scalars for 0-d results (with g of more dims, every cotangent is an array)
+            res = _as_arrays(res)
         if not retain_graph:
-            self.release()
-        return in_grads
+            if versions or self.out_version is not None:
+                self.args, self.out_data, self.freed = (), None, True
+            else:
+                self.release()
+        return res
 
     def _saved_out(self):
         """The output's array when the vjp reads it (checked unchanged since the forward), else None."""
@@ -152,36 +175,6 @@ class PrimNode(Node):
         if counter.value != v:
             raise _version_error(self, f"the output of {self.prim.name}", v, counter)
         return self.out_data
-
-    def _apply_kernel(self, g):
-        """The vjp by the backend's kernel on arrays (Primitive.vjp_impl): no op dispatch, no graph. The cotangents
-        stay arrays in the sweep's buffers until something needs a Tensor (a rule, a hook, a leaf: _as_tensor)."""
-        # NOTE: this runs once per node of every backward sweep: the common argument layouts are spelled out
-        prim, args = self.prim, self.args
-        out = None if self.out_version is None else self._saved_out()
-        saves = prim.saves
-        if not prim.vjp_reads_inputs:  # add, sub, neg: a released node keeps only the arity
-            xs = args
-        elif type(saves) is tuple and len(saves) == len(args):
-            xs = [a._data for a in args] if len(args) != 1 else (args[0]._data,)
-        elif not saves and len(args) == 1:  # tanh, exp, sigmoid: the output is saved, the input's AVal suffices
-            a = args[0]
-            xs = (_aval(a._data.shape, a.dtype),)
-        else:
-            xs = _seen_by_kernel(args, saves)
-        params, vjp = self.params, prim.vjp_impl
-        if params:
-            res = vjp(g, *xs, out, self.edges, **params)
-        elif len(xs) == 2:
-            res = vjp(g, xs[0], xs[1], out, self.edges)
-        else:
-            res = vjp(g, *xs, out, self.edges)
-        if g.ndim:  # then every cotangent, a function of g, is an array
-            return res
-        for x in res:
-            if x is not None and x.__class__ is not np.ndarray:  # numpy gives scalars for 0-d results: make arrays
-                return [x if x is None else np.asarray(x) for x in res]
-        return res
 
     def release(self):
         if self.versions or self.out_version is not None:
@@ -212,6 +205,14 @@ def _seen_by_rule(args, saves):
 def _seen_by_kernel(args, saves):
     """What a vjp kernel receives for args: the saved inputs' arrays, AVals for the others."""
     return [a._data if i in saves else _aval(a._data.shape, a.dtype) for i, a in enumerate(args)]
+
+
+def _arrays_of(args):
+    return [a._data for a in args]
+
+
+def _as_arrays(res):
+    return [x if x is None or x.__class__ is np.ndarray else np.asarray(x) for x in res]
 
 
 def _captures_any(node, capture) -> bool:
@@ -696,7 +697,7 @@ _ARRAY_NODES = (PrimNode, BroadcastNode, FusedNode)
 
 
 def _as_tensor(g):
-    """A cotangent as a Tensor: backward kernels leave arrays in the sweep's buffers (PrimNode._apply_kernel)."""
+    """A cotangent as a Tensor: backward kernels leave arrays in the sweep's buffers (PrimNode._swept)."""
     return Tensor._make(g) if g.__class__ is np.ndarray else g
 
 
