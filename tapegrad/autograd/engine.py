@@ -615,6 +615,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                                 deps[t] = left
                                 if not left:
                                     ready.append(t)
+                        # NOTE: no reference left here: a gradient that only the buffer holds is added to in place
+                        # (_sum) or becomes a leaf's .grad without a copy (_accumulate), which count references
+                        in_grads = g = None
                         continue
                 if isinstance(target, Node):
                     run = useful is None or target in useful  # else: only capture, release its dependents
