@@ -48,7 +48,11 @@ def set_anomaly_fields(**fields) -> dict:
             _threads_on += 1 if on else -1
             # NOTE: a thread that ends with anomaly mode on leaves the checked path installed; it still checks
             # only for the threads whose own state asks, so this costs time, never correctness.
-            base._eager_apply = checked_eager_apply if _threads_on else engine.eager_apply
+            if _threads_on:
+                base._eager_apply, base._eager_binary, base._eager_unary = checked_eager_apply, _binary, _unary
+            else:
+                base._eager_apply, base._eager_binary, base._eager_unary = (
+                    engine.eager_apply, engine.eager_binary, engine.eager_unary)
     return prev
 
 
@@ -132,7 +136,7 @@ def _found(t, watch):
     """'NaN' or 'Inf' when tensor t holds one that watch (check NaN, check Inf) looks for, else None."""
     if t is None:
         return None
-    if isinstance(t, np.ndarray):  # a cotangent from a backward kernel (engine.PrimNode._apply_kernel)
+    if isinstance(t, np.ndarray):  # a cotangent from a backward kernel (engine.PrimNode._swept)
         t = Tensor._make(t)
     if t.dtype.category != FLOAT:
         return None
@@ -155,6 +159,14 @@ def checked_eager_apply(prim, args, params):
     if what:
         raise _forward_error(prim, args, what, site)
     return out
+
+
+def _binary(prim, x, y):  # what the operators call (base._eager_binary) in anomaly mode
+    return checked_eager_apply(prim, (x, y), engine._NO_PARAMS)
+
+
+def _unary(prim, x):  # what the float methods call (base._eager_unary) in anomaly mode
+    return checked_eager_apply(prim, (x,), engine._NO_PARAMS)
 
 
 def _forward_error(prim, args, what, site):

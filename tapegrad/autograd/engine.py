@@ -7,6 +7,7 @@ functional transform call `run_backward` here, the one entry point for reverse m
 from __future__ import annotations
 
 
+import operator
 import sys
 import threading
 
@@ -53,26 +54,33 @@ class PrimNode(Node):
     """The Node of one primitive application."""
 
     check_shapes = False  # primitive rules are verified by tests/primitives
+    versions = ()  # (input index, its version counter's value when recorded) for the inputs the vjp reads
     out_version = None  # (counter, value) of the output when the vjp rule reads it
 
     def __init__(self, prim, params, edges, args, out):
-        # Node.__init__ inlined: this runs once per recorded op
+        # Node.__init__ inlined: this runs once per recorded op (eager_apply calls it on an object.__new__ node,
+        # a plain method call, where PrimNode(...) would go through type.__call__)
         self.edges, self.prim, self.params, self.args = edges, prim, params, args
         self.seq = next(graph.CLOCK) if graph.TAPES_OPEN else -1
         # NOTE: args are held until backward, but vjp rules only see the inputs in prim.saves;
         # the others arrive as AVals (shape and dtype), so rules stay traceable.
         saves = prim.saves
         if not saves:
-            self.versions = ()
+            pass  # the class default, ()
         elif saves == (0, 1):  # mul, matmul, ...: spelled out, this runs once per recorded op
-            self.versions = ((0, args[0]._version.value), (1, args[1]._version.value))
+            v0, v1 = args[0]._version.value, args[1]._version.value
+            # unchanged inputs (the common case) share one constant: no tuples to build, free and collect
+            self.versions = _UNCHANGED_01 if not (v0 or v1) else ((0, v0), (1, v1))
+        elif saves == (0,):
+            v0 = args[0]._version.value
+            self.versions = _UNCHANGED_0 if not v0 else ((0, v0),)
         else:
             idx = saves if type(saves) is tuple else range(saves.start, len(args))
-            self.versions = [(i, args[i]._version.value) for i in idx]
+            self.versions = _versions_of(args, idx)
         keeps = prim.saves_out
         # NOTE: a tuple names the inputs whose cotangent reads `out` (Div's divisor): with none of them needing
         # a gradient the output is not kept, so `y = a / 2; y += b` may change y in place, as in PyTorch.
-        if keeps and (keeps is True or any(edges[i] for i in keeps)):
+        if keeps and (keeps is True or _any_edge(edges, keeps)):
             self.out_data, self.out_version = out._data, (out._version, out._version.value)
 
     def name(self) -> str:
@@ -81,23 +89,23 @@ class PrimNode(Node):
     def apply(self, grads, create_graph):
         if self.freed:
             raise GradError(_FREED_MESSAGE.format(node=self.name()))
+        g = grads[0]
+        if not create_graph and g is not None and not (base._ANYWHERE[0] and base.INTERPRETERS):
+            res = self._swept(g, True)  # the backend's kernel, where there is one for g's dtype
+            if res is not None:
+                return res
         prim, args = self.prim, self.args
         for i, version in self.versions:
             t = args[i]
             if t._version.value != version:
                 raise _version_error(self, f"input {i} ({_describe(t)})", version, t._version)
-        g = grads[0]
-        if prim.vjp_impl is not None and not create_graph and g is not None:
-            data = g if g.__class__ is np.ndarray else g._data
-            if data.dtype in _KERNEL_DTYPES and not (base._ANYWHERE[0] and base.INTERPRETERS):
-                return self._apply_kernel(data)
         if g.__class__ is np.ndarray:
             g = Tensor._make(g)
         saves = prim.saves
         if not prim.vjp_reads_inputs or (type(saves) is tuple and len(saves) == len(args)):
             xs = args  # the rule reads every input, or none
         elif saves:
-            xs = [a if i in saves else base.AVal(a._data.shape, a.dtype) for i, a in enumerate(args)]
+            xs = _seen_by_rule(args, saves)
         else:
             xs = [base.AVal(a._data.shape, a.dtype) for a in args]
         out = self._saved_out()
@@ -110,6 +118,55 @@ class PrimNode(Node):
             return prim.vjp(g, *xs, out=out, needs=self.edges, **self.params)
         return prim.vjp(g, *xs, out=out, **self.params)
 
+    def _swept(self, g, retain_graph):
+        """The vjp by the backend's kernel on arrays (Primitive.vjp_impl): no op dispatch, no graph; saved values
+        released after unless retain_graph. None, having done nothing, where a rule must run (no kernel, or none for
+        g's dtype) or apply() must say why not (a freed node). The cotangents stay arrays in the sweep's buffers until
+        something needs a Tensor (a rule, a hook, a leaf: _as_tensor)."""
+        # NOTE: once per node of most backward sweeps (run_backward calls it directly): the common argument layouts
+        # are spelled out, apply()'s tests come in their cheapest order, and release() is inline
+        prim = self.prim
+        vjp = prim.vjp_impl
+        if vjp is None or self.freed:
+            return None
+        if g.__class__ is not np.ndarray:
+            g = g._data
+        if g.dtype not in _KERNEL_DTYPES:
+            return None
+        args, versions = self.args, self.versions
+        for i, version in versions:
+            t = args[i]
+            if t._version.value != version:
+                raise _version_error(self, f"input {i} ({_describe(t)})", version, t._version)
+        out = None if self.out_version is None else self._saved_out()
+        saves = prim.saves
+        if not prim.vjp_reads_inputs:  # add, sub, neg: a released node keeps only the arity
+            xs = args
+        elif type(saves) is tuple and len(saves) == len(args):
+            xs = (args[0]._data, args[1]._data) if len(args) == 2 else _arrays_of(args)
+        elif not saves and len(args) == 1:  # tanh, exp, sigmoid: the output is saved, the input's AVal suffices
+            a = args[0]
+            xs = (_aval(a._data.shape, a.dtype),)
+        else:
+            xs = _seen_by_kernel(args, saves)
+        params, edges = self.params, self.edges
+        if params:
+            res = vjp(g, *xs, out, edges, **params)
+        elif len(xs) == 2:
+            res = vjp(g, xs[0], xs[1], out, edges)
+        elif len(xs) == 1:
+            res = vjp(g, xs[0], out, edges)
+        else:
+            res = vjp(g, *xs, out, edges)
+        if not g.ndim:  # numpy gives scalars for 0-d results (with g of more dims, every cotangent is an array)
+            res = _as_arrays(res)
+        if not retain_graph:
+            if versions or self.out_version is not None:
+                self.args, self.out_data, self.freed = (), None, True
+            else:
+                self.release()
+        return res
+
     def _saved_out(self):
         """The output's array when the vjp reads it (checked unchanged since the forward), else None."""
         if self.out_version is None:
@@ -118,32 +175,6 @@ class PrimNode(Node):
         if counter.value != v:
             raise _version_error(self, f"the output of {self.prim.name}", v, counter)
         return self.out_data
-
-    def _apply_kernel(self, g):
-        """The vjp by the backend's kernel on arrays (Primitive.vjp_impl): no op dispatch, no graph. The cotangents
-        stay arrays in the sweep's buffers until something needs a Tensor (a rule, a hook, a leaf: _as_tensor)."""
-        # NOTE: this runs once per node of every backward sweep: the common argument layouts are spelled out
-        prim, args = self.prim, self.args
-        out = None if self.out_version is None else self._saved_out()
-        saves = prim.saves
-        if not prim.vjp_reads_inputs:  # add, sub, neg: a released node keeps only the arity
-            xs = args
-        elif type(saves) is tuple and len(saves) == len(args):
-            xs = [a._data for a in args] if len(args) != 1 else (args[0]._data,)
-        elif not saves and len(args) == 1:  # tanh, exp, sigmoid: the output is saved, the input's AVal suffices
-            a = args[0]
-            xs = (_aval(a._data.shape, a.dtype),)
-        else:
-            xs = [a._data if i in saves else _aval(a._data.shape, a.dtype) for i, a in enumerate(args)]
-        params = self.params
-        if params:
-            res = prim.vjp_impl(g, *xs, out, self.edges, **params)
-        else:
-            res = prim.vjp_impl(g, *xs, out, self.edges)
-        for x in res:
-            if x is not None and x.__class__ is not np.ndarray:  # numpy gives scalars for 0-d results: make arrays
-                return [x if x is None else np.asarray(x) for x in res]
-        return res
 
     def release(self):
         if self.versions or self.out_version is not None:
@@ -154,6 +185,41 @@ class PrimNode(Node):
             self.args = _NONES[len(self.args)] if len(self.args) < 4 else (None,) * len(self.args)
 
 
+# NOTE: the comprehensions of the functions that run once per op or node live in these helpers: one in the function
+# itself makes the outer names it reads closure cells, allocated on every call even when it does not run.
+
+
+def _versions_of(args, idx):
+    return [(i, args[i]._version.value) for i in idx]
+
+
+def _any_edge(edges, idx) -> bool:
+    return any(edges[i] for i in idx)
+
+
+def _seen_by_rule(args, saves):
+    """What a vjp rule receives for args: the saved inputs, AVals (shape and dtype) for the others."""
+    return [a if i in saves else base.AVal(a._data.shape, a.dtype) for i, a in enumerate(args)]
+
+
+def _seen_by_kernel(args, saves):
+    """What a vjp kernel receives for args: the saved inputs' arrays, AVals for the others."""
+    return [a._data if i in saves else _aval(a._data.shape, a.dtype) for i, a in enumerate(args)]
+
+
+def _arrays_of(args):
+    return [a._data for a in args]
+
+
+def _as_arrays(res):
+    return [x if x is None or x.__class__ is np.ndarray else np.asarray(x) for x in res]
+
+
+def _captures_any(node, capture) -> bool:
+    return any((id(node), nr) in capture for nr in range(node.num_outputs))
+
+
+_UNCHANGED_01, _UNCHANGED_0 = ((0, 0), (1, 0)), ((0, 0),)  # PrimNode.versions of inputs saved at version 0
 _NONES = [(None,) * n for n in range(4)]  # what released add/sub/neg nodes keep (only the arity matters)
 
 
@@ -297,23 +363,15 @@ _new_tensor = object.__new__
 
 
 def eager_apply(prim, args, params):
-    """Run prim on concrete data with the numpy backend, recording a Node when grad is needed."""
-    # NOTE: unary and binary ops without params (the elementwise ones) skip building the argument list
+    """Run prim on concrete data with the installed eager backend, recording a Node when grad is needed."""
     n = len(args)
-    if params:
-        data = prim.impl(*[a._data for a in args], **params)
-    elif n == 2:
-        data = prim.impl(args[0]._data, args[1]._data)
-    elif n == 1:
-        data = prim.impl(args[0]._data)
-    else:
-        data = prim.impl(*[a._data for a in args])
-    if data.__class__ is np.ndarray and not CREATION_HOOKS:  # Tensor._make inlined, for an array
-        out = _new_tensor(Tensor)
-        out._data, out._version = data, _Version()
-        out.dtype = _BY_NP.get(data.dtype) or from_numpy_dtype(data.dtype)
-    else:
-        out = Tensor._make(data)
+    if not params:  # the elementwise ops: spelled out below, past the argument list
+        if n == 2:
+            return eager_binary(prim, args[0], args[1], args)
+        if n == 1:
+            return eager_unary(prim, args[0], args)
+    data = prim.impl(*[a._data for a in args], **params)
+    out = Tensor._make(data)
     if prim.is_view:
         _link_view(out, args[0], prim, params)
     if STATE.enabled and prim.differentiable and out.dtype.category == FLOAT:
@@ -331,17 +389,99 @@ def eager_apply(prim, args, params):
                 cuts = cuts or x._cut is not None
         if needed:
             out._rg = True
-            out.grad_fn = node = PrimNode(prim, params, edges, args, out)
+            out.grad_fn = node = _new_node(PrimNode)
+            node.__init__(prim, params, edges, args, out)  # a method call: PrimNode(...) costs more
             if cuts:
                 _note_cuts(node, args)
             return out
-    for a in args:  # no grad recorded: remember why, for autograd.explain
+    _note_no_grad(out, prim, args)
+    return out
+
+
+# NOTE: eager_binary and eager_unary run once per eager op (the operators and the float methods call them directly,
+# ops/__init__.py): the common case is spelled out, and tested in its cheapest order.
+
+
+def eager_binary(prim, x, y, args=None):
+    """eager_apply(prim, (x, y), {}): a primitive of two operands and no params (arithmetic, comparisons, matmul).
+    `args`: the caller's tuple (x, y), if it has one."""
+    data = prim.impl(x._data, y._data)
+    if data.__class__ is np.ndarray and not CREATION_HOOKS:  # Tensor._make inlined, for an array
+        out = _new_tensor(Tensor)
+        out._data, out._version = data, _Version()
+        d = data.dtype
+        # x's dtype when the array's is the same object (hashing a numpy dtype costs more than the rest of this
+        # block): a tensor's dtype always corresponds to its array's
+        out.dtype = x.dtype if d is x._data.dtype else _BY_NP.get(d) or from_numpy_dtype(d)
+    else:
+        out = Tensor._make(data)
+    if prim.is_view:
+        _link_view(out, x, prim, _NO_PARAMS)
+    if STATE.enabled and prim.differentiable and out.dtype.category == FLOAT:
+        if x._base is not None:  # a view whose base may have changed in place (and gained history)
+            x._sync_view()
+        if y._base is not None:
+            y._sync_view()
+        if x._rg:
+            fn = x.grad_fn
+            e0 = (fn, x._output_nr) if fn is not None else (x, 0)
+        else:
+            e0 = None
+        if y._rg:
+            fn = y.grad_fn
+            e1 = (fn, y._output_nr) if fn is not None else (y, 0)
+        else:
+            e1 = None
+        if e0 is not None or e1 is not None:
+            out._rg = True
+            out.grad_fn = node = _new_node(PrimNode)
+            node.__init__(prim, _NO_PARAMS, (e0, e1), args or (x, y), out)  # PrimNode(...) costs more
+            if e0 is None and x._cut is not None or e1 is None and y._cut is not None:
+                _note_cuts(node, (x, y))
+            return out
+    if x._rg or y._rg or x._cut is not None or y._cut is not None:
+        _note_no_grad(out, prim, (x, y))
+    return out
+
+
+def eager_unary(prim, x, args=None):
+    """eager_apply(prim, (x,), {}): a primitive of one operand and no params (exp, tanh, neg, ...)."""
+    data = prim.impl(x._data)
+    if data.__class__ is np.ndarray and not CREATION_HOOKS:
+        out = _new_tensor(Tensor)
+        out._data, out._version = data, _Version()
+        d = data.dtype
+        out.dtype = x.dtype if d is x._data.dtype else _BY_NP.get(d) or from_numpy_dtype(d)
+    else:
+        out = Tensor._make(data)
+    if prim.is_view:
+        _link_view(out, x, prim, _NO_PARAMS)
+    if STATE.enabled and prim.differentiable and out.dtype.category == FLOAT:
+        if x._base is not None:
+            x._sync_view()
+        if x._rg:
+            fn = x.grad_fn
+            out._rg = True
+            out.grad_fn = node = _new_node(PrimNode)
+            node.__init__(prim, _NO_PARAMS, ((fn, x._output_nr) if fn is not None else (x, 0),), args or (x,), out)
+            return out
+    if x._rg or x._cut is not None:
+        _note_no_grad(out, prim, (x,))
+    return out
+
+
+_NO_PARAMS: dict = {}  # the params of eager_binary's and eager_unary's nodes: read only, as every node's
+_new_node = object.__new__
+
+
+def _note_no_grad(out, prim, args):
+    """No grad recorded for out: remember why, for autograd.explain."""
+    for a in args:
         if a._rg:
             out._cut = _cut_reason(prim, out)
             break
         if a._cut is not None:
             out._cut = a._cut
-    return out
 
 
 def record(prim, params, args, out):
@@ -387,7 +527,7 @@ def _note_cuts(node, args):
             node.cuts[i] = a._cut
 
 
-base._eager_apply = eager_apply
+base._eager_apply, base._eager_binary, base._eager_unary = eager_apply, eager_binary, eager_unary
 
 
 # *** the backward sweep ***
@@ -398,23 +538,20 @@ def _graph_dependencies(roots):
 
     Nodes and tensors are dict keys by identity (both hash by id)."""
     deps = {}
-    # (once each: two outputs of one node given as roots must not count that node's edges twice, or its inputs
-    # would never become ready and their gradients would be lost)
+    # roots once each: two outputs of one node given as roots must not count that node's edges twice, or its
+    # inputs would never become ready and their gradients would be lost
     stack = list(dict.fromkeys(r for r in roots if isinstance(r, Node)))
-    seen = set(stack)
+    first = set(stack)  # roots are walked from here, not again when an edge reaches one
     while stack:
-        node = stack.pop()
-        for e in node.edges:
-            if e is None:
-                continue
-            target = e[0]
-            if target in deps:
-                deps[target] += 1
-            else:
-                deps[target] = 1
-            if target not in seen and isinstance(target, Node):
-                seen.add(target)
-                stack.append(target)
+        for e in stack.pop().edges:
+            if e is not None:
+                target = e[0]
+                if target in deps:
+                    deps[target] += 1
+                else:  # reached for the first time: walk it (a leaf has no edges)
+                    deps[target] = 1
+                    if (target.__class__ is PrimNode or isinstance(target, Node)) and target not in first:
+                        stack.append(target)
     return deps
 
 
@@ -450,6 +587,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     run_node = _run_node if base._ANYWHERE[0] and base.INTERPRETERS else _apply_node
     if ANOMALY.watch is not None:  # read once per sweep: with anomaly mode off the loop below is unchanged
         from .anomaly import checked_run_node as run_node
+    # NOTE: the common case of a node, a primitive's whose output nobody watches (no hook, retain_grad or capture),
+    # runs inline below: its vjp by the backend's kernel on arrays (PrimNode._swept), the cotangents handed on as
+    # arrays. Not with create_graph (the rules record), a transform (it must see the rules) or anomaly mode (its checks).
+    lean = run_node is _apply_node and not create_graph
     queued = []
     CALLBACKS.append(queued)
     APPLYING.append(None)
@@ -458,6 +599,28 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             while ready:
                 target = ready.pop()
                 grads = buffers.pop(target, None)
+                if (lean and target.__class__ is PrimNode and grads is not None and target.hooks is None
+                        and target.retained is None and (useful is None or target in useful)
+                        and (capture is None or (id(target), 0) not in capture)):
+                    g = grads[0]
+                    in_grads = None if g is None else target._swept(g, retain_graph)
+                    if in_grads is not None:
+                        for e, g in zip(target.edges, in_grads):
+                            if e is not None:
+                                t = e[0]
+                                if g is not None:
+                                    if t.__class__ is PrimNode and t not in buffers:  # one output, no gradient yet
+                                        buffers[t] = [g]
+                                    else:
+                                        _add_to_buffer(buffers, t, e[1], g, _sum)
+                                left = deps[t] - 1
+                                deps[t] = left
+                                if not left:
+                                    ready.append(t)
+                        # NOTE: no reference left here: a gradient that only the buffer holds is added to in place
+                        # (_sum) or becomes a leaf's .grad without a copy (_accumulate), which count references
+                        in_grads = g = None
+                        continue
                 if isinstance(target, Node):
                     run = useful is None or target in useful  # else: only capture, release its dependents
                     run_node(target, grads, buffers, deps, ready, capture, retain_graph, create_graph, run)
@@ -513,12 +676,14 @@ def _sum(a, b):
     return _as_tensor(a) + _as_tensor(b)
 
 
-def _add_to_buffer(buffers, target, nr, g):
+def _add_to_buffer(buffers, target, nr, g, add=operator.add):
+    """Sum g into the sweep's buffer of target's output nr (the roots' gradients: Tensors, added as Tensors; the
+    sweep's cotangents: arrays or Tensors, added by _sum)."""
     slots = buffers.get(target)
     if slots is None:
         slots = buffers[target] = [None] * (target.num_outputs if isinstance(target, Node) else 1)
     old = slots[nr]
-    slots[nr] = g if old is None else old + g
+    slots[nr] = g if old is None else add(old, g)
 
 
 def _run_node(node, grads, buffers, deps, ready, capture, retain_graph, create_graph, run=True):
@@ -537,7 +702,7 @@ _ARRAY_NODES = (PrimNode, BroadcastNode, FusedNode)
 
 
 def _as_tensor(g):
-    """A cotangent as a Tensor: backward kernels leave arrays in the sweep's buffers (PrimNode._apply_kernel)."""
+    """A cotangent as a Tensor: backward kernels leave arrays in the sweep's buffers (PrimNode._swept)."""
     return Tensor._make(g) if g.__class__ is np.ndarray else g
 
 
@@ -548,7 +713,7 @@ def _apply_node(node, grads, buffers, deps, ready, capture, retain_graph, create
         # NOTE: autograd.grad and tapes capture the outputs of a few nodes only: the others keep array cotangents
         hooked = node.hooks is not None or node.retained is not None or capture is not None and (
             (id(node), 0) in capture if node.num_outputs == 1 else
-            any((id(node), nr) in capture for nr in range(node.num_outputs)))
+            _captures_any(node, capture))
         if hooked or node.__class__ not in _ARRAY_NODES:
             grads = [None if g is None else _as_tensor(g) for g in grads]
             if hooked:

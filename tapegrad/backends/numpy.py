@@ -521,7 +521,20 @@ def _installed(name, with_params=False):
     return lambda *arrays, **params: prim.impl(*arrays, **params)
 
 
-_mul, _div, _sub, _neg, _select = (_installed(n) for n in ("mul", "div", "sub", "neg", "where"))
+_ARITHMETIC = ("mul", "div", "sub", "neg", "where")
+_mul, _div, _sub, _neg, _select = (_installed(n) for n in _ARITHMETIC)
+
+
+def bind_installed() -> None:
+    """Point the arithmetic of the backward kernels (_mul, _div, ...) straight at the eager implementations installed
+    now: backends/base.py install_eager calls this after each switch. A small op's vjp then makes one Python call
+    per operation, not two (the lambdas of _installed read prim.impl on every call)."""
+    from ..primitives import PRIMITIVES
+
+    global _mul, _div, _sub, _neg, _select
+    _mul, _div, _sub, _neg, _select = (PRIMITIVES[n].impl for n in _ARITHMETIC)
+
+
 _gelu_bwd = _installed("gelu_backward", with_params=True)
 
 

@@ -49,8 +49,6 @@ for _name, _fn in list(globals().items()):
 
 # *** methods: tensor.name(...) == module.name(tensor, ...) ***
 
-_NO_PARAMS: dict = {}  # read only: eager_apply passes params on, it never changes them
-
 
 def _unary_method(prim, generic):
     """The method `generic` (e.g. Tensor.tanh) of a float unary op, with a shortcut for a plain float tensor in eager
@@ -60,7 +58,7 @@ def _unary_method(prim, generic):
     @functools.wraps(generic)
     def method(self, *args, **kwargs):
         if not args and not kwargs and self.__class__ in plain and not anywhere[0] and self.dtype.category == floating:
-            return _base._eager_apply(prim, (self,), _NO_PARAMS)  # (anomaly mode swaps in a checking one)
+            return _base._eager_unary(prim, self)  # (anomaly mode swaps in a checking one)
         return generic(self, *args, **kwargs)
 
     return method
@@ -151,11 +149,11 @@ def _operator(prim, generic, reflected, float_math=False):
             cls = other.__class__
             if cls in _NUMBERS:
                 s = make_operand(self, other, float_math)
-                if s is not None:  # (anomaly mode swaps in a checking _eager_apply)
-                    return _base._eager_apply(prim, (s, self) if reflected else (self, s), _NO_PARAMS)
+                if s is not None:  # (anomaly mode swaps in a checking _eager_binary)
+                    return _base._eager_binary(prim, s, self) if reflected else _base._eager_binary(prim, self, s)
             elif (cls in plain and other.dtype is self.dtype and other._data.shape == self._data.shape
                   and (not float_math or self.dtype.category == floating)):
-                return _base._eager_apply(prim, (other, self) if reflected else (self, other), _NO_PARAMS)
+                return _base._eager_binary(prim, other, self) if reflected else _base._eager_binary(prim, self, other)
         return generic(self, other)
 
     return op

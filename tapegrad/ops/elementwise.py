@@ -16,7 +16,7 @@ from ..primitives import PRIMITIVES, bind
 from ..primitives import base as _base
 from ..autograd import engine as _engine
 from ..primitives import elementwise as P
-from ..tensor import Tensor
+from ..tensor import CREATION_HOOKS, Tensor
 
 # *** broadcasting and promotion ***
 
@@ -171,13 +171,35 @@ def number_operand(t, value, float_math=False):
     """The Python number `value` (an int or a float, not a bool) as a 0-d operand of tensor t's dtype when the
     promotion of `t op value` keeps t's dtype (float_math: the op computes in floats), else None (the general
     path promotes). The eager scalar paths: _eager_with_scalar, and the operators (ops/__init__.py)."""
-    kind = t.dtype.category
+    dtype = t.dtype
+    kind = dtype.category
     if kind != dt.FLOAT and (float_math or kind == dt.BOOL or value.__class__ is float):
         return None  # int tensor * 0.5 promotes to the default float; bool tensor + 1 to int64
+    cache = _OPERANDS.get(dtype)
+    if value and cache is not None:  # not 0: -0.0 == 0.0 would find the other one
+        s = cache.get(value)
+        if s is not None and not CREATION_HOOKS:
+            return s
     try:
-        return Tensor._make(np.asarray(value, t.dtype.np))
+        data = np.asarray(value, dtype.np)
     except OverflowError:  # an int that does not fit the tensor's dtype wraps around: the general path does that
         return None
+    s = Tensor._make(data)
+    if value and cache is not None and not CREATION_HOOKS and -_FINITE[dtype] <= value <= _FINITE[dtype]:
+        # NOTE: within the dtype's range only (an overflow warns on every conversion) and never NaN. Nothing outside
+        # this module holds the operand but the Nodes that saved it, and no op writes into an input: read-only
+        # guards that, since every `x * 1.01` of a loop now shares it
+        data.flags.writeable = False
+        if len(cache) >= 256:  # a loop of ever new values (x * step / n) must not grow it without bound
+            cache.clear()
+        cache[value] = s
+    return s
+
+
+# dtype -> {Python number: its 0-d read-only Tensor}: making the operand (np.asarray, Tensor._make) costs as much
+# as the small op it feeds, once per `x * 1.01` of a loop (W7)
+_OPERANDS = {d: {} for d in dt.ALL if d.np is not None and d.category != dt.BOOL}
+_FINITE = {d: float(np.finfo(d.np).max) if d.category == dt.FLOAT else math.inf for d in _OPERANDS}
 
 
 def unary_float(prim, x: Tensor, **params) -> Tensor:

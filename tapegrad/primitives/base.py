@@ -116,8 +116,16 @@ def register(cls):
     if cls.name in PRIMITIVES:
         raise ValueError(f"primitive {cls.name} registered twice")
     prim = cls()
+    # NOTE: the engine reads these once or more per eager op (autograd/engine.py); an attribute of the instance is
+    # found in a quarter of the time a class attribute takes through it (Python 3.11 specialises only the former)
+    for attr in _READ_PER_OP:
+        setattr(prim, attr, getattr(cls, attr))
     PRIMITIVES[cls.name] = prim
     return prim
+
+
+_READ_PER_OP = ("saves", "saves_out", "differentiable", "is_view", "vjp_needs", "vjp_reads_inputs", "family",
+                "multiple_results")
 
 
 # *** interpreters: how transforms (forward mode, vmap, tracing) take over bind() ***
@@ -179,6 +187,9 @@ DYNAMIC = ThreadStack()  # the innermost dynamic interpreter is DYNAMIC[-1] (cla
 # DYNAMIC is non-empty (nothing in eager mode); the tracer records the path on each equation (Eqn.scope).
 SCOPE = ThreadStack()
 _eager_apply = None  # set by autograd/engine.py at import
+# eager_apply for two operands / one operand and no params, which the operators and the float methods call
+# directly (ops/__init__.py); anomaly mode swaps all three (autograd/anomaly.py)
+_eager_binary = _eager_unary = None
 # Interpreters active in all threads together. bind() tests this plain number before INTERPRETERS, whose truth test
 # reads a thread-local (about 0.1 us, on every eager op); it changes only when an interpreter enters or exits.
 _ANYWHERE = [0]

@@ -112,3 +112,41 @@ def test_comparisons_with_numbers_and_tensors_match_torch(op, dtype):
             np.testing.assert_array_equal(got.numpy(), want.numpy())
     np.testing.assert_array_equal(f(t, u).numpy(), f(p, q).numpy())
     assert (t == None) is False and (t != "a") is True  # noqa: E711  (not tensors: Python's answer, as in PyTorch)
+
+
+def test_cached_number_operands_keep_each_value_apart():
+    """The 0-d operands of Python numbers are shared between ops (elementwise.number_operand): -0.0 and 0.0, 1 and
+    1.0, a NaN and a value out of the dtype's range must each still give PyTorch's answer, whatever ran before."""
+    data = np.array([1.5, -2.0, 0.0], np.float32)
+    t, p = tg.tensor(data), torch.tensor(data)
+    with np.errstate(all="ignore"):
+        for number in [0.0, -0.0, 0.0, 1, 1.0, 2.5, float("nan"), float("nan"), 1e39, 1e39, -0.0, 2.5]:
+            for name in ("mul", "rdiv", "sub"):
+                got, want = OPS[name](t, number), OPS[name](p, number)
+                np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, err_msg=f"{name} {number}")
+                assert np.array_equal(np.signbit(got.numpy()), np.signbit(want.numpy())), (name, number)
+
+
+def test_cached_number_operand_is_safe_from_in_place_changes():
+    """The shared operand is read-only and never an op's output: changing results in place (or the tensor itself)
+    leaves the next `x * 2.0` right, and gradients through many ops sharing one operand are PyTorch's."""
+    t = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = t * 2.0
+    with tg.no_grad():
+        y += 5.0
+        y.mul_(3.0)
+    np.testing.assert_array_equal((t * 2.0).detach().numpy(), [2.0, 4.0])
+    z = t
+    for _ in range(5):
+        z = (z * 0.5).tanh() * 2.0
+    z.sum().backward()
+    p = torch.tensor([1.0, 2.0], requires_grad=True)
+    w = p
+    for _ in range(5):
+        w = (w * 0.5).tanh() * 2.0
+    w.sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), p.grad.numpy(), rtol=1e-5)
+    from tapegrad.ops.elementwise import _OPERANDS
+
+    shared = _OPERANDS[tg.float32][2.0]
+    assert not shared._data.flags.writeable and shared.numpy().item() == 2.0 and shared._version.value == 0

@@ -816,7 +816,7 @@ def vjps(reference: dict) -> dict:
     if not _vjps:
         for kernel in FUSED_VJPS:
             name = kernel.split(":", 1)[1]
-            _vjps[name] = _output_vjp(_elementwise(_Loop(kernel), _vjp_reference(reference[name])))
+            _vjps[name] = _output_vjp(_elementwise(_Loop(kernel), _vjp_reference(reference[name])), reference[name])
     return _vjps
 
 
@@ -824,10 +824,14 @@ def _vjp_reference(vjp):
     return lambda g, out: vjp(g, None, out, (True,))[0]
 
 
-def _output_vjp(loop):
-    """The backward kernel of a unary primitive whose vjp reads only g and its output."""
+def _output_vjp(loop, reference):
+    """The backward kernel of a unary primitive whose vjp reads only g and its output: the loop, or below its size
+    limit numpy's vjp `reference` itself (the loop's own test would get there through two more calls)."""
+    limits = LIMITS
 
     def vjp(g, x, out, needs):
+        if g.size < limits["fused"]:
+            return reference(g, x, out, needs)
         return (loop(g, out),)
 
     return vjp
