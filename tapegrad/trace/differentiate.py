@@ -13,6 +13,7 @@ import numpy as np
 from ..autograd import engine
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..dtype import FLOAT
+from ..errors import GradError
 from ..primitives.base import bind
 from ..tensor import Tensor
 
@@ -50,13 +51,27 @@ class GraphNode(engine.Node):
         self.cf, self.values, self.num_outputs = cf, values, n_out
         self.saved, self.saved_ids = saved, saved_ids  # what the call's loops returned (_with_tapes)
         self.out_avals = [(v.shape, v.dtype) for v in cf.graph.outputs[:n_out]]
+        # NOTE: the backward recomputes from the inputs (and the loops' kept tapes), so an input changed in place
+        # after the call would give a gradient of neither point: refused, as PyTorch refuses a changed saved tensor.
+        # Every input counts (stricter than eager, whose ops check only what their rule reads).
+        self.versions = [(v._version, v._version.value) for v in values]
 
     def name(self) -> str:
         return f"Call[{self.cf.graph.name}]Backward"
 
+    def release(self) -> None:
+        self.freed = True
+        self.values = self.saved = self.versions = None
+
     def apply(self, grads, create_graph):
         from ..ops.creation import zeros
 
+        if self.freed:
+            raise GradError(engine._FREED_MESSAGE.format(node=self.name()))
+        for i, (counter, version) in enumerate(self.versions):
+            if counter.value != version:
+                raise engine._version_error(self, f"input {i} of the call ({engine._describe(self.values[i])})",
+                                            version, counter)
         cts = [g if g is not None else zeros(*shape, dtype=dtype) for g, (shape, dtype) in zip(grads, self.out_avals)]
         needs = tuple(e is not None for e in self.edges)
         # NOTE: a backward pass that is itself differentiated (create_graph) runs the loops again from the inputs:
