@@ -498,7 +498,9 @@ def _tiled_max_pool(x, kernel, return_indices):
     (out, indices flat over the spatial dims).
 
     out = x.flatten()[flat], flat the index of each window's first maximum in scan order (the element PyTorch's
-    gradient goes to; a NaN wins, as the composite's argmax picks it), found in one pass over the array (TileArgmax:
+    gradient goes to; a NaN wins, as the composite's argmax picks it; of two NaNs in one window the first, where
+    PyTorch's CPU kernel takes the last: the values agree, the index and the gradient's place differ), found in one
+    pass over the array (TileArgmax:
     a C kernel on the C backend, a knockout between kernel offsets on numpy). Values are exact (-0.0, inf) and the
     gradient is one scatter (Index's kernel), not argmax + gather + Fold."""
     flat = TileArgmax.impl(x._data, kernel=tuple(kernel))
